@@ -1,0 +1,36 @@
+"""XL000: the file cannot be read as a kernel image at all.
+
+The core reports it when loading fails (the rule never sees an Image); it lives here so it is
+listed, explained and configured like every other rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.rule import Context, Result, Rule, Severity
+
+
+class ImageUnreadable(Rule):
+    code = "XL000"
+    name = "image-unreadable"
+    severity = Severity.ERROR
+    summary = "the file is not an ELF image xenlint (or Xen) can read"
+    explanation = """
+The file is not an ELF file, is truncated, or its program or section header table lies
+outside the file. Xen's libelf refuses such an image too ("ELF: not an ELF binary",
+"ELF: phdr overflow", "ELF: shdr overflow"). This finding also makes xenlint exit with
+status 2, because nothing else about the image could be checked.
+"""
+    fix = """
+Check that the path names the linked kernel (vmlinux, kernel.elf), not a compressed or
+stripped wrapper, and that the build finished writing it; rebuild it if it is truncated.
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        return iter(())
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [ImageUnreadable()]

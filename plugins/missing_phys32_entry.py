@@ -1,0 +1,60 @@
+"""XL103: a PVH boot needs a usable PHYS32_ENTRY note on a release that has PVH at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.abi import notes as N
+from xenlint.abi.xen import FIRST_PVH, FIRST_PVH_DOM0
+from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
+
+
+class MissingPhys32Entry(Rule):
+    code = "XL103"
+    name = "missing-phys32-entry"
+    severity = Severity.ERROR
+    summary = "a PVH mode is targeted but the release has no PVH boot or the kernel no entry"
+    explanation = f"""
+A PVH guest is started in 32-bit protected mode, paging off, at the physical address in the
+PHYS32_ENTRY note (type {N.PHYS32_ENTRY.number}). Without a usable one:
+- releases before {FIRST_PVH} cannot boot PVH guests at all (PVH dom0: before {FIRST_PVH_DOM0});
+- the note is missing, or holds 0xffffffff, which libelf stores as "unset";
+- the only notes are in the legacy __xen_guest string, which 4.16+ ignores for PVH.
+What happens then: the toolstack of 4.10 and later refuses ("image not capable of booting
+inside a HVM container"), 4.7-4.9 silently build a PV guest instead, and a PVH dom0 fails
+with "Unable to find XEN_ELFNOTE_PHYS32_ENTRY address".
+"""
+    fix = """
+Add ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical address of the 32-bit entry>)
+to the kernel, or drop the PVH mode / releases before 4.7 from the project's targets.
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        notes = ctx.image.notes_of(N.PHYS32_ENTRY)
+        where = Location.of_note(notes[-1]) if notes else None
+        for cell in ctx.xen_cells:
+            if not cell.mode.is_pvh:
+                continue
+            message = _problem(ctx, cell)
+            if message:
+                yield Result((cell,), message, where if "0xffffffff" in message else None)
+
+
+def _problem(ctx: Context, cell: Cell) -> str | None:
+    if cell.mode not in cell.profile.modes:
+        first = FIRST_PVH_DOM0 if cell.mode.is_dom0 else FIRST_PVH
+        return f"this release cannot boot the kernel in {cell.mode} mode ({cell.mode} needs Xen {first} or later)"
+    parse = ctx.xen(cell)
+    if parse.phys32_entry is not None:
+        return None
+    if parse.raw_phys32 is not None:
+        return "PHYS32_ENTRY is 0xffffffff, which Xen reads as 'no entry point': no PVH boot"
+    if parse.source is None and ctx.image.xen_guest is not None:
+        return "the kernel's only Xen notes are in __xen_guest, which Xen ignores for PVH"
+    return "no PHYS32_ENTRY note: Xen has no 32-bit entry point for a PVH boot"
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [MissingPhys32Entry()]

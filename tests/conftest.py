@@ -1,0 +1,73 @@
+"""Shared fixtures: run the real engine (real plugin loading, real ELF parsing) on bytes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from xenlint.abi.profile import Mode  # noqa: E402
+from xenlint.check import Finding, cells_for, run_rules  # noqa: E402
+from xenlint.elfload import load_elf  # noqa: E402
+from xenlint.plugin import Registry  # noqa: E402
+from xenlint.plugin import load as load_plugins  # noqa: E402
+from xenlint.targets import resolve  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    reg = load_plugins()
+    assert not reg.errors, reg.errors
+    return reg
+
+
+Lint = Callable[..., list[Finding]]
+
+
+@pytest.fixture
+def lint(registry: Registry, tmp_path: Path) -> Lint:
+    """lint(data_or_path, targets=["xen"], modes=None, select=None) -> findings.
+
+    `modes` None means auto; `select` limits the rules to these codes."""
+    counter = iter(range(10**6))
+
+    def run(
+        data: bytes | Path,
+        targets: Sequence[str] = ("xen",),
+        modes: Sequence[str] | None = None,
+        select: Sequence[str] | None = None,
+    ) -> list[Finding]:
+        if isinstance(data, bytes):
+            path = tmp_path / f"image{next(counter)}.elf"
+            path.write_bytes(data)
+        else:
+            path = data
+        image = load_elf(str(path))
+        profiles = resolve(list(targets), registry.profiles)
+        mode_list = [Mode(m) for m in modes] if modes else None
+        rules = [r for c, r in registry.rules.items() if select is None or c in select]
+        findings, errors = run_rules(image, rules, cells_for(image, profiles, mode_list), registry.profiles)
+        assert not errors, errors
+        return findings
+
+    return run
+
+
+def cells(findings: Sequence[Finding], code: str, severity: str | None = None) -> set[tuple[str, str]]:
+    """The (target, mode) pairs a code fired for, optionally only at one severity."""
+    return {
+        (c.profile.name, c.mode.value)
+        for f in findings
+        if f.code == code and (severity is None or str(f.severity) == severity)
+        for c in f.cells
+    }
+
+
+def targets_of(findings: Sequence[Finding], code: str, severity: str | None = None) -> set[str]:
+    return {t for t, _ in cells(findings, code, severity)}

@@ -1,0 +1,66 @@
+"""What every target profile has in common: a name, a version and the guest modes it boots.
+
+Xen releases are one family of profiles; loaders such as QEMU or Firecracker are meant to be
+more families of the same shape, contributed through the `xenlint_targets` hook.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Mode(enum.Enum):
+    """How a guest is booted: a classic PV guest or a PVH (HVM-container) guest, domU or dom0."""
+
+    PV = "pv"
+    PVH = "pvh"
+    PV_DOM0 = "pv-dom0"
+    PVH_DOM0 = "pvh-dom0"
+
+    @property
+    def is_pvh(self) -> bool:
+        return self in (Mode.PVH, Mode.PVH_DOM0)
+
+    @property
+    def is_dom0(self) -> bool:
+        return self in (Mode.PV_DOM0, Mode.PVH_DOM0)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+MODE_ORDER: tuple[Mode, ...] = (Mode.PV, Mode.PVH, Mode.PV_DOM0, Mode.PVH_DOM0)
+
+
+def format_version(version: tuple[int, ...]) -> str:
+    """'4.7' for (4, 7, 0), '4.10.1' for (4, 10, 1): a trailing .0 point release is implied."""
+    parts = list(version)
+    while len(parts) > 2 and parts[-1] == 0:
+        parts.pop()
+    return ".".join(str(part) for part in parts)
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """Parse '4.10.1' into (4, 10, 1); raises ValueError on anything else."""
+    parts = text.split(".")
+    if not text or not all(p.isdigit() for p in parts):
+        raise ValueError(f"not a version: {text!r}")
+    return tuple(int(p) for p in parts)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """One target a project can name: a hypervisor release or a loader version."""
+
+    family: str  # "xen"; later "qemu", "firecracker", ...
+    version: tuple[int, ...]  # the first release this profile describes
+    name: str  # e.g. "xen-4.6" or "xen-4.10.1"
+    modes: frozenset[Mode]  # guest modes this target can boot at all
+    note: str = ""  # one line shown by `xenlint targets`
+
+    @property
+    def label(self) -> str:
+        """The name without the family prefix, used when collapsing ranges ('4.10.1')."""
+        prefix = self.family + "-"
+        return self.name[len(prefix) :] if self.name.startswith(prefix) else self.name

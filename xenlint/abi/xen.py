@@ -1,0 +1,191 @@
+"""One profile per Xen release whose ELF-note handling differs: the data every Xen rule reads.
+
+Sources are tags of the xen-project/xen repository, cited as `TAG:path` with the commit that
+introduced a behaviour; shared/abi/xen.md has the long form. A profile covers its release and
+the later point releases of the same series up to the next profile (4.10.1 covers 4.10.1-4.10.x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from xenlint.abi import features as F
+from xenlint.abi import notes as N
+from xenlint.abi.profile import Mode, Profile, format_version
+
+Version = tuple[int, ...]
+Shortcut = Literal["none", "pv+pvh", "pvh"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class XenRelease(Profile):
+    """What one Xen release does with a kernel's notes; field comments say where it comes from."""
+
+    known_notes: frozenset[int]  # note types libelf parses; others are logged "unknown"
+    feature_names: frozenset[str]  # names elf_xen_feature_names[] accepts in FEATURES
+    unknown_feature_fatal: bool  # an unknown name *without* '!' fails the parse
+    phys32_shortcut: Shortcut  # when PHYS32_ENTRY alone satisfies elf_xen_note_check
+    pvh_entry_bounds_checked: bool  # PHYS32_ENTRY checked against the p_paddr range
+    xen_guest_for_pvh: bool  # __xen_guest consulted when parsing a PVH kernel
+    bounded_reads: bool  # XSA-55: strings end within 4096 bytes, 65536-note cap
+    paddr_offset_check_pvh: bool  # "ELF_PADDR_OFFSET set, VIRT_BASE unset" also for PVH
+    pvh_needs_phys32: bool  # toolstack refuses an HVM container without PHYS32_ENTRY
+    dom0_bit_check_pv: bool  # PV dom0 refused if SUPPORTED_FEATURES lacks the dom0 bit
+    dom0_bit_check_pvh: bool  # the same for a PVH dom0
+    pvh_dom0_parsed_as_pv: bool  # PVH dom0 parsed without the hvm flag (4.9-4.15)
+    hvm_flag: bool  # elf_xen_parse() is told whether it parses a PVH (hvm) kernel
+
+
+def _at_least(version: Version, first: str, *backports: str) -> bool:
+    """True when `version` has a change first released in `first`, or in a listed point release
+    of an older series (a backport)."""
+    if version >= _v(first):
+        return True
+    return any(version[:2] == _v(b)[:2] and version >= _v(b) for b in backports)
+
+
+def _v(text: str) -> Version:
+    parts = [int(p) for p in text.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def _known_notes(v: Version) -> frozenset[int]:
+    known = {t.number for t in N.NOTE_TYPES if 1 <= t.number <= 14} - {N.L1_MFN_VALID.number}
+    # 3.4 c6d8d541e9: INIT_P2M (RELEASE-4.0.0:xen/common/libelf/libelf-dominfo.c note_desc[])
+    if _at_least(v, "3.4"):
+        known.add(N.INIT_P2M.number)
+    # 4.1 9f41c22a55: MOD_START_PFN
+    if _at_least(v, "4.1"):
+        known.add(N.MOD_START_PFN.number)
+    # 4.2 ec029aaa9a: SUPPORTED_FEATURES (not in any 4.1.x)
+    if _at_least(v, "4.2"):
+        known.add(N.SUPPORTED_FEATURES.number)
+    # 4.7 a1b2d39f07: PHYS32_ENTRY
+    if _at_least(v, "4.7"):
+        known.add(N.PHYS32_ENTRY.number)
+    # 4.18 01a5814d4e: L1_MFN_VALID parsed (before: "unknown (0xd)")
+    if _at_least(v, "4.18"):
+        known.add(N.L1_MFN_VALID.number)
+    # 4.19 dfc9fab003: PHYS32_RELOC
+    if _at_least(v, "4.19"):
+        known.add(N.PHYS32_RELOC.number)
+    return frozenset(known)
+
+
+def _feature_names(v: Version) -> frozenset[str]:
+    # 3.1 eca96c65d9: bits 0-4 (TAG:xen/common/libelf/libelf-dominfo.c elf_xen_feature_names[])
+    names = {F.BY_BIT[bit].name for bit in range(5)}
+    # 4.2 ec029aaa9a: "dom0"
+    if _at_least(v, "4.2"):
+        names.add(F.DOM0.name)
+    # 4.4 30832c06a8: "hvm_callback_vector" (not backported to 4.2.x/4.3.x)
+    if _at_least(v, "4.4"):
+        names.add(F.BY_NAME["hvm_callback_vector"].name)
+    return frozenset(names)
+
+
+def _shortcut(v: Version) -> Shortcut:
+    # 4.16 632cbaf124: the PHYS32_ENTRY shortcut only for hvm (PVH) parses
+    if _at_least(v, "4.16"):
+        return "pvh"
+    # 4.10.1 / 4.11 2dd3e22949: PHYS32_ENTRY alone satisfies elf_xen_note_check, PV or PVH
+    if _at_least(v, "4.11", "4.10.1"):
+        return "pv+pvh"
+    return "none"
+
+
+def _modes(v: Version) -> frozenset[Mode]:
+    modes = {Mode.PV, Mode.PV_DOM0}
+    # 4.7 a1b2d39f07, c2ba8c24f3: the toolstack builds an HVM container from PHYS32_ENTRY
+    if _at_least(v, "4.7"):
+        modes.add(Mode.PVH)
+    # 4.9 62ba982424: PVHv2 dom0 builder (xen/arch/x86/hvm/dom0_build.c)
+    if _at_least(v, "4.9"):
+        modes.add(Mode.PVH_DOM0)
+    return frozenset(modes)
+
+
+def _release(version: str, name: str) -> XenRelease:
+    v = _v(version)
+    return XenRelease(
+        family="xen",
+        version=v,
+        name=name,
+        modes=_modes(v),
+        known_notes=_known_notes(v),
+        feature_names=_feature_names(v),
+        # 4.2 ec029aaa9a: unknown names without '!' ignored instead of failing the parse
+        unknown_feature_fatal=not _at_least(v, "4.2"),
+        phys32_shortcut=_shortcut(v),
+        # 4.16 632cbaf124: hvm entry = PHYS32_ENTRY, checked against [pstart, pend]
+        pvh_entry_bounds_checked=_at_least(v, "4.16"),
+        # 4.16 dec25a2cd1: __xen_guest ignored for PVH
+        xen_guest_for_pvh=not _at_least(v, "4.16"),
+        # 4.3 XSA-55 series (04877847ad, 39bf7b9d0a), backported to 4.1.6 and 4.2.3
+        bounded_reads=_at_least(v, "4.3", "4.1.6", "4.2.3"),
+        # 4.18 b77ed96fce: PADDR_OFFSET-without-VIRT_BASE error skipped for hvm
+        paddr_offset_check_pvh=not _at_least(v, "4.18"),
+        # 4.10 96edb111dd: "image not capable of booting inside a HVM container"
+        pvh_needs_phys32=_at_least(v, "4.10"),
+        # 4.2 ec029aaa9a + 63b9bf3017: "Kernel does not support Dom0 operation" (PV dom0)
+        dom0_bit_check_pv=_at_least(v, "4.2"),
+        # 4.22 44429b6931, backported to 4.20.4 and 4.21.2: the same check for PVH dom0
+        dom0_bit_check_pvh=_at_least(v, "4.22", "4.20.4", "4.21.2"),
+        # 4.9-4.15 PVH dom0 parsed without the hvm flag (the flag arrived in 4.16, dec25a2cd1)
+        pvh_dom0_parsed_as_pv=not _at_least(v, "4.16"),
+        # 4.16 dec25a2cd1: elf_xen_parse(..., hvm)
+        hvm_flag=_at_least(v, "4.16"),
+        note=_NOTES.get(name, ""),
+    )
+
+
+_NOTES = {
+    "xen-3.1": "first libelf; unknown feature names fatal",
+    "xen-4.1.6": "XSA-55 bounded note parsing backported",
+    "xen-4.2.0": "SUPPORTED_FEATURES, 'dom0' name; unknown names without '!' ignored",
+    "xen-4.2.3": "XSA-55 bounded note parsing backported",
+    "xen-4.3": "bounded note parsing (XSA-55)",
+    "xen-4.4": "'hvm_callback_vector' accepted by name",
+    "xen-4.7": "PHYS32_ENTRY (PVH domU)",
+    "xen-4.9": "PVH dom0",
+    "xen-4.10.0": "PVH without PHYS32_ENTRY refused",
+    "xen-4.10.1": "PHYS32_ENTRY satisfies the note check (backport)",
+    "xen-4.11": "PHYS32_ENTRY satisfies the note check",
+    "xen-4.16": "hvm-aware parse: PVH entry bounds-checked, __xen_guest PV only",
+    "xen-4.18": "L1_MFN_VALID known; PADDR_OFFSET check skipped for PVH",
+    "xen-4.19": "PHYS32_RELOC",
+    "xen-4.20.4": "PVH dom0 feature check backported",
+    "xen-4.21.2": "PVH dom0 feature check backported",
+    "xen-4.22": "PVH dom0 feature check",
+}
+
+# (first version, profile name). Series with one profile are named by series ("xen-4.6");
+# series whose point releases differ name each profile by its first release.
+_TABLE: tuple[tuple[str, str], ...] = (
+    ("3.1", "xen-3.1"),
+    ("4.0", "xen-4.0"),
+    ("4.1.0", "xen-4.1.0"),
+    ("4.1.6", "xen-4.1.6"),
+    ("4.2.0", "xen-4.2.0"),
+    ("4.2.3", "xen-4.2.3"),
+    *((f"4.{n}", f"xen-4.{n}") for n in range(3, 10)),
+    ("4.10.0", "xen-4.10.0"),
+    ("4.10.1", "xen-4.10.1"),
+    *((f"4.{n}", f"xen-4.{n}") for n in range(11, 20)),
+    ("4.20.0", "xen-4.20.0"),
+    ("4.20.4", "xen-4.20.4"),
+    ("4.21.0", "xen-4.21.0"),
+    ("4.21.2", "xen-4.21.2"),
+    ("4.22", "xen-4.22"),
+)
+
+RELEASES: tuple[XenRelease, ...] = tuple(
+_release(version, name) for version, name in _TABLE
+)
+
+# Default targets when a project configures none: every 4.x release.
+DEFAULT_TARGETS: tuple[str, ...] = ("xen>=4.0",)
+
+FIRST_PVH = format_version(min(r.version for r in RELEASES if Mode.PVH in r.modes))
+FIRST_PVH_DOM0 = format_version(min(r.version for r in RELEASES if Mode.PVH_DOM0 in r.modes))

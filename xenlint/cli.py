@@ -1,0 +1,417 @@
+"""The `xenlint` command: check images, list rules and targets, decode notes, show a matrix.
+
+Exit status: 0 no error-severity finding, 1 at least one, 2 usage, config, plugin or
+unreadable input (takes precedence; the other files are still checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from xenlint import __version__
+from xenlint.abi.profile import MODE_ORDER, Mode
+from xenlint.check import Finding, cells_for, run_rules, unreadable
+from xenlint.config import Config, ConfigError, find, load, split_list
+from xenlint.image import Image, ImageError
+from xenlint.plugin import Registry
+from xenlint.plugin import load as load_plugins
+from xenlint.rule import Severity
+from xenlint.settings import Overrides, Settings, build
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+COMMANDS = ("check", "rules", "explain", "notes", "targets", "matrix")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see 'xenlint --help')")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="xenlint",
+        description="Check the Xen boot-ABI ELF notes of guest kernel images against the Xen "
+        "releases and guest modes a project targets.",
+        epilog="Commands: check (default) PATH..., rules, explain CODE, notes PATH..., targets, "
+        "matrix PATH.... Exit status: 0 clean, 1 errors found, 2 usage, config or unreadable.",
+    )
+    p.add_argument("command", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="kernel images or directories")
+    p.add_argument("--version", action="store_true", help="show version and loaded plugins")
+    p.add_argument("--config", metavar="FILE", help="use this config file instead of searching")
+    p.add_argument("--isolated", action="store_true", help="ignore all configuration files")
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="T",
+        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5' "
+        "(repeatable; overrides the config)",
+    )
+    p.add_argument(
+        "--mode",
+        action="append",
+        metavar="M",
+        help="guest mode(s): auto, pv, pvh, pv-dom0, pvh-dom0 (comma-separated or repeated)",
+    )
+    p.add_argument("--select", metavar="CODES", help="rules to run (codes, prefixes or names)")
+    p.add_argument("--ignore", metavar="CODES", help="rules not to run")
+    p.add_argument("--extend-select", metavar="CODES", help="rules to add to the selection")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument("--show-fixes", action="store_true", help="print how to fix each finding")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even with error findings")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(args_list)
+    except UsageError as exc:
+        return _fail(str(exc))
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return _fail("interrupted")
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+def _fail(message: str) -> int:
+    print(f"xenlint: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_intermixed_args(argv)
+    if args.command is not None and args.command not in COMMANDS:
+        args.paths.insert(0, args.command)
+        args.command = "check"
+    command = args.command or "check"
+    registry = load_plugins()
+    for error in registry.errors:
+        print(f"xenlint: error: {error}", file=sys.stderr)
+    status = EXIT_ERROR if registry.errors else EXIT_OK
+    if args.version:
+        _print_version(registry)
+        return status
+    handler = {
+        "check": _check,
+        "rules": _rules,
+        "explain": _explain,
+        "notes": _notes,
+        "targets": _targets,
+        "matrix": _matrix,
+    }[command]
+    return max(status, handler(args, registry))
+
+
+def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
+    if args.isolated:
+        cfg = Config()
+    elif args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError(f"config file {args.config} not found")
+        cfg = load(path)
+    else:
+        env = os.environ.get("XENLINT_CONFIG")
+        found = Path(env) if env else find(Path.cwd())
+        cfg = load(found) if found else Config()
+    modes = [m for value in args.mode or [] for m in split_list(value)] or None
+    cli = Overrides(
+        targets=args.target,
+        modes=modes,
+        select=split_list(args.select) if args.select is not None else None,
+        ignore=split_list(args.ignore) if args.ignore is not None else None,
+        extend_select=split_list(args.extend_select) if args.extend_select else None,
+    )
+    return build(cfg, cli, registry)
+
+
+def _expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
+    """Files to check; files found inside a directory are taken only if they look like ELF."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for sub in sorted(p for p in path.rglob("*") if p.is_file()):
+                if _looks_like_elf(sub):
+                    yield str(sub), True
+        else:
+            yield raw, False
+
+
+def _looks_like_elf(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def _load(path: str) -> Image:
+    from xenlint.elfload import load_elf
+
+    return load_elf(path)
+
+
+def _check(args: argparse.Namespace, registry: Registry) -> int:
+    if not args.paths:
+        raise UsageError("no PATH given: name kernel images or directories to check")
+    settings = _settings(args, registry)
+    findings: list[Finding] = []
+    errors: list[str] = []
+    status = EXIT_OK
+    files = 0
+    for path, _ in _expand(args.paths):
+        files += 1
+        try:
+            image = _load(path)
+        except ImageError as exc:
+            findings.append(unreadable(path, exc, registry.rules.get("XL000")))
+            status = EXIT_ERROR
+            continue
+        cells = cells_for(image, settings.profiles, settings.modes)
+        found, crashed = run_rules(
+            image, settings.rules_for(path), cells, registry.profiles, settings.severity
+        )
+        findings.extend(found)
+        errors.extend(crashed)
+    for error in errors:
+        print(f"xenlint: error: {error}", file=sys.stderr)
+    if args.format == "json":
+        from xenlint.report import as_json
+
+        sys.stdout.write(as_json(findings, errors))
+    else:
+        from xenlint.report import summary, text
+
+        sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
+        if not args.quiet:
+            print(summary(findings, files), file=sys.stderr)
+    if files == 0:
+        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
+    if errors:
+        status = EXIT_ERROR
+    has_error = any(f.severity is Severity.ERROR and f.code != "XL000" for f in findings)
+    if has_error and not args.exit_zero:
+        status = max(status, EXIT_FINDINGS)
+    return status
+
+
+def _rules(args: argparse.Namespace, registry: Registry) -> int:
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "severity": str(r.severity),
+            "summary": r.summary,
+            "plugin": registry.rule_plugin[r.code],
+        }
+        for r in registry.rules.values()
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        print(f"{r['code']:<6} {r['name']:<{width}}  {r['severity']:<7}  {r['summary']}")
+    return EXIT_OK
+
+
+def _explain(args: argparse.Namespace, registry: Registry) -> int:
+    if len(args.paths) != 1:
+        raise UsageError("explain takes one rule code or name, e.g. 'xenlint explain XL402'")
+    rule = registry.rule(args.paths[0])
+    if rule is None:
+        raise UsageError(f"unknown rule {args.paths[0]!r} (see 'xenlint rules')")
+    if args.format == "json":
+        print(json.dumps(explanation_dict(rule, registry), indent=2))
+    else:
+        print(explanation_text(rule, registry))
+    return EXIT_OK
+
+
+def explanation_dict(rule: object, registry: Registry) -> dict[str, str]:
+    return {
+        "code": rule.code,  # type: ignore[attr-defined]
+        "name": rule.name,  # type: ignore[attr-defined]
+        "severity": str(rule.severity),  # type: ignore[attr-defined]
+        "summary": rule.summary,  # type: ignore[attr-defined]
+        "explanation": rule.explanation.strip(),  # type: ignore[attr-defined]
+        "fix": rule.fix.strip(),  # type: ignore[attr-defined]
+        "plugin": registry.rule_plugin[rule.code],  # type: ignore[attr-defined]
+    }
+
+
+def explanation_text(rule: object, registry: Registry) -> str:
+    d = explanation_dict(rule, registry)
+    return (
+        f"{d['code']} {d['name']} (default severity: {d['severity']})\n\n"
+        f"{d['summary']}\n\n{d['explanation']}\n\nHow to fix:\n{d['fix']}\n"
+    )
+
+
+def _notes(args: argparse.Namespace, registry: Registry) -> int:
+    from xenlint import decode
+
+    if not args.paths:
+        raise UsageError("notes needs a PATH")
+    status = EXIT_OK
+    out = []
+    for path, _ in _expand(args.paths):
+        try:
+            image = _load(path)
+        except ImageError as exc:
+            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
+            status = EXIT_ERROR
+            continue
+        out.append(_notes_record(image, decode))
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+        return status
+    for rec in out:
+        print(
+            f"{rec['path']}: ELF{rec['class']} {rec['byte_order']}-endian {rec['machine']}, "
+            f"entry {rec['entry']:#x}; Xen reads notes from {rec['source'] or 'nowhere'}"
+        )
+        for n in rec["notes"]:
+            print(
+                f"  {n['offset']:#08x}  {n['type']:>3} {n['name']:<18} {n['display']}"
+                f"  [{n['container']}]"
+            )
+        if rec["xen_guest"] is not None:
+            print(f"  __xen_guest: {rec['xen_guest']!r}")
+    return status
+
+
+def _notes_record(image: Image, decode: object) -> dict[str, object]:
+    from xenlint import decode as d
+
+    return {
+        "path": image.path,
+        "class": image.elf_class,
+        "byte_order": "little" if image.little_endian else "big",
+        "machine": image.machine_name,
+        "entry": image.entry,
+        "source": image.note_source,
+        "notes": [
+            {
+                "offset": n.offset,
+                "container": n.container.describe(),
+                "type": n.type,
+                "name": n.type_name,
+                "descsz": n.descsz,
+                "value": d.value(image, n),
+                "display": d.display(image, n),
+            }
+            for n in image.notes
+        ],
+        "xen_guest": image.xen_guest.text if image.xen_guest else None,
+    }
+
+
+def _targets(args: argparse.Namespace, registry: Registry) -> int:
+    settings = _settings(args, registry)
+    chosen = {p.name for p in settings.profiles}
+    rows = [
+        {
+            "name": p.name,
+            "family": p.family,
+            "version": ".".join(map(str, p.version)),
+            "modes": [m.value for m in MODE_ORDER if m in p.modes],
+            "selected": p.name in chosen,
+            "note": p.note,
+        }
+        for p in registry.profiles
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for r in rows:
+        mark = "*" if r["selected"] else " "
+        modes = ",".join(r["modes"])  # type: ignore[arg-type]
+        print(f"{mark} {r['name']:<12} {modes:<26} {r['note']}")
+    print("(* = selected by the configuration and --target)")
+    return EXIT_OK
+
+
+def _matrix(args: argparse.Namespace, registry: Registry) -> int:
+    if not args.paths:
+        raise UsageError("matrix needs a PATH")
+    settings = _settings(args, registry)
+    modes = settings.modes or MODE_ORDER
+    status = EXIT_OK
+    tables = []
+    for path, _ in _expand(args.paths):
+        try:
+            image = _load(path)
+        except ImageError as exc:
+            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
+            status = EXIT_ERROR
+            continue
+        cells = cells_for(image, settings.profiles, modes)
+        findings, errors = run_rules(
+            image, settings.rules_for(path), cells, registry.profiles, settings.severity
+        )
+        for error in errors:
+            print(f"xenlint: error: {error}", file=sys.stderr)
+            status = EXIT_ERROR
+        grid: dict[tuple[str, Mode], list[str]] = {}
+        for f in findings:
+            if f.severity is Severity.ERROR:
+                for c in f.cells:
+                    codes = grid.setdefault((c.profile.name, c.mode), [])
+                    if f.code not in codes:
+                        codes.append(f.code)
+        tables.append((path, grid))
+    if args.format == "json":
+        data = [
+            {
+                "path": path,
+                "cells": [
+                    {"target": p.name, "mode": m.value, "errors": sorted(grid.get((p.name, m), []))}
+                    for p in settings.profiles
+                    for m in modes
+                ],
+            }
+            for path, grid in tables
+        ]
+        print(json.dumps(data, indent=2))
+        return status
+    for path, grid in tables:
+        print(f"{path}:")
+        width = max(len(p.name) for p in settings.profiles)
+        cols = [max(8, len(m.value)) for m in modes]
+        cells_text = {
+            key: ",".join(sorted(v)) for key, v in grid.items()
+        }
+        cols = [
+            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in settings.profiles))
+            for i, m in enumerate(modes)
+        ]
+        print("  " + " " * width + "  " + "  ".join(m.value.ljust(w) for m, w in zip(modes, cols)))
+        for p in settings.profiles:
+            row = [cells_text.get((p.name, m), "ok").ljust(w) for m, w in zip(modes, cols)]
+            print(f"  {p.name:<{width}}  " + "  ".join(row).rstrip())
+    return status
+
+
+def _print_version(registry: Registry) -> None:
+    print(f"xenlint {__version__}")
+    by_dist: dict[tuple[str, str], list[str]] = {}
+    for info in registry.plugins:
+        by_dist.setdefault((info.dist, info.version), []).append(info.name)
+    for (dist, version), names in by_dist.items():
+        rules = [c for c, plugin in registry.rule_plugin.items() if plugin in names]
+        what = f"{len(rules)} rules" if len(rules) != 1 else "1 rule"
+        print(f"  plugin {dist} {version}: {what}" + (f" ({', '.join(rules)})" if rules else ""))

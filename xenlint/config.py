@@ -1,0 +1,141 @@
+"""Project configuration: `xenlint.toml` or `[tool.xenlint]` in `pyproject.toml`.
+
+Found by walking up from the working directory (kernel builds are often out of tree, so not
+from the image's directory). Keys are checked here for shape; codes and targets are checked
+against the loaded plugins by `xenlint.selection`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
+KEYS = (
+    "targets",
+    "modes",
+    "mode",
+    "select",
+    "ignore",
+    "extend-select",
+    "severity",
+    "per-file-ignores",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported as one line naming the file and key."""
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    targets: list[str] | None = None
+    modes: list[str] | None = None
+    select: list[str] | None = None
+    ignore: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return str(self.path) if self.path else "command line"
+
+
+def find(start: Path) -> Path | None:
+    """The nearest config file at or above `start`; a pyproject.toml counts only with
+    a [tool.xenlint] table."""
+    for directory in (start, *start.parents):
+        for name in FILES:
+            candidate = directory / name
+            if not candidate.is_file():
+                continue
+            if name != "pyproject.toml" or "xenlint" in _read(candidate).get("tool", {}):
+                return candidate
+    return None
+
+
+def load(path: Path) -> Config:
+    data = _read(path)
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("xenlint")
+        if table is None:
+            raise ConfigError(f"{path}: no [tool.xenlint] table")
+        prefix = "[tool.xenlint] "
+    else:
+        table = data.get("tool", {}).get("xenlint", data) if "tool" in data else data
+        prefix = ""
+    return from_table(table, path, prefix)
+
+
+def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Config:
+    where = f"{path}: {prefix}" if path else prefix
+    for key in table:
+        if key not in KEYS:
+            hint = difflib.get_close_matches(key, KEYS, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(f"{where}unknown key {key!r}{extra}")
+    cfg = Config(path=path)
+    cfg.targets = _list(table, "targets", where)
+    modes = _list(table, "modes", where)
+    mode = _list(table, "mode", where)
+    if modes is not None and mode is not None:
+        raise ConfigError(f"{where}give 'modes' or 'mode', not both")
+    cfg.modes = modes if modes is not None else mode
+    cfg.select = _list(table, "select", where)
+    cfg.ignore = _list(table, "ignore", where) or []
+    cfg.extend_select = _list(table, "extend-select", where) or []
+    cfg.severity = _table(table, "severity", where, str)
+    cfg.per_file_ignores = {
+        glob: _as_list(codes, f"per-file-ignores.{glob!r}", where)
+        for glob, codes in _table(table, "per-file-ignores", where, (list, str)).items()
+    }
+    return cfg
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _list(table: dict[str, Any], key: str, where: str) -> list[str] | None:
+    if key not in table:
+        return None
+    return _as_list(table[key], key, where)
+
+
+def _as_list(value: Any, key: str, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ConfigError(f"{where}{key!r} must be a string or a list of strings")
+
+
+def _table(table: dict[str, Any], key: str, where: str, kind: Any) -> dict[str, Any]:
+    value = table.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}{key!r} must be a table")
+    for k, v in value.items():
+        if not isinstance(v, kind):
+            raise ConfigError(f"{where}{key}.{k} has the wrong type ({type(v).__name__})")
+    return value
+
+
+def split_list(text: str) -> list[str]:
+    """Comma-separated command-line lists ('XL2,XL401')."""
+    return [part.strip() for part in text.split(",") if part.strip()]

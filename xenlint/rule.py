@@ -1,0 +1,144 @@
+"""The rule contract shared by built-in and third-party plugins.
+
+A rule judges each (target, mode) cell on its own and yields `Result`s naming the cells they
+apply to; the core merges equal results across cells into one finding with a target list.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
+
+from xenlint.abi.profile import Mode, Profile
+from xenlint.abi.xen import XenRelease
+
+if TYPE_CHECKING:
+    from xenlint.image import Container, Image, Note
+    from xenlint.xenparse import XenParse
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One target in one guest mode: the unit every rule judges."""
+
+    profile: Profile
+    mode: Mode
+
+    @property
+    def xen(self) -> XenRelease | None:
+        return self.profile if isinstance(self.profile, XenRelease) else None
+
+    def __str__(self) -> str:
+        return f"{self.profile.name} {self.mode}"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the file a finding points: a note, a segment or section, a byte range."""
+
+    note: str | None = None  # "PHYS32_ENTRY"
+    container: str | None = None  # "PT_NOTE segment 1 (.note.Xen)"
+    offset: int | None = None  # file offset
+    length: int | None = None
+
+    @classmethod
+    def of_note(cls, note: Note) -> Location:
+        return cls(note.type_name, note.container.describe(), note.offset, 12 + note.namesz)
+
+    @classmethod
+    def of_container(cls, container: Container, offset: int | None = None) -> Location:
+        return cls(None, container.describe(), container.offset if offset is None else offset)
+
+    def describe(self) -> str:
+        parts = []
+        if self.note:
+            parts.append(f"{self.note} note")
+        if self.container:
+            parts.append(("in " if self.note else "") + self.container)
+        if self.offset is not None:
+            parts.append(f"at offset {self.offset:#x}")
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One problem found in some cells; severity and fix default to the rule's."""
+
+    cells: tuple[Cell, ...]
+    message: str
+    location: Location | None = None
+    severity: Severity | None = None
+    fix: str | None = None
+
+
+class Context:
+    """What a rule may look at: the image, the cells to judge, and Xen's parse of each."""
+
+    def __init__(self, image: Image, cells: Iterable[Cell]) -> None:
+        self.image = image
+        self.cells = tuple(cells)
+        self._parses: dict[tuple[str, Mode], XenParse] = {}
+
+    @cached_property
+    def xen_cells(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.xen is not None)
+
+    def xen(self, cell: Cell) -> XenParse:
+        """Xen's reading of the notes for this cell (cached)."""
+        from xenlint import xenparse
+
+        assert cell.xen is not None, "xen() needs a Xen cell"
+        key = (cell.profile.name, cell.mode)
+        if key not in self._parses:
+            self._parses[key] = xenparse.parse(self.image, cell.xen, cell.mode)
+        return self._parses[key]
+
+
+class Rule:
+    """Subclass and set the class attributes; `check` yields Results."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    explanation: ClassVar[str]  # why it matters, what each target does
+    fix: ClassVar[str]  # how to fix it, in general terms
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def __repr__(self) -> str:
+        return f"<rule {self.code} {self.name}>"
+
+
+def group_cells(pairs: Iterable[tuple[Cell, object]]) -> dict[object, tuple[Cell, ...]]:
+    """Group cells by a key computed per cell, keeping cell order; rules use it to turn
+    per-cell verdicts into one Result per distinct verdict."""
+    groups: dict[object, list[Cell]] = {}
+    for cell, key in pairs:
+        if key is not None:
+            groups.setdefault(key, []).append(cell)
+    return {k: tuple(v) for k, v in groups.items()}

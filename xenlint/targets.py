@@ -1,0 +1,126 @@
+"""Turn target names from the config or command line into profiles.
+
+`xen` is every Xen profile, `xen-4.6` the newest profile of the 4.6 series, `xen-4.10.0` that
+exact release (a point release without a profile of its own maps to the one covering it),
+and `xen>=4.2,<4.5` a range. Other families (loaders) contributed by plugins work the same way.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+from xenlint.abi.profile import Profile, format_version, parse_version
+
+
+class TargetError(ValueError):
+    """A target name that selects nothing or cannot be read; one line."""
+
+
+_OPS: dict[str, Callable[[object, object], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([0-9][0-9.]*)\s*$")
+_NAME = re.compile(r"^([a-z][a-z0-9_]*(?:-[a-z][a-z0-9_]*)*)(?:-([0-9][0-9.]*))?$")
+
+
+def _pad(version: tuple[int, ...]) -> tuple[int, ...]:
+    return version + (0,) * (3 - len(version))
+
+
+def families(profiles: Iterable[Profile]) -> dict[str, list[Profile]]:
+    out: dict[str, list[Profile]] = {}
+    for p in profiles:
+        out.setdefault(p.family, []).append(p)
+    for members in out.values():
+        members.sort(key=lambda p: _pad(p.version))
+    return out
+
+
+def resolve(specs: Sequence[str], profiles: Sequence[Profile]) -> tuple[Profile, ...]:
+    """Resolve target names to profiles, in family and version order, without duplicates."""
+    fams = families(profiles)
+    chosen: set[str] = set()
+    for spec in specs:
+        chosen.update(p.name for p in resolve_one(spec, fams))
+    order = [p for members in fams.values() for p in members]
+    return tuple(p for p in order if p.name in chosen)
+
+
+def resolve_one(spec: str, fams: dict[str, list[Profile]]) -> list[Profile]:
+    text = spec.strip()
+    match = re.match(r"^([a-z][a-z0-9_-]*?)\s*((?:>=|<=|==|!=|>|<).*)$", text)
+    if match:
+        family, clauses = match.groups()
+        members = _family(family, spec, fams)
+        tests = []
+        for clause in clauses.split(","):
+            m = _CLAUSE.match(clause)
+            if not m:
+                raise TargetError(f"target {spec!r}: cannot read {clause.strip()!r} (use >=4.7)")
+            tests.append((_OPS[m.group(1)], _pad(parse_version(m.group(2).rstrip(".")))))
+        found = [p for p in members if all(op(_pad(p.version), v) for op, v in tests)]
+        if not found:
+            raise TargetError(f"target {spec!r} matches no known {family} release")
+        return found
+    m = _NAME.match(text)
+    if not m:
+        raise TargetError(f"cannot read target {spec!r} (examples: xen, xen-4.6, xen>=4.7)")
+    family, version_text = m.groups()
+    members = _family(family, spec, fams)
+    if version_text is None:
+        return list(members)
+    try:
+        version = parse_version(version_text)
+    except ValueError:
+        raise TargetError(f"cannot read the version in target {spec!r}") from None
+    return [_one(spec, version, members)]
+
+
+def _family(family: str, spec: str, fams: dict[str, list[Profile]]) -> list[Profile]:
+    if family not in fams:
+        known = ", ".join(sorted(fams)) or "none"
+        raise TargetError(f"unknown target {spec!r}: no target family {family!r} (known: {known})")
+    return fams[family]
+
+
+def _one(spec: str, version: tuple[int, ...], members: list[Profile]) -> Profile:
+    """`xen-4.6`: the newest profile of the series; `xen-4.10.3`: the profile covering it."""
+    if len(version) < 3:
+        series = [p for p in members if p.version[: len(version)] == version]
+        if series:
+            return series[-1]
+    else:
+        series = [p for p in members if p.version[:2] == version[:2] and p.version <= version]
+        if series:
+            return series[-1]
+    names = ", ".join(p.name for p in members)
+    raise TargetError(f"unknown target {spec!r} (known: {names})")
+
+
+def collapse(selected: Iterable[Profile], universe: Sequence[Profile]) -> list[str]:
+    """Names of `selected`, runs of consecutive profiles collapsed ('xen-4.0–4.3')."""
+    wanted = {p.name for p in selected}
+    out: list[str] = []
+    for members in families(universe).values():
+        run: list[Profile] = []
+        for p in [*members, None]:
+            if p is not None and p.name in wanted:
+                run.append(p)
+                continue
+            if len(run) == 1:
+                out.append(run[0].name)
+            elif run:
+                out.append(f"{run[0].name}–{run[-1].label}")
+            run = []
+    return out
+
+
+def describe_version(profile: Profile) -> str:
+    return format_version(profile.version)

@@ -1,0 +1,219 @@
+"""What one Xen release makes of an image's notes in one guest mode: libelf's parse, replayed.
+
+This mirrors `elf_xen_parse()` (shared/abi/xen.md §3-§6) so rules can ask "what value does
+Xen 4.2 see for FEATURES in a PV boot" without touching bytes. The result is per
+(release, mode) and cached by the check context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xenlint.abi import features as F
+from xenlint.abi import notes as N
+from xenlint.abi.profile import Mode
+from xenlint.abi.xen import XenRelease
+from xenlint.image import Image, Note
+
+Source = Literal["notes", "xen_guest"]
+
+
+@dataclass(frozen=True)
+class FeatureToken:
+    """One token of a FEATURES string as libelf cuts it (at '|', or every 63 characters)."""
+
+    text: str  # the token without '!'
+    required: bool
+    note: Note | None  # None when it came from __xen_guest
+    split: bool = False  # cut from a longer name by the 63-character limit
+
+    @property
+    def display(self) -> str:
+        return ("!" if self.required else "") + self.text
+
+
+@dataclass
+class XenParse:
+    release: XenRelease
+    mode: Mode
+    hvm: bool  # parsed with the hvm flag (PVH on 4.16 and later)
+    source: Source | None
+    strings: dict[str, str] = field(default_factory=dict)  # note name -> value as kept
+    numbers: dict[str, int] = field(default_factory=dict)  # note name -> value as read
+    raw_phys32: int | None = None  # PHYS32_ENTRY before the uint32 store
+    supported: int = 0
+    required: int = 0
+    tokens: list[FeatureToken] = field(default_factory=list)
+    unknown: list[FeatureToken] = field(default_factory=list)  # not in this release's table
+    fatal: FeatureToken | None = None  # the token that makes the parse fail
+    ignored: list[Note] = field(default_factory=list)  # notes of types this release skips
+    used: list[Note] = field(default_factory=list)  # notes this release parses
+
+    @property
+    def phys32_entry(self) -> int | None:
+        """PHYS32_ENTRY as libelf stores it: a uint32, with 0xFFFFFFFF meaning unset."""
+        if self.raw_phys32 is None:
+            return None
+        value = self.raw_phys32 & 0xFFFFFFFF
+        return None if value == N.PHYS32_UNSET else value
+
+    @property
+    def shortcut(self) -> bool:
+        """PHYS32_ENTRY alone satisfies elf_xen_note_check (xen.md §4 step 3)."""
+        if self.phys32_entry is None:
+            return False
+        kind = self.release.phys32_shortcut
+        return kind == "pv+pvh" or (kind == "pvh" and self.hvm)
+
+    @property
+    def failed(self) -> bool:
+        return self.fatal is not None
+
+    def refuses(self, token: FeatureToken) -> bool:
+        """Whether this unknown token fails the parse: '!' always, a bare name before 4.2.
+        In the legacy __xen_guest string a failure only stops the remaining items."""
+        return token.required or self.release.unknown_feature_fatal
+
+
+def uses_xen_guest(release: XenRelease, mode: Mode) -> bool:
+    """Whether this release consults `__xen_guest` in this mode (PV only from 4.16)."""
+    return not (mode.is_pvh and release.hvm_flag)
+
+
+def parse(image: Image, release: XenRelease, mode: Mode) -> XenParse:
+    hvm = mode.is_pvh and release.hvm_flag
+    result = XenParse(release, mode, hvm, None)
+    if image.notes:
+        result.source = "notes"
+        for note in image.notes:
+            _parse_note(image, release, note, result)
+    elif image.xen_guest is not None and uses_xen_guest(release, mode):
+        result.source = "xen_guest"
+        _parse_xen_guest(image, release, result)
+    return result
+
+
+def numeric(image: Image, note: Note) -> int:
+    """elf_note_numeric: sizes 1/2/4/8 in the ELF's byte order; any other size reads 0."""
+    if note.descsz not in N.NUMERIC_SIZES or len(note.desc) < note.descsz:
+        return 0
+    return int.from_bytes(note.desc, "little" if image.little_endian else "big")
+
+
+def string_value(note: Note) -> str:
+    return note.string.decode("latin-1")
+
+
+def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) -> None:
+    kind = N.BY_NUMBER.get(note.type)
+    if kind is None or note.type not in release.known_notes:
+        out.ignored.append(note)
+        return
+    out.used.append(note)
+    if kind.kind is N.DescKind.STRING:
+        if release.bounded_reads and not note.string_terminated:
+            return  # XSA-55: an unterminated string note is skipped
+        value = string_value(note)
+        if kind is N.FEATURES:
+            _parse_features(value, release, note, out)
+        elif kind in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
+            out.strings[kind.name] = value[: N.STRING_KEEP]
+        else:
+            out.strings[kind.name] = value
+    elif kind is N.SUPPORTED_FEATURES:
+        if note.descsz % 4 == 0 and len(note.desc) >= 4:
+            word = int.from_bytes(note.desc[:4], "little" if image.little_endian else "big")
+            out.supported |= word
+        out.numbers[kind.name] = numeric(image, note)
+    elif kind is N.PHYS32_ENTRY:
+        out.raw_phys32 = numeric(image, note)
+        out.numbers[kind.name] = out.raw_phys32
+    else:
+        out.numbers[kind.name] = numeric(image, note)
+
+
+def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenParse) -> bool:
+    """Tokenise like elf_xen_parse_features; returns False where Xen fails the parse."""
+    ok = True
+    for token in feature_tokens(text, note):
+        out.tokens.append(token)
+        feature = F.BY_NAME.get(token.text)
+        if feature is not None and token.text in release.feature_names:
+            out.supported |= 1 << feature.bit
+            if token.required:
+                out.required |= 1 << feature.bit
+            continue
+        out.unknown.append(token)
+        if (token.required or release.unknown_feature_fatal) and out.fatal is None:
+            if note is not None:
+                out.fatal = token
+            ok = False
+    return ok
+
+
+def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
+    """Cut a FEATURES string the way libelf does: at '|' or after 63 characters."""
+    tokens = []
+    pos = 0
+    while pos < len(text):
+        piece = []
+        split = False
+        while True:
+            if len(piece) >= F.TOKEN_MAX:
+                split = pos + len(piece) < len(text) and text[pos + len(piece)] != "|"
+                break
+            if pos + len(piece) >= len(text):
+                break
+            ch = text[pos + len(piece)]
+            if ch == "|":
+                break
+            piece.append(ch)
+        consumed = len(piece)
+        if pos + consumed < len(text) and text[pos + consumed] == "|":
+            consumed += 1
+        word = "".join(piece)
+        required = word.startswith("!")
+        tokens.append(FeatureToken(word[1:] if required else word, required, note, split))
+        pos += consumed
+    return tokens
+
+
+def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
+    """The legacy NAME=VALUE string (xen.md §5.5). A FEATURES failure stops the remaining
+    items but, unlike in a note, does not fail the parse."""
+    assert image.xen_guest is not None
+    names = {"LOADER": "LOADER", "GUEST_OS": "GUEST_OS", "GUEST_VER": "GUEST_VERSION"}
+    names["XEN_VER"] = "XEN_VERSION"
+    numbers = {"VIRT_BASE": "VIRT_BASE", "VIRT_ENTRY": "ENTRY"}
+    numbers["ELF_PADDR_OFFSET"] = "PADDR_OFFSET"
+    for key, value in image.xen_guest.items:
+        if key in names:
+            out.strings[names[key]] = value[: N.STRING_KEEP]
+        elif key in numbers:
+            out.numbers[numbers[key]] = _strtoull(value)
+        elif key == "HYPERCALL_PAGE":
+            out.numbers["HYPERCALL_PAGE_PFN"] = _strtoull(value)
+        elif key == "PAE":
+            out.strings["PAE_MODE"] = value
+        elif key == "BSD_SYMTAB":
+            out.strings["BSD_SYMTAB"] = "yes"
+        elif key == "FEATURES" and not _parse_features(value, release, None, out):
+            break
+    pfn = out.numbers.pop("HYPERCALL_PAGE_PFN", None)
+    if pfn is not None and "VIRT_BASE" in out.numbers:
+        out.numbers["HYPERCALL_PAGE"] = (pfn << 12) + out.numbers["VIRT_BASE"]
+
+
+def _strtoull(text: str) -> int:
+    """strtoull(text, NULL, 0): leading '0x' is hex, a leading '0' octal; stops at junk."""
+    text = text.strip()
+    base, digits = 10, "0123456789"
+    if text[:2].lower() == "0x":
+        base, digits, text = 16, "0123456789abcdefABCDEF", text[2:]
+    elif text.startswith("0"):
+        base, digits = 8, "01234567"
+    end = 0
+    while end < len(text) and text[end] in digits:
+        end += 1
+    return int(text[:end], base) if end else 0
