@@ -44,7 +44,10 @@ to the kernel, or drop the PVH mode / releases before 4.7 from the project's tar
 def _problem(ctx: Context, cell: Cell) -> str | None:
     if cell.mode not in cell.profile.modes:
         first = FIRST_PVH_DOM0 if cell.mode.is_dom0 else FIRST_PVH
-        return f"this release cannot boot the kernel in {cell.mode} mode ({cell.mode} needs Xen {first} or later)"
+        return (
+            f"this release cannot boot any kernel in {cell.mode} mode "
+            f"({cell.mode} needs Xen {first} or later)"
+        )
     parse = ctx.xen(cell)
     if parse.phys32_entry is not None:
         return None

@@ -52,14 +52,18 @@ def lint(registry: Registry, tmp_path: Path) -> Lint:
         profiles = resolve(list(targets), registry.profiles)
         mode_list = [Mode(m) for m in modes] if modes else None
         rules = [r for c, r in registry.rules.items() if select is None or c in select]
-        findings, errors = run_rules(image, rules, cells_for(image, profiles, mode_list), registry.profiles)
+        findings, errors = run_rules(
+            image, rules, cells_for(image, profiles, mode_list), registry.profiles
+        )
         assert not errors, errors
         return findings
 
     return run
 
 
-def cells(findings: Sequence[Finding], code: str, severity: str | None = None) -> set[tuple[str, str]]:
+def cells(
+    findings: Sequence[Finding], code: str, severity: str | None = None
+) -> set[tuple[str, str]]:
     """The (target, mode) pairs a code fired for, optionally only at one severity."""
     return {
         (c.profile.name, c.mode.value)

@@ -58,7 +58,9 @@ def declared_modes(image: Image) -> tuple[Mode, ...]:
     return tuple(modes)
 
 
-def cells_for(image: Image, profiles: Sequence[Profile], modes: Sequence[Mode] | None) -> list[Cell]:
+def cells_for(
+    image: Image, profiles: Sequence[Profile], modes: Sequence[Mode] | None
+) -> list[Cell]:
     """Named modes are checked on every target; `auto` checks the declared modes on the
     targets that have them, and all of them on a target that has none."""
     cells = []

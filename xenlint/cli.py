@@ -392,16 +392,21 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
         print(f"{path}:")
         width = max(len(p.name) for p in settings.profiles)
         cols = [max(8, len(m.value)) for m in modes]
-        cells_text = {
-            key: ",".join(sorted(v)) for key, v in grid.items()
-        }
+        cells_text = {key: ",".join(sorted(v)) for key, v in grid.items()}
         cols = [
             max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in settings.profiles))
             for i, m in enumerate(modes)
         ]
-        print("  " + " " * width + "  " + "  ".join(m.value.ljust(w) for m, w in zip(modes, cols)))
+        print(
+            "  "
+            + " " * width
+            + "  "
+            + "  ".join(m.value.ljust(w) for m, w in zip(modes, cols, strict=True))
+        )
         for p in settings.profiles:
-            row = [cells_text.get((p.name, m), "ok").ljust(w) for m, w in zip(modes, cols)]
+            row = [
+                cells_text.get((p.name, m), "ok").ljust(w) for m, w in zip(modes, cols, strict=True)
+            ]
             print(f"  {p.name:<{width}}  " + "  ".join(row).rstrip())
     return status
 

@@ -8,9 +8,7 @@ from xenlint.image import Image, Note
 
 
 def feature_names(bits: int) -> list[str]:
-    return [
-        F.BY_BIT[b].name if b in F.BY_BIT else f"bit{b}" for b in range(64) if bits & (1 << b)
-    ]
+    return [F.BY_BIT[b].name if b in F.BY_BIT else f"bit{b}" for b in range(64) if bits & (1 << b)]
 
 
 def words(image: Image, data: bytes, size: int) -> list[int]:

@@ -50,7 +50,9 @@ class Segment:
 
     @property
     def perms(self) -> str:
-        return "".join(c if self.flags & b else "-" for c, b in (("R", PF_R), ("W", PF_W), ("X", PF_X)))
+        return "".join(
+            c if self.flags & b else "-" for c, b in (("R", PF_R), ("W", PF_W), ("X", PF_X))
+        )
 
 
 @dataclass(frozen=True)

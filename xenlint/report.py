@@ -10,7 +10,8 @@ from xenlint.check import Finding, target_label
 
 
 def text(findings: Sequence[Finding], universe: Sequence[Profile], show_fixes: bool) -> str:
-    """One compiler-style line per finding: `path: severity: CODE name: message [targets] (where)`."""
+    """One compiler-style line per finding:
+    `path: severity: CODE name: message [targets] (where)`."""
     lines = []
     for f in findings:
         line = f"{f.path}: {f.severity}: {f.code} {f.name}: {f.message}"

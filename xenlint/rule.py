@@ -62,7 +62,8 @@ class Location:
 
     @classmethod
     def of_note(cls, note: Note) -> Location:
-        return cls(note.type_name, note.container.describe(), note.offset, 12 + note.namesz)
+        size = note.desc_offset - note.offset + note.descsz
+        return cls(note.type_name, note.container.describe(), note.offset, size)
 
     @classmethod
     def of_container(cls, container: Container, offset: int | None = None) -> Location:

@@ -3,6 +3,7 @@ on which targets and modes. Every name that matches nothing is an error here."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 from dataclasses import dataclass, field, replace
@@ -66,13 +67,17 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         for rule in match_selector(registry, selector, where, "severity"):
             severity[rule.code] = parsed
     pfi = [
-        (glob, [r for sel in sels for r in match_selector(registry, sel, where, "per-file-ignores")])
+        (
+            glob,
+            [r for sel in sels for r in match_selector(registry, sel, where, "per-file-ignores")],
+        )
         for glob, sels in merged.per_file_ignores.items()
     ]
     try:
         profiles = resolve(merged.targets or list(DEFAULT_TARGETS), registry.profiles)
     except TargetError as exc:
-        raise ConfigError(f"{where}: {exc}" if cfg.path and cli.targets is None else str(exc))
+        prefix = f"{where}: " if cfg.path and cli.targets is None else ""
+        raise ConfigError(f"{prefix}{exc}") from None
     return Settings(
         rules=rules,
         severity=severity,
@@ -126,10 +131,13 @@ def select_rules(
 
     def mark(selectors: list[str], key: str, enable: bool) -> None:
         for sel in selectors:
-            weight = 100 if sel.upper() == "ALL" else 0
             for rule in match_selector(registry, sel, where, key):
-                specific = 99 if sel.lower() == rule.name or sel.upper() == rule.code else len(sel)
-                rank = specific if weight == 0 else 0
+                if sel.upper() == "ALL":
+                    rank = 0
+                elif sel.lower() == rule.name or sel.upper() == rule.code:
+                    rank = 99
+                else:
+                    rank = len(sel)
                 current = best.get(rule.code)
                 if current is None or rank > current[0] or (rank == current[0] and not enable):
                     best[rule.code] = (rank, enable)
@@ -143,10 +151,8 @@ def select_rules(
 def _glob_matches(glob: str, path: str, base: Path | None) -> bool:
     candidates = {PurePath(path).as_posix()}
     if base is not None:
-        try:
+        with contextlib.suppress(ValueError):
             candidates.add(Path(path).resolve().relative_to(base.resolve()).as_posix())
-        except ValueError:
-            pass
     if "/" not in glob:
         candidates.add(PurePath(path).name)
     return any(fnmatch.fnmatch(c, glob) for c in candidates)

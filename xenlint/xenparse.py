@@ -153,29 +153,19 @@ def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenP
 
 
 def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
-    """Cut a FEATURES string the way libelf does: at '|' or after 63 characters."""
+    """Cut a FEATURES string the way elf_xen_parse_features does: a token ends at '|' (which
+    is consumed) or after 63 characters (the next character, even a '|', starts a new token)."""
     tokens = []
     pos = 0
     while pos < len(text):
-        piece = []
-        split = False
-        while True:
-            if len(piece) >= F.TOKEN_MAX:
-                split = pos + len(piece) < len(text) and text[pos + len(piece)] != "|"
-                break
-            if pos + len(piece) >= len(text):
-                break
-            ch = text[pos + len(piece)]
-            if ch == "|":
-                break
-            piece.append(ch)
-        consumed = len(piece)
-        if pos + consumed < len(text) and text[pos + consumed] == "|":
-            consumed += 1
-        word = "".join(piece)
+        end = pos
+        while end - pos < F.TOKEN_MAX and end < len(text) and text[end] != "|":
+            end += 1
+        word = text[pos:end]
+        split = end - pos == F.TOKEN_MAX
+        pos = end + 1 if end < len(text) and text[end] == "|" and not split else end
         required = word.startswith("!")
         tokens.append(FeatureToken(word[1:] if required else word, required, note, split))
-        pos += consumed
     return tokens
 
 

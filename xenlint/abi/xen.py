@@ -180,9 +180,7 @@ _TABLE: tuple[tuple[str, str], ...] = (
     ("4.22", "xen-4.22"),
 )
 
-RELEASES: tuple[XenRelease, ...] = tuple(
-_release(version, name) for version, name in _TABLE
-)
+RELEASES: tuple[XenRelease, ...] = tuple(_release(version, name) for version, name in _TABLE)
 
 # Default targets when a project configures none: every 4.x release.
 DEFAULT_TARGETS: tuple[str, ...] = ("xen>=4.0",)

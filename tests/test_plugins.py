@@ -1,0 +1,214 @@
+"""Plugins: third-party distributions installed for real, broken ones, clashing codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from elfbuilder import Note, xen_kernel
+
+import xenlint.plugin as plugin_mod
+from xenlint import hookimpl
+from xenlint.plugin import load
+from xenlint.rule import Context, Result, Rule, Severity
+
+GOOD = """
+from xenlint import hookimpl
+from xenlint.rule import Result, Rule, Severity
+
+
+class GuestOsIsShouting(Rule):
+    code = "XD101"
+    name = "guest-os-shouting"
+    severity = Severity.WARNING
+    summary = "GUEST_OS is all capitals"
+    explanation = "A project rule: keep GUEST_OS lower-case."
+    fix = "write the name in lower case"
+
+    def check(self, ctx):
+        for cell in ctx.xen_cells:
+            value = ctx.xen(cell).strings.get("GUEST_OS", "")
+            if value and value.isupper():
+                yield Result((cell,), f"GUEST_OS {value!r} is shouting")
+
+
+@hookimpl
+def xenlint_rules():
+    return [GuestOsIsShouting()]
+"""
+
+BROKEN = "import xenlint_no_such_module_anywhere\n"
+
+
+def make_dist(root: Path, name: str, module: str, source: str, ep_name: str) -> Path:
+    proj = root / name
+    proj.mkdir()
+    (proj / f"{module}.py").write_text(source)
+    (proj / "pyproject.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [build-system]
+            requires = ["setuptools>=64"]
+            build-backend = "setuptools.build_meta"
+
+            [project]
+            name = "{name}"
+            version = "1.2.3"
+
+            [tool.setuptools]
+            py-modules = ["{module}"]
+
+            [project.entry-points.xenlint]
+            {ep_name} = "{module}"
+            """
+        )
+    )
+    return proj
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Install two real distributions (a good and a broken plugin) into a private path."""
+    root = tmp_path_factory.mktemp("dists")
+    target = root / "site"
+    for dist in (
+        make_dist(root, "xenlint-demo", "xenlint_demo", GOOD, "demo"),
+        make_dist(root, "xenlint-broken", "xenlint_broken", BROKEN, "broken"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
+            + ["--target", str(target), str(dist)],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            pytest.fail(f"pip install of {dist.name} failed: {proc.stderr[-2000:]}")
+    return target
+
+
+def xenlint(site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(site))
+    return subprocess.run(
+        [sys.executable, "-m", "xenlint", "--isolated", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def test_third_party_rule_runs_and_broken_plugin_is_named(site: Path, tmp_path: Path) -> None:
+    image = tmp_path / "k.elf"
+    image.write_bytes(xen_kernel([Note(6, b"LINUX\0"), Note(5, b"xen-3.0\0")]))
+    proc = xenlint(site, "--format", "json", "--target", "xen-4.22", str(image), cwd=tmp_path)
+    err = proc.stderr.strip().splitlines()
+    assert err[0] == (
+        'xenlint: error: failed to load plugin "broken" from xenlint-broken 1.2.3: '
+        "ModuleNotFoundError: No module named 'xenlint_no_such_module_anywhere'"
+    )
+    assert proc.returncode == 2  # the broken plugin
+    findings = json.loads(proc.stdout)["findings"]
+    demo = [f for f in findings if f["code"] == "XD101"]
+    assert demo and demo[0]["message"] == "GUEST_OS 'LINUX' is shouting"
+    assert demo[0]["severity"] == "warning"
+    assert any(f["code"].startswith("XL") for f in findings)  # built-ins still ran
+
+
+def test_version_lists_plugins(site: Path, tmp_path: Path) -> None:
+    proc = xenlint(site, "--version", cwd=tmp_path)
+    assert "plugin xenlint-demo 1.2.3: 1 rule (XD101)" in proc.stdout
+    assert "plugin xenlint 0.1.0" in proc.stdout
+
+
+def test_third_party_rule_is_selectable_and_explained(site: Path, tmp_path: Path) -> None:
+    proc = xenlint(site, "explain", "guest-os-shouting", cwd=tmp_path)
+    assert "XD101 guest-os-shouting (default severity: warning)" in proc.stdout
+
+
+class _Dup(Rule):
+    code = "XL402"
+    name = "some-other-name"
+    severity = Severity.ERROR
+    summary = "clash"
+    explanation = "clash"
+    fix = "clash"
+
+    def check(self, ctx: Context):  # type: ignore[override]
+        yield from ()
+
+
+class _DupPlugin:
+    @hookimpl
+    def xenlint_rules(self) -> list[Rule]:
+        return [_Dup()]
+
+
+class _Raises:
+    @hookimpl
+    def xenlint_rules(self) -> list[Rule]:
+        raise RuntimeError("boom")
+
+
+class _NotARule:
+    @hookimpl
+    def xenlint_rules(self) -> list[object]:
+        return [object()]
+
+
+def test_duplicate_code_refused() -> None:
+    reg = load(extra=[("dup", _DupPlugin())])
+    assert any("rule code XL402 is already defined" in e for e in reg.errors)
+    assert reg.rule_plugin["XL402"] == "XL402"  # the built-in kept it
+
+
+def test_hook_failure_and_bad_objects_reported() -> None:
+    reg = load(extra=[("raises", _Raises()), ("junk", _NotARule())])
+    assert any(
+        'plugin "raises" failed in xenlint_rules: RuntimeError: boom' in e for e in reg.errors
+    )
+    assert any('plugin "junk"' in e and "not a xenlint.rule.Rule" in e for e in reg.errors)
+    assert "XL402" in reg.rules
+
+
+def test_non_prefixed_attributes_are_not_hooks() -> None:
+    class Plain:
+        @hookimpl
+        def rules(self) -> list[Rule]:  # not xenlint_*: ignored, like pytest does
+            raise AssertionError("must not be called")
+
+    reg = load(extra=[("plain", Plain())])
+    assert not reg.errors
+
+
+def test_builtins_register_through_entry_points() -> None:
+    eps = [ep for ep, dist, _ in plugin_mod._entry_points() if dist == "xenlint"]
+    modules = {ep.value for ep in eps}
+    assert "xenlint_builtin_rules.feature_needs_bitmap" in modules
+    reg = load()
+    assert not reg.errors
+    assert all(reg.rule_plugin[c].startswith("XL") for c in reg.rules if c.startswith("XL"))
+
+
+def test_crashing_rule_is_one_line_error(tmp_path: Path) -> None:
+    from xenlint.check import cells_for, run_rules
+    from xenlint.elfload import load_elf
+
+    class Crash(_Dup):
+        code = "XZ1"
+
+        def check(self, ctx: Context):  # type: ignore[override]
+            raise ZeroDivisionError("oops")
+            yield Result((), "")
+
+    path = tmp_path / "k.elf"
+    path.write_bytes(xen_kernel([Note(6, b"linux\0")]))
+    image = load_elf(str(path))
+    reg = load()
+    findings, errors = run_rules(image, [Crash()], cells_for(image, reg.profiles, None), [])
+    assert findings == []
+    assert errors == [f"rule XZ1 (some-other-name) failed on {path}: ZeroDivisionError: oops"]
