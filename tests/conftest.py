@@ -10,12 +10,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from xenlint.abi.profile import Mode  # noqa: E402
-from xenlint.check import Finding, cells_for, run_rules  # noqa: E402
-from xenlint.elfload import load_elf  # noqa: E402
-from xenlint.plugin import Registry  # noqa: E402
-from xenlint.plugin import load as load_plugins  # noqa: E402
-from xenlint.targets import resolve  # noqa: E402
+from xenlint.abi.profile import Mode
+from xenlint.check import Finding, cells_for, run_rules
+from xenlint.elfload import load_elf
+from xenlint.plugin import Registry
+from xenlint.plugin import load as load_plugins
+from xenlint.targets import resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 

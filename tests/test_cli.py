@@ -116,7 +116,7 @@ def test_exit_zero(freebsd: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_errors_are_one_line(
     args: list[str], words: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(args, capsys)
+    code, _, err = run(args, capsys)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err

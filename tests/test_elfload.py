@@ -116,9 +116,9 @@ def test_unreadable(tmp_path: Path, data: bytes, words: str) -> None:
 
 def test_header_tables_outside_file(tmp_path: Path) -> None:
     good = xen_kernel([Note(6, b"linux\0")])
-    with pytest.raises(ImageError, match="program header table .* past the end of the file"):
+    with pytest.raises(ImageError, match=r"program header table .* past the end of the file"):
         load(tmp_path, xen_kernel([Note(6, b"linux\0")], phoff=len(good) + 100))
-    with pytest.raises(ImageError, match="section header table .* past the end of the file"):
+    with pytest.raises(ImageError, match=r"section header table .* past the end of the file"):
         load(tmp_path, xen_kernel([Note(6, b"linux\0")], shoff=len(good) - 8))
 
 

@@ -42,6 +42,7 @@ def xenlint_rules():
     return [GuestOsIsShouting()]
 """
 
+PIP_INSTALL = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
 BROKEN = "import xenlint_no_such_module_anywhere\n"
 
 
@@ -81,8 +82,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         make_dist(root, "xenlint-broken", "xenlint_broken", BROKEN, "broken"),
     ):
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
-            + ["--target", str(target), str(dist)],
+            [*PIP_INSTALL, "--target", str(target), str(dist)],
             capture_output=True,
             text=True,
         )
