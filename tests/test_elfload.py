@@ -92,7 +92,7 @@ def test_parse_xen_guest_limits() -> None:
 
 
 def test_descriptor_past_eof_is_a_problem_not_an_error(tmp_path: Path) -> None:
-    data = xen_kernel([Note(6, b"linux\0"), Note(8, b"generic\0")], note_section=None)
+    data = xen_kernel([Note(6, b"linux\0"), Note(8, b"generic\0")], with_section_headers=False)
     cut = data[: data.rindex(b"generic") + 3]  # the last descriptor runs past EOF, like GRUB's
     image = load(tmp_path, cut)
     assert [n.type for n in image.notes] == [6, 8]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +67,12 @@ def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
     except OSError as exc:
         raise ImageError(exc.strerror or str(exc)) from None
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageError("is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError("not a regular file")
+        size = info.st_size
         if size == 0:
             yield b""
             return
@@ -165,7 +171,7 @@ def parse_elf(data: mmap.mmap | bytes, path: str, origin: str = "", fmt: str = "
         section_notes=tuple(section_walker.xen),
         skipped_segments=skipped,
         skipped_segment_notes=tuple(skipped_walker.xen),
-        foreign_notes=tuple(walker.foreign + section_walker.foreign),
+        foreign_notes=_unique_by_offset(walker.foreign + section_walker.foreign),
         segment_problems=segment_problems,
         section_problems=tuple(section_walker.problems),
         xen_guest=_xen_guest(data, sections),
@@ -401,6 +407,17 @@ class _Walker:
                     ntype,
                 )
             )
+
+
+def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:
+    """A note inside a PT_NOTE that a section also covers is listed once (segment first)."""
+    seen: set[int] = set()
+    out = []
+    for note in notes:
+        if note.offset not in seen:
+            seen.add(note.offset)
+            out.append(note)
+    return tuple(out)
 
 
 def _r4(n: int) -> int:
