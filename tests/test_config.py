@@ -91,7 +91,7 @@ def test_per_file_ignores(project: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_modes_key(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (project / "xenlint.toml").write_text('targets = ["xen-4.22"]\nmodes = ["pv"]\n')
+    (project / "xenlint.toml").write_text('targets = ["xen-4.0"]\nmodes = ["pv"]\n')
     _, findings, _ = lint(capsys, KERNEL)
     assert findings and all(f["modes"] == ["pv"] for f in findings)
 

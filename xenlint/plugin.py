@@ -97,7 +97,7 @@ def _collect(registry: Registry) -> None:
     pm = registry.manager
     rules: dict[str, Rule] = {}
     names: dict[str, str] = {}
-    for impl in reversed(pm.hook.xenlint_rules.get_hookimpls()):
+    for impl in pm.hook.xenlint_rules.get_hookimpls():  # registration order: first wins
         for rule in _call(registry, impl, "xenlint_rules"):
             problem = _rule_problem(rule)
             if problem:
@@ -120,7 +120,7 @@ def _collect(registry: Registry) -> None:
             registry.rule_plugin[rule.code] = impl.plugin_name
     registry.rules = dict(sorted(rules.items()))
     seen: set[str] = set()
-    for impl in reversed(pm.hook.xenlint_targets.get_hookimpls()):
+    for impl in pm.hook.xenlint_targets.get_hookimpls():
         for profile in _call(registry, impl, "xenlint_targets"):
             if not isinstance(profile, Profile):
                 registry.errors.append(f'plugin "{impl.plugin_name}": {profile!r} is no Profile')
