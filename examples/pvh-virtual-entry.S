@@ -1,0 +1,33 @@
+# The classic PVH mistake: PHYS32_ENTRY given as the *virtual* address of the 32-bit entry
+# (an 8-byte .quad of a symbol linked at 0xffffffff81000000). Xen keeps only the low 32 bits
+# and starts the vCPU at 0x81000010, far from the kernel loaded at 16 MiB.
+	.include "xen-notes.inc"
+	.include "pvh-exit.inc"
+
+	.set VIRT_BASE, 0xffffffff80000000
+
+	.text
+	.globl startup_xen
+startup_xen:
+	hlt
+	jmp startup_xen
+
+	.balign 16
+pvh_start:
+	pvh_exit_entry
+
+	.balign 4096
+hypercall_page:
+	.fill 4096, 1, 0xcc
+
+	xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "linux"
+	xen_note XEN_ELFNOTE_GUEST_VERSION, .asciz, "2.6"
+	xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
+	xen_note XEN_ELFNOTE_VIRT_BASE, .quad, VIRT_BASE
+	xen_note XEN_ELFNOTE_PADDR_OFFSET, .quad, 0
+	xen_note XEN_ELFNOTE_ENTRY, .quad, startup_xen
+	xen_note XEN_ELFNOTE_HYPERCALL_PAGE, .quad, hypercall_page
+	xen_note XEN_ELFNOTE_FEATURES, .asciz, "!writable_page_tables"
+	xen_note XEN_ELFNOTE_SUPPORTED_FEATURES, .long, (1 << 0) | (1 << 11)
+	xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
+	xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, pvh_start	# wrong: virtual, 8 bytes
