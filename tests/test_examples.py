@@ -65,3 +65,25 @@ def test_matrix_on_examples_shows_boundaries(capsys: pytest.CaptureFixture[str])
     assert "XL103" in fb[("xen-4.6", "pvh")] and fb[("xen-4.7", "pvh")] == []
     linux = {(c["target"], c["mode"]): c["errors"] for c in tables["linux-pv-pvh.elf"]}
     assert linux[("xen-4.22", "pv")] == [] and linux[("xen-4.22", "pvh")] == []
+
+
+QEMU = shutil.which("qemu-system-x86_64")
+
+
+@pytest.mark.skipif(QEMU is None, reason="qemu-system-x86_64 not installed")
+@pytest.mark.parametrize(
+    ("name", "boots"),
+    [("linux-pv-pvh.elf", True), ("freebsd-features.elf", True), ("pvh-virtual-entry.elf", False)],
+)
+def test_pvh_entry_really_runs_under_qemu(name: str, boots: bool) -> None:
+    """Ground truth for the PVH entry: QEMU's PVH loader starts the kernel at PHYS32_ENTRY;
+    the entry writes to isa-debug-exit, so QEMU exits 33. A virtual entry never gets there."""
+    assert QEMU is not None
+    cmd = [QEMU, "-kernel", str(EXAMPLES / name), "-m", "64", "-display", "none"]
+    cmd += ["-nodefaults", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=8)
+        status = proc.returncode
+    except subprocess.TimeoutExpired:
+        status = None
+    assert (status == 33) is boots, status
