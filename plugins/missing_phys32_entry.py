@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.abi.xen import FIRST_PVH, FIRST_PVH_DOM0
+from xenlint.image import Container
 from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
 
 
@@ -31,31 +32,41 @@ to the kernel, or drop the PVH mode / releases before 4.7 from the project's tar
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        notes = ctx.image.notes_of(N.PHYS32_ENTRY)
-        where = Location.of_note(notes[-1]) if notes else None
         for cell in ctx.xen_cells:
-            if not cell.mode.is_pvh:
-                continue
-            message = _problem(ctx, cell)
-            if message:
-                yield Result((cell,), message, where if "0xffffffff" in message else None)
+            if cell.mode.is_pvh:
+                problem = _problem(ctx, cell)
+                if problem:
+                    yield Result((cell,), *problem)
 
 
-def _problem(ctx: Context, cell: Cell) -> str | None:
+def _problem(ctx: Context, cell: Cell) -> tuple[str, Location | None] | None:
+    """What keeps this cell from a PVH boot, and where to look; None when nothing does."""
     if cell.mode not in cell.profile.modes:
         first = FIRST_PVH_DOM0 if cell.mode.is_dom0 else FIRST_PVH
         return (
             f"this release cannot boot any kernel in {cell.mode} mode "
-            f"({cell.mode} needs Xen {first} or later)"
+            f"({cell.mode} needs Xen {first} or later)",
+            None,
         )
     parse = ctx.xen(cell)
     if parse.phys32_entry is not None:
         return None
-    if parse.raw_phys32 is not None:
-        return "PHYS32_ENTRY is 0xffffffff, which Xen reads as 'no entry point': no PVH boot"
-    if parse.source is None and ctx.image.xen_guest is not None:
-        return "the kernel's only Xen notes are in __xen_guest, which Xen ignores for PVH"
-    return "no PHYS32_ENTRY note: Xen has no 32-bit entry point for a PVH boot"
+    notes = ctx.image.notes_of(N.PHYS32_ENTRY)
+    if parse.raw_phys32 is not None and notes:
+        return (
+            f"PHYS32_ENTRY is {N.PHYS32_UNSET:#x}, which Xen reads as 'no entry point': "
+            "no PVH boot",
+            Location.of_note(notes[-1]),
+        )
+    guest = ctx.image.xen_guest
+    if parse.source is None and guest is not None:
+        return (
+            "the kernel's only Xen notes are in __xen_guest, which Xen ignores for PVH",
+            Location.of_container(
+                Container("xen_guest", guest.section.index), guest.section.offset
+            ),
+        )
+    return "no PHYS32_ENTRY note: Xen has no 32-bit entry point for a PVH boot", None
 
 
 @hookimpl

@@ -82,7 +82,7 @@ def test_pvh_entry_really_runs_under_qemu(name: str, boots: bool) -> None:
     cmd = [QEMU, "-kernel", str(EXAMPLES / name), "-m", "64", "-display", "none"]
     cmd += ["-nodefaults", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=8)
+        proc = subprocess.run(cmd, capture_output=True, timeout=5)
         status = proc.returncode
     except subprocess.TimeoutExpired:
         status = None

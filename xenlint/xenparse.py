@@ -7,6 +7,7 @@ Xen 4.2 see for FEATURES in a PV boot" without touching bytes. The result is per
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -26,7 +27,11 @@ class FeatureToken:
     text: str  # the token without '!'
     required: bool
     note: Note | None  # None when it came from __xen_guest
-    split: bool = False  # cut from a longer name by the 63-character limit
+    # One of several tokens libelf makes of one '|'-separated name because of the
+    # 63-character limit: every piece, the remainder, and the empty token a '|' right after
+    # a full 63-character piece produces.
+    split: bool = False
+    word: str = ""  # the '|'-separated name as written (with any '!'), which may be longer
 
     @property
     def display(self) -> str:
@@ -45,6 +50,11 @@ class XenParse:
     supported: int = 0
     required: int = 0
     tokens: list[FeatureToken] = field(default_factory=list)
+    # Every FEATURES string Xen reads, with its note (None for the __xen_guest item).
+    feature_strings: list[tuple[Note | None, str]] = field(default_factory=list)
+    # Every SUPPORTED_FEATURES note Xen reads, with the 32-bit words libelf's array reader
+    # sees in it (none when descsz is not a multiple of 4); only the first word counts.
+    supported_words: list[tuple[Note, tuple[int, ...]]] = field(default_factory=list)
     unknown: list[FeatureToken] = field(default_factory=list)  # not in this release's table
     fatal: FeatureToken | None = None  # the token that makes the parse fail
     ignored: list[Note] = field(default_factory=list)  # notes of types this release skips
@@ -122,9 +132,10 @@ def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) ->
         else:
             out.strings[kind.name] = value
     elif kind is N.SUPPORTED_FEATURES:
-        if note.descsz % 4 == 0 and len(note.desc) >= 4:
-            word = int.from_bytes(note.desc[:4], "little" if image.little_endian else "big")
-            out.supported |= word
+        words = _words(image, note) if note.descsz % 4 == 0 else ()
+        out.supported_words.append((note, words))
+        if words:
+            out.supported |= words[0]
         out.numbers[kind.name] = numeric(image, note)
     elif kind is N.PHYS32_ENTRY:
         out.raw_phys32 = numeric(image, note)
@@ -133,9 +144,19 @@ def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) ->
         out.numbers[kind.name] = numeric(image, note)
 
 
+def _words(image: Image, note: Note) -> tuple[int, ...]:
+    """The descriptor as 32-bit words in the ELF's byte order (elf_note_numeric_array)."""
+    order = "little" if image.little_endian else "big"
+    size = min(note.descsz, len(note.desc)) // 4 * 4
+    return tuple(int.from_bytes(note.desc[i : i + 4], order) for i in range(0, size, 4))
+
+
 def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenParse) -> bool:
-    """Tokenise like elf_xen_parse_features; returns False where Xen fails the parse."""
+    """Tokenise like elf_xen_parse_features; returns False where Xen fails the parse.
+    In __xen_guest (note None) libelf returns at the failing token, so the tokens after it
+    are not read; in a note the parse fails anyway, and all tokens are kept for the rules."""
     ok = True
+    out.feature_strings.append((note, text))
     for token in feature_tokens(text, note):
         out.tokens.append(token)
         feature = F.BY_NAME.get(token.text)
@@ -145,8 +166,10 @@ def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenP
                 out.required |= 1 << feature.bit
             continue
         out.unknown.append(token)
-        if (token.required or release.unknown_feature_fatal) and out.fatal is None:
-            if note is not None:
+        if token.required or release.unknown_feature_fatal:
+            if note is None:
+                return False
+            if out.fatal is None:
                 out.fatal = token
             ok = False
     return ok
@@ -155,17 +178,25 @@ def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenP
 def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
     """Cut a FEATURES string the way elf_xen_parse_features does: a token ends at '|' (which
     is consumed) or after 63 characters (the next character, even a '|', starts a new token)."""
-    tokens = []
-    pos = 0
+    pieces: list[tuple[int, str]] = []  # (start of the '|'-separated name, piece)
+    pos = start = 0
     while pos < len(text):
         end = pos
         while end - pos < F.TOKEN_MAX and end < len(text) and text[end] != "|":
             end += 1
-        word = text[pos:end]
-        split = end - pos == F.TOKEN_MAX
-        pos = end + 1 if end < len(text) and text[end] == "|" and not split else end
-        required = word.startswith("!")
-        tokens.append(FeatureToken(word[1:] if required else word, required, note, split))
+        pieces.append((start, text[pos:end]))
+        if end - pos == F.TOKEN_MAX:
+            pos = end  # cut: the next token starts right here, even at a '|'
+        else:
+            pos = start = end + 1  # a '|' (or the end) closes the name
+    per_word = Counter(start for start, _ in pieces)
+    tokens = []
+    for start, piece in pieces:
+        end = text.find("|", start)
+        word = text[start : len(text) if end < 0 else end]
+        required = piece.startswith("!")  # libelf looks at each piece's first character
+        name = piece[1:] if required else piece
+        tokens.append(FeatureToken(name, required, note, per_word[start] > 1, word))
     return tokens
 
 
