@@ -31,6 +31,7 @@ hypercall_page:
 	xen_note XEN_ELFNOTE_SUPPORTED_FEATURES, .long, (1 << 0) | (1 << 11)
 	xen_note XEN_ELFNOTE_PAE_MODE, .asciz, "yes"
 	xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
+	xen_note XEN_ELFNOTE_L1_MFN_VALID, .quad, 1, 1	# mask, value: PTE present bit
 	xen_note XEN_ELFNOTE_SUSPEND_CANCEL, .long, 1
 	xen_note XEN_ELFNOTE_MOD_START_PFN, .long, 1
 	xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, pvh_start - VIRT_BASE

@@ -29,5 +29,9 @@ hypercall_page:
 	xen_note XEN_ELFNOTE_HYPERCALL_PAGE, .quad, hypercall_page
 	xen_note XEN_ELFNOTE_FEATURES, .asciz, "!writable_page_tables"
 	xen_note XEN_ELFNOTE_SUPPORTED_FEATURES, .long, (1 << 0) | (1 << 11)
+	xen_note XEN_ELFNOTE_PAE_MODE, .asciz, "yes"
 	xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
+	xen_note XEN_ELFNOTE_L1_MFN_VALID, .quad, 1, 1
+	xen_note XEN_ELFNOTE_SUSPEND_CANCEL, .long, 1
+	xen_note XEN_ELFNOTE_MOD_START_PFN, .long, 1
 	xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, pvh_start	# wrong: virtual, 8 bytes
