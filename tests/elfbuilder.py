@@ -1,7 +1,11 @@
 """A small ELF writer for byte-exact, often deliberately broken test images.
 
-pyelftools only reads ELF; the rule tests need hundreds of tiny images whose every field is
-under control (lying note sizes, forced offsets, tables outside the file), so we write them.
+pyelftools only reads ELF; the rule tests need many tiny images whose every field is under
+control (lying note sizes, forced offsets, tables outside the file), so we write them here.
+
+Layout of `build_elf`: ELF header, program header table, each segment's data in order, extra
+sections' data, `.shstrtab`, section header table.  Blobs are written in that order, so a
+forced `Segment.offset` that overlaps earlier bytes (even the headers) overwrites them.
 """
 
 from __future__ import annotations
@@ -9,14 +13,23 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 PT_LOAD, PT_NOTE = 1, 4
-SHT_PROGBITS, SHT_STRTAB, SHT_NOTE = 1, 3, 7
+PF_X, PF_W, PF_R = 1, 2, 4
+SHT_NULL, SHT_PROGBITS, SHT_STRTAB, SHT_NOTE = 0, 1, 3, 7
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
+ET_EXEC = 2
 EM_386, EM_X86_64 = 3, 62
+
+# (e_ehsize, e_phentsize, e_shentsize) per ELF class; the readers check these exactly.
+_SIZES = {32: (52, 32, 40), 64: (64, 56, 64)}
 
 
 @dataclass
 class Note:
+    """One ELF note; `namesz`/`descsz` may lie about the bytes actually written."""
+
     type: int
     desc: bytes = b""
     name: bytes = b"Xen\0"  # raw name bytes as written (include the NUL yourself)
@@ -25,40 +38,48 @@ class Note:
 
 
 def u32(v: int, big_endian: bool = False) -> bytes:
+    """A 32-bit word; masked so tests can write e.g. -1 as all ones."""
     return struct.pack(">I" if big_endian else "<I", v & 0xFFFFFFFF)
 
 
 def u64(v: int, big_endian: bool = False) -> bytes:
+    """A 64-bit word; masked so tests can write e.g. -1 as all ones."""
     return struct.pack(">Q" if big_endian else "<Q", v & 0xFFFFFFFFFFFFFFFF)
 
 
 def _pad(data: bytes, align: int) -> bytes:
-    return data + b"\0" * (-len(data) % align)
+    return data + b"\0" * (-len(data) % max(align, 1))
 
 
 def note_bytes(notes: Sequence[Note], big_endian: bool = False, align: int = 4) -> bytes:
-    """Header of three 32-bit words (both classes), name and desc padded to `align`."""
-    out = b""
+    """Encode notes: 3 x u32 header (namesz, descsz, type) in the ELF's byte order for BOTH
+    classes, name padded to `align`, desc padded to `align`.
+
+    Padding follows the bytes actually written, not the (possibly lying) size fields, so a
+    test knows exactly where every byte lands."""
+    out = bytearray()
     for n in notes:
         namesz = len(n.name) if n.namesz is None else n.namesz
         descsz = len(n.desc) if n.descsz is None else n.descsz
-        out += struct.pack(">III" if big_endian else "<III", namesz, descsz, n.type)
+        out += u32(namesz, big_endian) + u32(descsz, big_endian) + u32(n.type, big_endian)
         out += _pad(n.name, align) + _pad(n.desc, align)
-    return out
+    return bytes(out)
 
 
 @dataclass
 class Segment:
+    """A program header plus the file bytes it describes."""
+
     type: int = PT_LOAD
-    flags: int = 5  # R+X
+    flags: int = PF_R | PF_X
     vaddr: int = 0x100000
-    paddr: int | None = None  # None = vaddr
-    data: bytes = b""
+    paddr: int | None = None  # None = same as vaddr
+    data: bytes = b""  # file contents of the segment
     memsz: int | None = None  # None = len(data)
     align: int | None = None  # None = 0x1000 for PT_LOAD, 4 otherwise
-    offset: int | None = None  # force p_offset (e.g. 0)
-    filesz: int | None = None  # None = len(data)
-    section: str | None = None  # also emit a section header covering the same bytes
+    offset: int | None = None  # None = place automatically; set to force p_offset (e.g. 0)
+    filesz: int | None = None  # None = len(data); set to lie
+    section: str | None = None  # also emit a section header with this name over the same bytes
     section_type: int | None = None  # None = SHT_NOTE for PT_NOTE, SHT_PROGBITS otherwise
 
 
@@ -74,6 +95,104 @@ class Section:
     addralign: int = 4
 
 
+@dataclass
+class _Shdr:
+    name: str
+    type: int
+    flags: int
+    addr: int
+    offset: int
+    size: int
+    addralign: int
+
+
+def _p_align(seg: Segment) -> int:
+    """The p_align written; also drives file placement (capped at 16 to keep files tiny)."""
+    if seg.align is not None:
+        return seg.align
+    return 0x1000 if seg.type == PT_LOAD else 4
+
+
+def _file_align(align: int) -> int:
+    """Placement alignment: the requested one, but at most 16 and at least 1."""
+    return max(1, min(align, 16))
+
+
+class _Layout:
+    """Blobs in file order; applied in that order, so later blobs overwrite earlier ones."""
+
+    def __init__(self) -> None:
+        self.blobs: list[tuple[int, bytes]] = []
+        self.end = 0
+
+    def put(self, offset: int, data: bytes) -> int:
+        self.blobs.append((offset, data))
+        self.end = max(self.end, offset + len(data))
+        return offset
+
+    def append(self, data: bytes, align: int) -> int:
+        return self.put(self.end + (-self.end % _file_align(align)), data)
+
+    def render(self) -> bytes:
+        buf = bytearray(self.end)
+        for offset, data in self.blobs:
+            buf[offset : offset + len(data)] = data
+        return bytes(buf)
+
+
+def _pack(fmt: str, *values: int) -> bytes:
+    """struct.pack with an error that names the format, so an ELF32 overflow is obvious."""
+    try:
+        return struct.pack(fmt, *values)
+    except struct.error as exc:
+        raise ValueError(f"value does not fit ELF field layout {fmt!r}: {values}") from exc
+
+
+def _phdr(e: str, bits: int, seg: Segment, offset: int) -> bytes:
+    paddr = seg.vaddr if seg.paddr is None else seg.paddr
+    filesz = len(seg.data) if seg.filesz is None else seg.filesz
+    memsz = len(seg.data) if seg.memsz is None else seg.memsz
+    if bits == 64:
+        return _pack(
+            e + "IIQQQQQQ",
+            seg.type,
+            seg.flags,
+            offset,
+            seg.vaddr,
+            paddr,
+            filesz,
+            memsz,
+            _p_align(seg),
+        )
+    # ELF32 moves p_flags after p_memsz.
+    return _pack(
+        e + "IIIIIIII", seg.type, offset, seg.vaddr, paddr, filesz, memsz, seg.flags, _p_align(seg)
+    )
+
+
+def _shdr(e: str, bits: int, name_offset: int, sh: _Shdr) -> bytes:
+    fmt = e + ("IIQQQQIIQQ" if bits == 64 else "IIIIIIIIII")
+    # sh_link, sh_info and sh_entsize are always 0: no section here needs them.
+    return _pack(
+        fmt, name_offset, sh.type, sh.flags, sh.addr, sh.offset, sh.size, 0, 0, sh.addralign, 0
+    )
+
+
+def _segment_section(seg: Segment, offset: int) -> _Shdr:
+    assert seg.section is not None
+    kind = seg.section_type
+    if kind is None:
+        kind = SHT_NOTE if seg.type == PT_NOTE else SHT_PROGBITS
+    flags = SHF_ALLOC
+    if seg.flags & PF_X:
+        flags |= SHF_EXECINSTR
+    if seg.flags & PF_W:
+        flags |= SHF_WRITE
+    # readelf -n picks the 4- or 8-byte note format from sh_addralign, so mirror the segment.
+    align = _file_align(_p_align(seg))
+    return _Shdr(seg.section, kind, flags, seg.vaddr, offset, len(seg.data), align)
+
+
 def build_elf(
     segments: Sequence[Segment] = (),
     sections: Sequence[Section] = (),
@@ -82,7 +201,7 @@ def build_elf(
     big_endian: bool = False,
     machine: int | None = None,
     entry: int = 0x100000,
-    etype: int = 2,
+    etype: int = ET_EXEC,
     flags: int = 0,
     with_section_headers: bool = True,
     phoff: int | None = None,
@@ -90,84 +209,55 @@ def build_elf(
     phnum: int | None = None,
     shnum: int | None = None,
 ) -> bytes:
+    """Write an ELF image; every header field can be overridden to build broken files."""
+    if bits not in _SIZES:
+        raise ValueError(f"bits must be 32 or 64, not {bits!r}")
     e = ">" if big_endian else "<"
-    wide = bits == 64
-    ehsize, phentsize, shentsize = (64, 56, 64) if wide else (52, 32, 40)
+    ehsize, phentsize, shentsize = _SIZES[bits]
     if machine is None:
-        machine = EM_X86_64 if wide else EM_386
-    buf = bytearray(ehsize + phentsize * len(segments))
-    real_phoff = ehsize
+        machine = EM_X86_64 if bits == 64 else EM_386
 
-    def put(offset: int, data: bytes) -> None:
-        if len(buf) < offset + len(data):
-            buf.extend(b"\0" * (offset + len(data) - len(buf)))
-        buf[offset : offset + len(data)] = data
+    layout = _Layout()
+    layout.put(0, bytes(ehsize))  # blob 0: ELF header, filled in once offsets are known
+    real_phoff = layout.put(ehsize, bytes(phentsize * len(segments)))  # blob 1: phdrs
 
-    placed: list[int] = []
-    for seg in segments:
-        if seg.offset is not None:
-            off = seg.offset
-        else:
-            off = len(buf) + (-len(buf) % min(seg.align or 16, 16))
-        if seg.data:
-            put(off, seg.data)
-        placed.append(off)
-    section_specs: list[
-        tuple[str, int, int, int, int, int, int]
-    ] = []  # name,type,flags,off,size,addr,align
-    for seg, off in zip(segments, placed, strict=True):
-        if seg.section:
-            kind = seg.section_type or (SHT_NOTE if seg.type == PT_NOTE else SHT_PROGBITS)
-            flags_ = 2 | (4 if seg.flags & 1 else 0)  # SHF_ALLOC (+ SHF_EXECINSTR)
-            section_specs.append(
-                (seg.section, kind, flags_, off, len(seg.data), seg.vaddr, seg.align or 4)
-            )
+    offsets = [
+        layout.append(seg.data, _p_align(seg))
+        if seg.offset is None
+        else layout.put(seg.offset, seg.data)
+        for seg in segments
+    ]
+    phdrs = b"".join(_phdr(e, bits, seg, off) for seg, off in zip(segments, offsets, strict=True))
+    layout.blobs[1] = (real_phoff, phdrs)
+
+    shdrs = [
+        _segment_section(s, off) for s, off in zip(segments, offsets, strict=True) if s.section
+    ]
     for sec in sections:
-        off = len(buf) + (-len(buf) % 4)
-        put(off, sec.data)
-        section_specs.append(
-            (sec.name, sec.type, sec.flags, off, len(sec.data), sec.addr, sec.addralign)
+        off = layout.append(sec.data, sec.addralign)
+        shdrs.append(
+            _Shdr(sec.name, sec.type, sec.flags, sec.addr, off, len(sec.data), sec.addralign)
         )
-    real_shoff = 0
-    real_shnum = 0
-    shstrndx = 0
+
+    real_shoff = real_shnum = shstrndx = 0
     if with_section_headers:
-        names = b"\0"
-        name_offsets = []
-        for spec in section_specs:
+        shdrs.append(_Shdr(".shstrtab", SHT_STRTAB, 0, 0, 0, 0, 1))
+        names = bytearray(b"\0")
+        name_offsets: list[int] = []
+        for sh in shdrs:
             name_offsets.append(len(names))
-            names += spec[0].encode() + b"\0"
-        shstr_name = len(names)
-        names += b".shstrtab\0"
-        shstr_off = len(buf)
-        put(shstr_off, names)
-        real_shoff = len(buf) + (-len(buf) % 8)
-        headers = [bytes(shentsize)]
-        for (_, kind, fl, off, size, addr, align), name_off in zip(
-            section_specs, name_offsets, strict=True
-        ):
-            headers.append(_shdr(e, wide, name_off, kind, fl, addr, off, size, align))
-        headers.append(_shdr(e, wide, shstr_name, SHT_STRTAB, 0, 0, shstr_off, len(names), 1))
-        shstrndx = len(headers) - 1
-        real_shnum = len(headers)
-        put(real_shoff, b"".join(headers))
-    for i, (seg, off) in enumerate(zip(segments, placed, strict=True)):
-        paddr = seg.vaddr if seg.paddr is None else seg.paddr
-        filesz = len(seg.data) if seg.filesz is None else seg.filesz
-        memsz = len(seg.data) if seg.memsz is None else seg.memsz
-        align = seg.align if seg.align is not None else (0x1000 if seg.type == PT_LOAD else 4)
-        if wide:
-            ph = struct.pack(
-                e + "IIQQQQQQ", seg.type, seg.flags, off, seg.vaddr, paddr, filesz, memsz, align
-            )
-        else:
-            ph = struct.pack(
-                e + "IIIIIIII", seg.type, off, seg.vaddr, paddr, filesz, memsz, seg.flags, align
-            )
-        buf[real_phoff + i * phentsize : real_phoff + (i + 1) * phentsize] = ph
-    ident = b"\x7fELF" + bytes([2 if wide else 1, 2 if big_endian else 1, 1, 0]) + bytes(8)
-    header = ident + struct.pack(
-        e + ("HHIQQQIHHHHHH" if wide else "HHIIIIIHHHHHH"),
+            names += sh.name.encode() + b"\0"
+        shdrs[-1].offset = layout.append(bytes(names), 1)
+        shdrs[-1].size = len(names)
+        table = bytes(shentsize)  # index 0: SHT_NULL
+        table += b"".join(_shdr(e, bits, n, sh) for n, sh in zip(name_offsets, shdrs, strict=True))
+        real_shoff = layout.append(table, bits // 8)
+        real_shnum = len(shdrs) + 1
+        shstrndx = real_shnum - 1
+
+    ident = b"\x7fELF" + bytes([bits // 32, 2 if big_endian else 1, 1, 0]) + bytes(8)
+    header = ident + _pack(
+        e + ("HHIQQQIHHHHHH" if bits == 64 else "HHIIIIIHHHHHH"),
         etype,
         machine,
         1,
@@ -182,16 +272,8 @@ def build_elf(
         real_shnum if shnum is None else shnum,
         shstrndx,
     )
-    buf[:ehsize] = header
-    return bytes(buf)
-
-
-def _shdr(
-    e: str, wide: bool, name: int, kind: int, flags: int, addr: int, off: int, size: int, align: int
-) -> bytes:
-    if wide:
-        return struct.pack(e + "IIQQQQIIQQ", name, kind, flags, addr, off, size, 0, 0, align, 0)
-    return struct.pack(e + "IIIIIIIIII", name, kind, flags, addr, off, size, 0, 0, align, 0)
+    layout.blobs[0] = (0, header)
+    return layout.render()
 
 
 def xen_kernel(
@@ -205,30 +287,30 @@ def xen_kernel(
     note_align: int = 4,
     note_section: str | None = ".note.Xen",
     entry: int | None = None,
-    sections: Sequence[Section] = (),
-    **kw: object,
+    **kw: Any,
 ) -> bytes:
-    """A minimal kernel: one R+X PT_LOAD of `text_size` bytes at paddr `load_addr` (vaddr
-    `vaddr` or the same), and one PT_NOTE with `notes` (outside the PT_LOAD), also covered by
-    an SHT_NOTE section `note_section` unless it is None."""
+    """A minimal kernel, the common case for rule tests.
+
+    One R+X PT_LOAD (`text_size` bytes of 0x90 at paddr `load_addr`, vaddr `vaddr` or
+    `load_addr`, covered by a `.text` section), one PT_NOTE holding `notes` (encoded with
+    `note_align`) that lies in the file after the PT_LOAD, and, unless `note_section` is None, an
+    SHT_NOTE section over the PT_NOTE bytes.  `entry` defaults to the vaddr; `**kw` go to
+    `build_elf` (e.g. `sections=`, `phoff=`)."""
     virt = load_addr if vaddr is None else vaddr
-    segs = [
-        Segment(PT_LOAD, 5, virt, load_addr, b"\x90" * text_size, section=".text"),
-        Segment(
-            PT_NOTE,
-            4,
-            0,
-            0,
-            note_bytes(notes, big_endian, note_align),
-            align=note_align,
-            section=note_section,
-        ),
-    ]
+    text = Segment(PT_LOAD, PF_R | PF_X, virt, load_addr, b"\x90" * text_size, section=".text")
+    note = Segment(
+        PT_NOTE,
+        PF_R,
+        vaddr=0,
+        paddr=0,
+        data=note_bytes(notes, big_endian, note_align),
+        align=note_align,
+        section=note_section,
+    )
     return build_elf(
-        segs,
-        sections,
+        [text, note],
         bits=bits,
         big_endian=big_endian,
         entry=virt if entry is None else entry,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
