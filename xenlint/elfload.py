@@ -354,6 +354,8 @@ class _Walker:
             desc = bytes(data[desc_off : min(desc_off + descsz, size)])
             if is_xen:
                 self._check_bounds(container, pos, desc_off, descsz, end, size, ntype)
+                if namesz != len(N.XEN_OWNER) + 1:
+                    self.problems.append(_name_size(container, pos, namesz, ntype))
                 string, string_ok = _c_string(data, desc_off, N.STRING_BOUND)
                 self.xen.append(
                     Note(
@@ -407,6 +409,20 @@ class _Walker:
                     ntype,
                 )
             )
+
+
+def _name_size(container: Container, pos: int, namesz: int, ntype: int) -> NoteProblem:
+    """libelf matches the name as a C string and never looks at namesz; tools that compare
+    namesz with 4 (or the name with the 4 bytes "Xen\\0") do not see such a note."""
+    what = N.BY_NUMBER[ntype].name if ntype in N.BY_NUMBER else f"type {ntype:#x}"
+    nul = "does not count" if namesz <= len(N.XEN_OWNER) else "counts bytes after"
+    return NoteProblem(
+        "name-size",
+        container,
+        pos,
+        f"{what} note at {pos:#x} has namesz {namesz}, which {nul} the NUL of 'Xen'",
+        ntype,
+    )
 
 
 def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:

@@ -139,6 +139,7 @@ ProblemKind = Literal[
     "name-unterminated",  # no NUL within 4096 bytes or before the end of the file
     "too-many",  # more than 65536 notes
     "container-past-file",  # the segment/section itself runs past the end of the file
+    "name-size",  # a "Xen" name whose namesz is not 4 ("Xen" plus its NUL)
 ]
 
 
