@@ -38,6 +38,31 @@ class FeatureToken:
         return ("!" if self.required else "") + self.text
 
 
+@dataclass(frozen=True)
+class Phys32Reloc:
+    """PHYS32_RELOC as the PVH dom0 builder reads it (xen.md §7): each note sets the words its
+    descsz covers (align, min, max), so with several notes every word keeps its last value."""
+
+    note: Note  # the last PHYS32_RELOC note
+    words: tuple[int | None, int | None, int | None]  # align, min, max as given; None = absent
+    default_align: int  # the largest loadable p_align if at least a page, else 2 MiB
+    # The last note whose descsz (at least 4) is not a multiple of 4: its words all read as 0.
+    zeroed: Note | None = None
+
+    @property
+    def align(self) -> int:
+        given = self.words[0]
+        return self.default_align if given in (None, N.PHYS32_UNSET) else given
+
+    @property
+    def min(self) -> int:
+        return N.RELOC_MIN_DEFAULT if self.words[1] is None else self.words[1]
+
+    @property
+    def max(self) -> int:
+        return N.RELOC_MAX_DEFAULT if self.words[2] is None else self.words[2]
+
+
 @dataclass
 class XenParse:
     release: XenRelease
@@ -47,6 +72,7 @@ class XenParse:
     strings: dict[str, str] = field(default_factory=dict)  # note name -> value as kept
     numbers: dict[str, int] = field(default_factory=dict)  # note name -> value as read
     raw_phys32: int | None = None  # PHYS32_ENTRY before the uint32 store
+    phys32_reloc: Phys32Reloc | None = None  # PHYS32_RELOC, on releases that parse it
     supported: int = 0
     required: int = 0
     tokens: list[FeatureToken] = field(default_factory=list)
@@ -140,8 +166,28 @@ def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) ->
     elif kind is N.PHYS32_ENTRY:
         out.raw_phys32 = numeric(image, note)
         out.numbers[kind.name] = out.raw_phys32
+    elif kind is N.PHYS32_RELOC:
+        out.phys32_reloc = _phys32_reloc(image, note, out.phys32_reloc)
     else:
         out.numbers[kind.name] = numeric(image, note)
+
+
+def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys32Reloc:
+    """Words 0-2 are read when descsz reaches them, each as 0 if descsz is not a multiple of 4
+    or the word is not in the file (elf_note_numeric_array); absent words keep earlier values."""
+    order = "little" if image.little_endian else "big"
+    words = list(before.words if before else (None, None, None))
+    for i in range(len(words)):
+        if note.descsz >= 4 * (i + 1):
+            data = note.desc[4 * i : 4 * i + 4]
+            whole = note.descsz % 4 == 0 and len(data) == 4
+            words[i] = int.from_bytes(data, order) if whole else 0
+    palign = max((s.align for s in image.load_segments()), default=0) & 0xFFFFFFFF
+    zeroed = before.zeroed if before else None
+    if note.descsz >= 4 and note.descsz % 4:
+        zeroed = note
+    default = palign if palign >= N.RELOC_PAGE else N.RELOC_ALIGN_DEFAULT
+    return Phys32Reloc(note, (words[0], words[1], words[2]), default, zeroed)
 
 
 def _words(image: Image, note: Note) -> tuple[int, ...]:
@@ -215,6 +261,10 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
             out.numbers[numbers[key]] = _strtoull(value)
         elif key == "HYPERCALL_PAGE":
             out.numbers["HYPERCALL_PAGE_PFN"] = _strtoull(value)
+            if not release.xen_guest_hypercall_any_order:
+                # before 4.11 VIRT_BASE is added right here, all-ones while still unset
+                base = out.numbers.get("VIRT_BASE", _UNSET_ADDR)
+                out.numbers["HYPERCALL_PAGE"] = ((_strtoull(value) << 12) + base) & _UNSET_ADDR
         elif key == "PAE":
             out.strings["PAE_MODE"] = value
         elif key == "BSD_SYMTAB":
@@ -222,8 +272,15 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
         elif key == "FEATURES" and not _parse_features(value, release, None, out):
             break
     pfn = out.numbers.pop("HYPERCALL_PAGE_PFN", None)
-    if pfn is not None and "VIRT_BASE" in out.numbers:
-        out.numbers["HYPERCALL_PAGE"] = (pfn << 12) + out.numbers["VIRT_BASE"]
+    if pfn is not None and release.xen_guest_hypercall_any_order:
+        # 4.11+: the page number becomes an address, plus VIRT_BASE only if that is set
+        out.numbers["HYPERCALL_PAGE"] = (
+            (pfn << 12) + out.numbers.get("VIRT_BASE", 0)
+        ) & _UNSET_ADDR
+
+
+# UNSET_ADDR: libelf's "not given" value for 64-bit addresses, and the width they wrap at.
+_UNSET_ADDR = (1 << 64) - 1
 
 
 def _strtoull(text: str) -> int:

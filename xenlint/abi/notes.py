@@ -140,3 +140,11 @@ XEN_OWNER = b"Xen"
 LOADER_PREFIX = "generic"
 GUEST_OS_PREFIX = "linux"
 XEN_VERSION_PREFIX = "xen-3.0"
+
+# PHYS32_RELOC defaults when a word is absent (RELEASE-4.19.0: libelf-dominfo.c elf_xen_parse,
+# xen/arch/x86/hvm/dom0_build.c find_kernel_memory; xen.md §7). The align word 0xFFFFFFFF is
+# UNSET_ADDR32 (= PHYS32_UNSET) and means "use the default" too.
+RELOC_MIN_DEFAULT = 0
+RELOC_MAX_DEFAULT = 0xFFFFFFFF  # x86 (ARCH_PHYS_MAX_DEFAULT)
+RELOC_ALIGN_DEFAULT = 2 << 20  # 2 MiB, used when the largest p_align is below a page
+RELOC_PAGE = 4096  # a largest loadable p_align of at least this is the default align

@@ -35,6 +35,11 @@ class XenRelease(Profile):
     dom0_bit_check_pvh: bool  # the same for a PVH dom0
     pvh_dom0_parsed_as_pv: bool  # PVH dom0 parsed without the hvm flag (4.9-4.15)
     hvm_flag: bool  # elf_xen_parse() is told whether it parses a PVH (hvm) kernel
+    # elf_xen_note_check() errors print the offending LOADER/GUEST_OS/XEN_VERSION (4.4+)
+    note_check_shows_values: bool
+    # __xen_guest HYPERCALL_PAGE gets VIRT_BASE added after the whole string is read (4.11+);
+    # before, at the item itself, so an unset VIRT_BASE (all-ones) was added if it came later
+    xen_guest_hypercall_any_order: bool
 
 
 def _at_least(version: Version, first: str, *backports: str) -> bool:
@@ -136,6 +141,10 @@ def _release(version: str, name: str) -> XenRelease:
         pvh_dom0_parsed_as_pv=not _at_least(v, "4.16"),
         # 4.16 dec25a2cd1: elf_xen_parse(..., hvm)
         hvm_flag=_at_least(v, "4.16"),
+        # 4.4 e6564c6348: " (Not '<loader>' and '<guest_os>')" / " (Not '<xen_ver>')" appended
+        note_check_shows_values=_at_least(v, "4.4"),
+        # 4.11 f2613bd7f2 (not backported): HYPERCALL_PAGE/VIRT_BASE order-independent
+        xen_guest_hypercall_any_order=_at_least(v, "4.11"),
         note=_NOTES.get(name, ""),
     )
 
