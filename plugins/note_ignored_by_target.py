@@ -24,6 +24,7 @@ class NoteIgnoredByTarget(Rule):
     code = "XL007"
     name = "note-ignored-by-target"
     severity = Severity.INFO
+    default_enabled = False  # informational: select XL007 to see it
     summary = "a Xen note the targeted release does not parse and skips as unknown"
     explanation = f"""
 libelf looks each Xen note's type up in a table; a type without an entry is logged as

@@ -193,3 +193,15 @@ def test_python_m_and_version(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert proc.stdout.startswith("xenlint ")
     assert "plugin xenlint" in proc.stdout and "XL402" in proc.stdout
+
+
+def test_informational_rule_only_when_selected(capsys: pytest.CaptureFixture[str]) -> None:
+    from kernels import EXAMPLES
+
+    path = str(EXAMPLES / "linux-pv-pvh.elf")
+    code, out, _ = run([path], capsys)
+    assert code == 0 and out == ""
+    code, out, _ = run(["--extend-select", "XL007", path], capsys)
+    assert code == 0 and "info: XL007 note-ignored-by-target" in out
+    _, out, _ = run(["--select", "ALL", path], capsys)
+    assert "XL007" in out

@@ -196,6 +196,7 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
         from xenlint.report import summary, text
 
         sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
+        sys.stdout.flush()
         if not args.quiet:
             print(summary(findings, files), file=sys.stderr)
     if files == 0:
@@ -216,6 +217,7 @@ def _rules(args: argparse.Namespace, registry: Registry) -> int:
             "severity": str(r.severity),
             "summary": r.summary,
             "plugin": registry.rule_plugin[r.code],
+            "default": r.default_enabled,
         }
         for r in registry.rules.values()
     ]
@@ -224,7 +226,8 @@ def _rules(args: argparse.Namespace, registry: Registry) -> int:
         return EXIT_OK
     width = max((len(r["name"]) for r in rows), default=4)
     for r in rows:
-        print(f"{r['code']:<6} {r['name']:<{width}}  {r['severity']:<7}  {r['summary']}")
+        mark = "" if r["default"] else " (only when selected)"
+        print(f"{r['code']:<6} {r['name']:<{width}}  {r['severity']:<7}  {r['summary']}{mark}")
     return EXIT_OK
 
 

@@ -126,6 +126,9 @@ class Rule:
     summary: ClassVar[str]
     explanation: ClassVar[str]  # why it matters, what each target does
     fix: ClassVar[str]  # how to fix it, in general terms
+    # False for informational rules that run only when selected by code, prefix or name
+    # (flake8's off_by_default); a default selection leaves them out.
+    default_enabled: ClassVar[bool] = True
 
     def check(self, ctx: Context) -> Iterator[Result]:
         raise NotImplementedError

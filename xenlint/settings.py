@@ -126,7 +126,7 @@ def select_rules(
     where: str,
 ) -> list[Rule]:
     """ruff's precedence: a more specific selector beats a less specific one; at equal
-    specificity ignore wins."""
+    specificity ignore wins. Without `select`, every rule enabled by default is selected."""
     best: dict[str, tuple[int, bool]] = {}
 
     def mark(selectors: list[str], key: str, enable: bool) -> None:
@@ -142,7 +142,12 @@ def select_rules(
                 if current is None or rank > current[0] or (rank == current[0] and not enable):
                     best[rule.code] = (rank, enable)
 
-    mark(select if select is not None else ["ALL"], "select", True)
+    if select is None:
+        for code, rule in registry.rules.items():
+            if rule.default_enabled:
+                best[code] = (0, True)
+    else:
+        mark(select, "select", True)
     mark(extend, "extend-select", True)
     mark(ignore, "ignore", False)
     return [r for code, r in registry.rules.items() if best.get(code, (0, False))[1]]
