@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
-from xenlint.image import Container
-from xenlint.rule import Context, Location, Result, Rule, Severity
+from xenlint.rule import Context, Result, Rule, Severity
 from xenlint.xenparse import FeatureToken
 
 
@@ -52,7 +51,7 @@ The bitmap has no "required" form: if the feature was marked '!', drop the mark.
                 yield Result(
                     (cell,),
                     _message(token, refused),
-                    _location(ctx, token),
+                    ctx.location(token.note),
                     Severity.ERROR if refused and token.note else Severity.WARNING,
                     _fix(token, feature),
                 )
@@ -76,14 +75,6 @@ def _fix(token: FeatureToken, feature: F.Feature) -> str:
         f"({1 << feature.bit:#x}) in a SUPPORTED_FEATURES note "
         f"(type {N.SUPPORTED_FEATURES.number}), which Xen 4.2+ reads and older releases ignore"
     )
-
-
-def _location(ctx: Context, token: FeatureToken) -> Location:
-    if token.note is not None:
-        return Location.of_note(token.note)
-    guest = ctx.image.xen_guest
-    assert guest is not None
-    return Location.of_container(Container("xen_guest", guest.section.index), guest.section.offset)
 
 
 @hookimpl

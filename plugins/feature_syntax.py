@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
-from xenlint.image import Container, Note
-from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
+from xenlint.rule import Cell, Context, Result, Rule, Severity
 from xenlint.xenparse import FeatureToken, XenParse
 
 
@@ -82,7 +81,7 @@ def _long_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
             f"FEATURES name '{_short(word, 24)}' is {len(word)} characters long; libelf "
             f"reads at most {F.TOKEN_MAX} at a time and sees {len(tokens)} names ({pieces}): "
             f"{verdict.consequence}",
-            _location(ctx, tokens[0].note),
+            ctx.location(tokens[0].note),
             verdict.severity,
             f"remove the {len(word)}-character name from the FEATURES string; no feature name "
             f"is longer than {max(len(n) for n in F.BY_NAME)} characters",
@@ -121,7 +120,7 @@ def _bad_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
             fix = f"write '{clean}' without whitespace in the FEATURES string"
         else:
             continue
-        yield Result((cell,), message, _location(ctx, token.note), verdict.severity, fix)
+        yield Result((cell,), message, ctx.location(token.note), verdict.severity, fix)
 
 
 def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
@@ -132,18 +131,10 @@ def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result
             yield Result(
                 (cell,),
                 "FEATURES string ends with '|': harmless, libelf reads no empty name after it",
-                _location(ctx, note),
+                ctx.location(note),
                 Severity.INFO,
                 "remove the trailing '|' from the FEATURES string",
             )
-
-
-def _location(ctx: Context, note: Note | None) -> Location:
-    if note is not None:
-        return Location.of_note(note)
-    guest = ctx.image.xen_guest
-    assert guest is not None
-    return Location.of_container(Container("xen_guest", guest.section.index), guest.section.offset)
 
 
 @hookimpl

@@ -10,8 +10,7 @@ from xenlint import hookimpl
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
 from xenlint.abi.xen import RELEASES
-from xenlint.image import Container
-from xenlint.rule import Context, Location, Result, Rule, Severity
+from xenlint.rule import Context, Result, Rule, Severity
 from xenlint.xenparse import FeatureToken, XenParse
 
 # Names some release accepts in the FEATURES string; others exist only as bitmap bits.
@@ -51,7 +50,7 @@ A feature that is only a bit for Xen goes into a SUPPORTED_FEATURES note instead
                 yield Result(
                     (cell,),
                     _message(parse, token, refused),
-                    _location(ctx, token),
+                    ctx.location(token.note),
                     Severity.ERROR if refused and token.note else Severity.WARNING,
                     _fix(token),
                 )
@@ -101,14 +100,6 @@ def _fix(token: FeatureToken) -> str:
         f"{bit} ({1 << bit:#x}) in a SUPPORTED_FEATURES note (type "
         f"{N.SUPPORTED_FEATURES.number}): no release accepts that name in FEATURES"
     )
-
-
-def _location(ctx: Context, token: FeatureToken) -> Location:
-    if token.note is not None:
-        return Location.of_note(token.note)
-    guest = ctx.image.xen_guest
-    assert guest is not None
-    return Location.of_container(Container("xen_guest", guest.section.index), guest.section.offset)
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES
-from xenlint.image import Container, XenGuest
+from xenlint.image import XenGuest
 from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
 
 SECTION = N.XEN_GUEST_SECTION
@@ -53,9 +53,7 @@ HYPERCALL_PAGE (a virtual address, not a page number), ... in a PT_NOTE segment.
         guest = ctx.image.xen_guest
         if guest is None or not ctx.xen_cells:
             return
-        location = Location.of_container(
-            Container("xen_guest", guest.section.index), guest.section.offset
-        )
+        location = Location.of_xen_guest(guest)
         if ctx.image.notes:
             yield Result(
                 ctx.xen_cells,

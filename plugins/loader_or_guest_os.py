@@ -9,7 +9,7 @@ from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES, XenRelease
-from xenlint.image import Container, Image
+from xenlint.image import Image
 from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.xenparse import XenParse
 
@@ -119,8 +119,7 @@ def note_location(image: Image, parse: XenParse, *kinds: N.NoteType) -> Location
     """The last note of the first kind present (the one Xen keeps), else where Xen read."""
     if parse.source == "xen_guest":
         assert image.xen_guest is not None
-        section = image.xen_guest.section
-        return Location.of_container(Container("xen_guest", section.index), section.offset)
+        return Location.of_xen_guest(image.xen_guest)
     for kind in kinds:
         notes = image.notes_of(kind)
         if notes:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.abi.xen import FIRST_PVH, FIRST_PVH_DOM0
-from xenlint.image import Container
 from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
 
 
@@ -62,9 +61,7 @@ def _problem(ctx: Context, cell: Cell) -> tuple[str, Location | None] | None:
     if parse.source is None and guest is not None:
         return (
             "the kernel's only Xen notes are in __xen_guest, which Xen ignores for PVH",
-            Location.of_container(
-                Container("xen_guest", guest.section.index), guest.section.offset
-            ),
+            Location.of_xen_guest(guest),
         )
     return "no PHYS32_ENTRY note: Xen has no 32-bit entry point for a PVH boot", None
 

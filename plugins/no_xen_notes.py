@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import notes as N
-from xenlint.image import Container, Image
+from xenlint.image import Image
 from xenlint.rule import Context, Location, Result, Rule, Severity
 from xenlint.xenparse import uses_xen_guest
 
@@ -82,8 +82,7 @@ def _message(image: Image) -> str:
 
 def _location(image: Image) -> Location | None:
     if image.xen_guest is not None:
-        section = image.xen_guest.section
-        return Location.of_container(Container("xen_guest", section.index), section.offset)
+        return Location.of_xen_guest(image.xen_guest)
     if image.skipped_segment_notes:
         return Location.of_note(image.skipped_segment_notes[0])
     if image.skipped_segments:

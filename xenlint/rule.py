@@ -16,7 +16,7 @@ from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
 
 if TYPE_CHECKING:
-    from xenlint.image import Container, Image, Note
+    from xenlint.image import Container, Image, Note, XenGuest
     from xenlint.xenparse import XenParse
 
 
@@ -66,6 +66,11 @@ class Location:
         return cls(note.type_name, note.container.describe(), note.offset, size)
 
     @classmethod
+    def of_xen_guest(cls, guest: XenGuest) -> Location:
+        """The legacy `__xen_guest` section, where values without a note come from."""
+        return cls(None, f"section {guest.section.name}", guest.section.offset, guest.section.size)
+
+    @classmethod
     def of_container(cls, container: Container, offset: int | None = None) -> Location:
         return cls(None, container.describe(), container.offset if offset is None else offset)
 
@@ -105,6 +110,13 @@ class Context:
     @cached_property
     def xen_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.xen is not None)
+
+    def location(self, note: Note | None) -> Location | None:
+        """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
+        if note is not None:
+            return Location.of_note(note)
+        guest = self.image.xen_guest
+        return Location.of_xen_guest(guest) if guest is not None else None
 
     def xen(self, cell: Cell) -> XenParse:
         """Xen's reading of the notes for this cell (cached)."""
