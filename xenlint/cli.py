@@ -264,21 +264,23 @@ def explanation_text(rule: object, registry: Registry) -> str:
     )
 
 
-def _notes(args: argparse.Namespace, registry: Registry) -> int:
-    from xenlint import decode
-
-    if not args.paths:
-        raise UsageError("notes needs a PATH")
-    status = EXIT_OK
-    out = []
-    for path, _ in _expand(args.paths):
+def _readable(paths: Sequence[str], command: str) -> tuple[list[Image], int]:
+    """Load every image for `notes` and `matrix`; an unreadable one is a one-line error."""
+    if not paths:
+        raise UsageError(f"{command} needs a PATH")
+    images, status = [], EXIT_OK
+    for path, _ in _expand(paths):
         try:
-            image = _load(path)
+            images.append(_load(path))
         except ImageError as exc:
             print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
             status = EXIT_ERROR
-            continue
-        out.append(_notes_record(image, decode))
+    return images, status
+
+
+def _notes(args: argparse.Namespace, registry: Registry) -> int:
+    images, status = _readable(args.paths, "notes")
+    out = [_notes_record(image) for image in images]
     if args.format == "json":
         print(json.dumps(out, indent=2))
         return status
@@ -297,7 +299,7 @@ def _notes(args: argparse.Namespace, registry: Registry) -> int:
     return status
 
 
-def _notes_record(image: Image, decode: object) -> dict[str, object]:
+def _notes_record(image: Image) -> dict[str, object]:
     from xenlint import decode as d
 
     return {
@@ -349,19 +351,12 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def _matrix(args: argparse.Namespace, registry: Registry) -> int:
-    if not args.paths:
-        raise UsageError("matrix needs a PATH")
     settings = _settings(args, registry)
     modes = settings.modes or MODE_ORDER
-    status = EXIT_OK
+    images, status = _readable(args.paths, "matrix")
     tables = []
-    for path, _ in _expand(args.paths):
-        try:
-            image = _load(path)
-        except ImageError as exc:
-            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
-            status = EXIT_ERROR
-            continue
+    for image in images:
+        path = image.path
         cells = cells_for(image, settings.profiles, modes)
         findings, errors = run_rules(
             image, settings.rules_for(path), cells, registry.profiles, settings.severity
