@@ -14,8 +14,7 @@ Typical use in a test::
             xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, _start
         ''')
 
-`needs_binutils` is a pytest skip marker, built on first use so that this module itself imports
-nothing outside the standard library.
+`needs_binutils` skips a test, with the reason, where binutils are missing.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -66,13 +67,7 @@ def have_binutils() -> bool:
     return all(shutil.which(tool) for tool in ("as", "ld"))
 
 
-def __getattr__(name: str) -> object:
-    # `needs_binutils` is a pytest marker; pytest is imported only when a test asks for it.
-    if name == "needs_binutils":
-        import pytest
-
-        return pytest.mark.skipif(not have_binutils(), reason="GNU as/ld not installed")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+needs_binutils = pytest.mark.skipif(not have_binutils(), reason="GNU as/ld not installed")
 
 
 def assemble(
