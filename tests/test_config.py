@@ -153,3 +153,15 @@ def test_linux_like_note_set_clean_on_defaults(
     path.write_bytes(xen_kernel(notes, text_size=0x2000))
     code, findings, _ = lint(capsys, "--isolated", str(path))
     assert code == 0, [f for f in findings if f["severity"] == "error"]
+
+
+def test_paths_key_names_images_relative_to_the_config(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "xenlint.toml").write_text('targets = ["xen-4.0"]\npaths = ["build/kernel.elf"]\n')
+    code, findings, _ = lint(capsys)
+    assert code == 1
+    assert {f["path"] for f in findings} == {str(project / "build" / "kernel.elf")}
+    (project / "xenlint.toml").write_text('paths = ["build/missing.elf"]\n')
+    code, findings, _ = lint(capsys)
+    assert code == 2 and findings[0]["code"] == "XL000"

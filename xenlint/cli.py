@@ -165,9 +165,13 @@ def _load(path: str) -> Image:
 
 
 def _check(args: argparse.Namespace, registry: Registry) -> int:
-    if not args.paths:
-        raise UsageError("no PATH given: name kernel images or directories to check")
     settings = _settings(args, registry)
+    if not args.paths:
+        args.paths = settings.paths
+    if not args.paths:
+        raise UsageError(
+            "no PATH given: name kernel images or directories, or set 'paths' in the config"
+        )
     findings: list[Finding] = []
     errors: list[str] = []
     status = EXIT_OK

@@ -28,6 +28,7 @@ KEYS = (
     "extend-select",
     "severity",
     "per-file-ignores",
+    "paths",
 )
 
 
@@ -45,6 +46,12 @@ class Config:
     extend_select: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)  # images to check when none are named
+
+    def resolved_paths(self) -> list[str]:
+        """`paths` relative to the config file's directory (build outputs, for hooks)."""
+        base = self.path.parent if self.path else Path.cwd()
+        return [str(p if Path(p).is_absolute() else base / p) for p in self.paths]
 
     @property
     def where(self) -> str:
@@ -91,6 +98,7 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
     if modes is not None and mode is not None:
         raise ConfigError(f"{where}give 'modes' or 'mode', not both")
     cfg.modes = modes if modes is not None else mode
+    cfg.paths = _list(table, "paths", where) or []
     cfg.select = _list(table, "select", where)
     cfg.ignore = _list(table, "ignore", where) or []
     cfg.extend_select = _list(table, "extend-select", where) or []

@@ -27,6 +27,7 @@ class Settings:
     modes: tuple[Mode, ...] | None  # None = auto
     per_file_ignores: list[tuple[str, list[Rule]]] = field(default_factory=list)
     base: Path | None = None  # directory the per-file-ignore globs are relative to
+    paths: list[str] = field(default_factory=list)  # configured images, resolved
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -85,6 +86,7 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         modes=parse_modes(merged.modes, where),
         per_file_ignores=pfi,
         base=cfg.path.parent if cfg.path else None,
+        paths=cfg.resolved_paths(),
     )
 
 
