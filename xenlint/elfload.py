@@ -1,26 +1,30 @@
 """Read an ELF file into an `Image`, finding `Xen` notes the way Xen's libelf does.
 
-pyelftools parses the headers; notes are walked here from the raw bytes because pyelftools
-names note types without regard to the owner (Xen type 3 comes back as NT_GNU_BUILD_ID) and
-pads by the section alignment, while Xen always pads to 4 (shared/abi/xen.md §5.3).
-The file is mapped read-only and only the parts that are needed are touched.
+`xenlint.elfheaders` reads the headers; notes are walked here from the raw bytes because
+pyelftools names note types without regard to the owner (Xen type 3 comes back as
+NT_GNU_BUILD_ID) and pads by the section alignment, while Xen always pads to 4
+(shared/abi/xen.md §5.3). The file is mapped read-only and only the parts that are needed are
+touched; every loop is bounded as libelf bounds it (65536 notes, 4096-byte strings).
 """
 
 from __future__ import annotations
 
+import bisect
 import mmap
 import os
 import stat
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from elftools.common.exceptions import ELFError
-from elftools.elf import enums
-from elftools.elf.elffile import ELFFile
 
 from xenlint.abi import notes as N
+from xenlint.elfheaders import (
+    check_phdr_table,
+    check_shdr_table,
+    read_header,
+    read_sections,
+    read_segments,
+)
 from xenlint.image import (
     SHT_NOTE,
     Container,
@@ -33,28 +37,6 @@ from xenlint.image import (
     Segment,
     XenGuest,
 )
-
-_ENUMS: dict[str, int] = {}
-for _table in (
-    enums.ENUM_E_MACHINE,
-    enums.ENUM_P_TYPE_BASE,
-    enums.ENUM_SH_TYPE_BASE,
-    enums.ENUM_SH_TYPE_AMD64,
-    enums.ENUM_E_TYPE,
-):
-    for _name, _value in _table.items():
-        if isinstance(_value, int):
-            _ENUMS.setdefault(_name, _value)
-
-
-def _raw(value: Any) -> int:
-    """pyelftools turns known enum values into names; turn them back into numbers."""
-    if isinstance(value, int):
-        return value
-    try:
-        return _ENUMS[value]
-    except KeyError:
-        raise ImageError(f"unexpected ELF field value {value!r}") from None
 
 
 @contextmanager
@@ -88,68 +70,44 @@ def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
         os.close(fd)
 
 
-class _Stream:
-    """A file-like view of a mapping for pyelftools (it only seeks, reads and tells)."""
-
-    def __init__(self, data: mmap.mmap | bytes) -> None:
-        self._data = data
-        self._pos = 0
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: len(self._data)}[whence]
-        self._pos = max(0, base + pos)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self._data) if n is None or n < 0 else self._pos + n
-        chunk = self._data[self._pos : end]
-        self._pos += len(chunk)
-        return bytes(chunk)
-
-
 def load_elf(path: str, *, display_path: str | None = None) -> Image:
     """Read `path` as an ELF kernel image. Raises ImageError with a one-line reason."""
     with _mapped(path) as data:
         return parse_elf(data, display_path or path)
 
 
-def parse_elf(data: mmap.mmap | bytes, path: str, origin: str = "", fmt: str = "elf") -> Image:
+def parse_elf(
+    data: mmap.mmap | bytes,
+    path: str,
+    origin: str = "",
+    fmt: str = "elf",
+    *,
+    prefix_of: int | None = None,
+) -> Image:
+    """Build the Image. `prefix_of` says `data` is only the first bytes of an ELF of that
+    size (a stream decompressed up to its last note segment): the section headers, which
+    sit at the end, are then not read, and neither is the rest of the file."""
+    header = read_header(data)
     size = len(data)
-    if size < 4 or data[:4] != b"\x7fELF":
-        raise ImageError("not an ELF file (no \\x7fELF magic)")
-    if size < 52:
-        raise ImageError(f"truncated ELF header ({size} bytes)")
-    ei_class, ei_data = data[4], data[5]
-    if ei_class not in (1, 2):
-        raise ImageError(f"unknown ELF class {ei_class} in e_ident")
-    if ei_data not in (1, 2):
-        raise ImageError(f"unknown ELF data encoding {ei_data} in e_ident")
-    if ei_class == 2 and size < 64:
-        raise ImageError(f"truncated ELF64 header ({size} bytes)")
-    try:
-        elf = ELFFile(_Stream(data))  # type: ignore[arg-type]
-        header = elf.header
-        _check_tables(header, size, ei_class)
-        segments = tuple(_segments(elf))
-        sections = tuple(_sections(elf, size))
-    except ImageError:
-        raise
-    except (ELFError, struct.error, ValueError, KeyError, IndexError, OverflowError) as exc:
-        raise ImageError(f"malformed ELF: {exc}") from None
-    little = ei_data == 1
+    check_phdr_table(header, size)
+    segments = read_segments(data, header)
+    if prefix_of is None:
+        check_shdr_table(header, size)
+        sections = read_sections(data, header)
+    else:
+        sections = ()
+    little = header.little_endian
+    containers = _NoteSectionIndex(sections)
     walker = _Walker(data, little, sections)
     for seg in segments:
         if seg.is_note and seg.offset != 0:
-            walker.walk(_segment_container(seg, sections), "segment")
+            walker.walk(containers.for_segment(seg), "segment")
     segment_notes = tuple(walker.xen)
     segment_problems = tuple(walker.problems)
     skipped = tuple(s for s in segments if s.is_note and s.offset == 0)
-    skipped_walker = _Walker(data, little, sections, count_limit=False)
+    skipped_walker = _Walker(data, little, sections)
     for seg in skipped:
-        skipped_walker.walk(_segment_container(seg, sections), "segment")
+        skipped_walker.walk(containers.for_segment(seg), "segment")
     section_walker = _Walker(data, little, sections, start_count=walker.count)
     for sec in sections:
         if sec.type == SHT_NOTE and sec.index != 0:
@@ -158,13 +116,13 @@ def parse_elf(data: mmap.mmap | bytes, path: str, origin: str = "", fmt: str = "
     return Image(
         path=path,
         format=fmt,
-        size=size,
-        elf_class=32 if ei_class == 1 else 64,
+        size=size if prefix_of is None else prefix_of,
+        elf_class=32 if header.elf_class == 1 else 64,
         little_endian=little,
-        machine=_raw(header["e_machine"]),
-        etype=_raw(header["e_type"]),
-        entry=header["e_entry"],
-        flags=header["e_flags"],
+        machine=header.machine,
+        etype=header.etype,
+        entry=header.entry,
+        flags=header.flags,
         segments=segments,
         sections=sections,
         segment_notes=segment_notes,
@@ -176,92 +134,26 @@ def parse_elf(data: mmap.mmap | bytes, path: str, origin: str = "", fmt: str = "
         section_problems=tuple(section_walker.problems),
         xen_guest=_xen_guest(data, sections),
         origin=origin,
+        sections_read=prefix_of is None,
     )
 
 
-def _check_tables(header: Any, size: int, ei_class: int) -> None:
-    """Header tables must lie inside the file; libelf refuses 'phdr/shdr overflow' likewise."""
-    want_ph, want_sh = (32, 40) if ei_class == 1 else (56, 64)
-    phnum, shnum = header["e_phnum"], header["e_shnum"]
-    if phnum:
-        if header["e_phentsize"] < want_ph:
-            raise ImageError(f"e_phentsize {header['e_phentsize']} is smaller than {want_ph}")
-        end = header["e_phoff"] + phnum * header["e_phentsize"]
-        if end > size:
-            raise ImageError(
-                f"program header table ({phnum} entries at offset {header['e_phoff']:#x}) "
-                f"ends at {end:#x}, past the end of the file ({size:#x} bytes)"
-            )
-    if header["e_shoff"]:
-        if header["e_shentsize"] < want_sh:
-            raise ImageError(f"e_shentsize {header['e_shentsize']} is smaller than {want_sh}")
-        count = max(shnum, 1)
-        end = header["e_shoff"] + count * header["e_shentsize"]
-        if end > size:
-            raise ImageError(
-                f"section header table ({shnum} entries at offset {header['e_shoff']:#x}) "
-                f"ends at {end:#x}, past the end of the file ({size:#x} bytes)"
-            )
+class _NoteSectionIndex:
+    """Names the SHT_NOTE sections that start inside a PT_NOTE segment, by bisection, so
+    thousands of segments and sections cost n·log n, not n²."""
 
-
-def _segments(elf: ELFFile) -> Iterator[Segment]:
-    for i in range(elf.num_segments()):
-        h = elf.get_segment(i).header
-        yield Segment(
-            index=i,
-            type=_raw(h["p_type"]),
-            flags=h["p_flags"],
-            offset=h["p_offset"],
-            vaddr=h["p_vaddr"],
-            paddr=h["p_paddr"],
-            filesz=h["p_filesz"],
-            memsz=h["p_memsz"],
-            align=h["p_align"],
+    def __init__(self, sections: tuple[Section, ...]) -> None:
+        notes = sorted(
+            (s.offset, s.index, s.name) for s in sections if s.type == SHT_NOTE and s.size
         )
+        self._offsets = [n[0] for n in notes]
+        self._notes = notes
 
-
-def _sections(elf: ELFFile, size: int) -> Iterator[Section]:
-    if not elf.header["e_shoff"]:
-        return
-    count = elf.num_sections()
-    if elf.header["e_shoff"] + count * elf.header["e_shentsize"] > size:
-        raise ImageError(f"section header table ({count} entries) runs past the end of the file")
-    try:
-        names = elf.get_section(elf.header["e_shstrndx"]) if count else None
-    except (ELFError, struct.error, ValueError, KeyError, IndexError):
-        names = None
-    for i in range(count):
-        h = elf._get_section_header(i)
-        yield Section(
-            index=i,
-            name=_section_name(names, h["sh_name"], i),
-            type=_raw(h["sh_type"]),
-            flags=h["sh_flags"],
-            offset=h["sh_offset"],
-            addr=h["sh_addr"],
-            size=h["sh_size"],
-            addralign=h["sh_addralign"],
-        )
-
-
-def _section_name(names: Any, offset: int, index: int) -> str:
-    try:
-        if names is not None and hasattr(names, "get_string"):
-            name = names.get_string(offset)
-            if name is not None:
-                return name
-    except (ELFError, struct.error, ValueError, UnicodeDecodeError, IndexError):
-        pass
-    return f"[{index}]"
-
-
-def _segment_container(seg: Segment, sections: tuple[Section, ...]) -> Container:
-    covering = [
-        s.name
-        for s in sections
-        if s.type == SHT_NOTE and s.size and seg.offset <= s.offset < seg.offset + seg.filesz
-    ]
-    return Container("segment", seg.index, ", ".join(covering) or None, seg.offset, seg.filesz)
+    def for_segment(self, seg: Segment) -> Container:
+        lo = bisect.bisect_left(self._offsets, seg.offset)
+        hi = bisect.bisect_left(self._offsets, seg.offset + seg.filesz)
+        covering = [name for _, _, name in sorted(self._notes[lo:hi], key=lambda n: n[1])]
+        return Container("segment", seg.index, ", ".join(covering) or None, seg.offset, seg.filesz)
 
 
 class _Walker:
@@ -274,12 +166,10 @@ class _Walker:
         sections: tuple[Section, ...],
         *,
         start_count: int = 0,
-        count_limit: bool = True,
     ) -> None:
         self.data = data
         self.fmt = "<III" if little else ">III"
         self.count = start_count
-        self.count_limit = count_limit
         self.xen: list[Note] = []
         self.foreign: list[ForeignNote] = []
         self.problems: list[NoteProblem] = []
@@ -300,7 +190,7 @@ class _Walker:
             )
         pos = start
         while pos < min(end, size):
-            if self.count_limit and self.count >= N.MAX_NOTES:
+            if self.count >= N.MAX_NOTES:
                 self.problems.append(
                     NoteProblem(
                         "too-many",
@@ -449,10 +339,16 @@ def _c_string(data: mmap.mmap | bytes, offset: int, bound: int) -> tuple[bytes, 
     return chunk[:nul], True
 
 
+# libelf walks the whole section; real strings are a few hundred bytes, so reading at most this
+# much keeps a hostile gigabyte-long section from being copied into memory.
+XEN_GUEST_BOUND = 1 << 20
+
+
 def _xen_guest(data: mmap.mmap | bytes, sections: tuple[Section, ...]) -> XenGuest | None:
     for sec in sections:
         if sec.name == N.XEN_GUEST_SECTION and sec.type != 8:
-            raw = bytes(data[sec.offset : sec.offset + sec.size])
+            end = min(sec.offset + sec.size, len(data), sec.offset + XEN_GUEST_BOUND)
+            raw = bytes(data[sec.offset : end])
             text = raw.split(b"\0", 1)[0].decode("latin-1")
             return XenGuest(sec, text, parse_xen_guest(text))
     return None

@@ -184,6 +184,10 @@ class Image:
     section_problems: tuple[NoteProblem, ...]
     xen_guest: XenGuest | None
     origin: str = ""  # where the ELF came from when it was wrapped (bzImage payload, gzip)
+    # False when only a decompressed prefix up to the last note segment was read: the section
+    # headers at the end of the ELF were not, because Xen never consults them once a PT_NOTE
+    # segment holds a Xen note (shared/abi/xen.md §5.1).
+    sections_read: bool = True
     warnings: tuple[str, ...] = field(default=())
 
     @property
