@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import MODE_ORDER, Mode, Profile
@@ -91,9 +91,16 @@ def run_rules(
                 f"{type(exc).__name__}: {exc}"
             )
             continue
+        if image.origin:
+            results = [_with_origin(res, image.origin) for res in results]
         findings.extend(merge(image.path, rule, results, universe, severity or {}))
     findings.sort(key=lambda f: (-f.severity, f.code, f.location.offset if f.location else -1))
     return findings, errors
+
+
+def _with_origin(res: Result, origin: str) -> Result:
+    """Findings on a wrapped image say where its ELF came from (offsets are in that ELF)."""
+    return replace(res, location=replace(res.location or Location(), origin=origin))
 
 
 def merge(

@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--show-fixes", action="store_true", help="print how to fix each finding")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with error findings")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    p.add_argument(
+        "--max-decompressed-size",
+        metavar="SIZE",
+        help="stop decompressing a gzip or bzImage kernel past SIZE bytes (e.g. 512M, 4G; "
+        "default 2G)",
+    )
     return p
 
 
@@ -134,34 +140,30 @@ def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
         select=split_list(args.select) if args.select is not None else None,
         ignore=split_list(args.ignore) if args.ignore is not None else None,
         extend_select=split_list(args.extend_select) if args.extend_select else None,
+        max_decompressed=args.max_decompressed_size,
     )
     return build(cfg, cli, registry)
 
 
 def _expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
-    """Files to check; files found inside a directory are taken only if they look like ELF."""
+    """Files to check; files found inside a directory are taken only if their content looks
+    like a kernel image (ELF, gzip-compressed ELF, bzImage)."""
+    from xenlint.loader import looks_like_image
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                if _looks_like_elf(sub):
+                if looks_like_image(str(sub)):
                     yield str(sub), True
         else:
             yield raw, False
 
 
-def _looks_like_elf(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return fh.read(4) == b"\x7fELF"
-    except OSError:
-        return False
+def _load(path: str, max_decompressed: int | None = None) -> Image:
+    from xenlint.loader import DEFAULT_MAX_DECOMPRESSED, load_image
 
-
-def _load(path: str) -> Image:
-    from xenlint.elfload import load_elf
-
-    return load_elf(path)
+    return load_image(path, max_decompressed=max_decompressed or DEFAULT_MAX_DECOMPRESSED)
 
 
 def _check(args: argparse.Namespace, registry: Registry) -> int:
@@ -179,7 +181,7 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
     for path, _ in _expand(args.paths):
         files += 1
         try:
-            image = _load(path)
+            image = _load(path, settings.max_decompressed)
         except ImageError as exc:
             findings.append(unreadable(path, exc, registry.rules.get("XL000")))
             status = EXIT_ERROR
@@ -268,14 +270,16 @@ def explanation_text(rule: object, registry: Registry) -> str:
     )
 
 
-def _readable(paths: Sequence[str], command: str) -> tuple[list[Image], int]:
+def _readable(
+    paths: Sequence[str], command: str, max_decompressed: int | None
+) -> tuple[list[Image], int]:
     """Load every image for `notes` and `matrix`; an unreadable one is a one-line error."""
     if not paths:
         raise UsageError(f"{command} needs a PATH")
     images, status = [], EXIT_OK
     for path, _ in _expand(paths):
         try:
-            images.append(_load(path))
+            images.append(_load(path, max_decompressed))
         except ImageError as exc:
             print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
             status = EXIT_ERROR
@@ -283,14 +287,16 @@ def _readable(paths: Sequence[str], command: str) -> tuple[list[Image], int]:
 
 
 def _notes(args: argparse.Namespace, registry: Registry) -> int:
-    images, status = _readable(args.paths, "notes")
+    images, status = _readable(args.paths, "notes", _settings(args, registry).max_decompressed)
     out = [_notes_record(image) for image in images]
     if args.format == "json":
         print(json.dumps(out, indent=2))
         return status
     for rec in out:
+        inside = f" ({rec['origin']})" if rec["origin"] else ""
         print(
-            f"{rec['path']}: ELF{rec['class']} {rec['byte_order']}-endian {rec['machine']}, "
+            f"{rec['path']}{inside}: ELF{rec['class']} {rec['byte_order']}-endian "
+            f"{rec['machine']}, "
             f"entry {rec['entry']:#x}; Xen reads notes from {rec['source'] or 'nowhere'}"
         )
         for n in rec["notes"]:
@@ -308,6 +314,8 @@ def _notes_record(image: Image) -> dict[str, object]:
 
     return {
         "path": image.path,
+        "format": image.format,
+        "origin": image.origin or None,
         "class": image.elf_class,
         "byte_order": "little" if image.little_endian else "big",
         "machine": image.machine_name,
@@ -357,7 +365,7 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
 def _matrix(args: argparse.Namespace, registry: Registry) -> int:
     settings = _settings(args, registry)
     modes = settings.modes or MODE_ORDER
-    images, status = _readable(args.paths, "matrix")
+    images, status = _readable(args.paths, "matrix", settings.max_decompressed)
     tables = []
     for image in images:
         path = image.path
@@ -375,7 +383,7 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
                     codes = grid.setdefault((c.profile.name, c.mode), [])
                     if f.code not in codes:
                         codes.append(f.code)
-        tables.append((path, grid))
+        tables.append((f"{path} ({image.origin})" if image.origin else path, grid))
     if args.format == "json":
         data = [
             {

@@ -29,6 +29,7 @@ KEYS = (
     "severity",
     "per-file-ignores",
     "paths",
+    "max-decompressed-size",
 )
 
 
@@ -47,6 +48,7 @@ class Config:
     severity: dict[str, str] = field(default_factory=dict)
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)  # images to check when none are named
+    max_decompressed: int | None = None  # bytes; None = the loader's default
 
     def resolved_paths(self) -> list[str]:
         """`paths` relative to the config file's directory (build outputs, for hooks)."""
@@ -99,6 +101,10 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
         raise ConfigError(f"{where}give 'modes' or 'mode', not both")
     cfg.modes = modes if modes is not None else mode
     cfg.paths = _list(table, "paths", where) or []
+    if "max-decompressed-size" in table:
+        cfg.max_decompressed = parse_size(
+            table["max-decompressed-size"], f"{where}max-decompressed-size"
+        )
     cfg.select = _list(table, "select", where)
     cfg.ignore = _list(table, "ignore", where) or []
     cfg.extend_select = _list(table, "extend-select", where) or []
@@ -147,3 +153,25 @@ def _table(table: dict[str, Any], key: str, where: str, kind: Any) -> dict[str, 
 def split_list(text: str) -> list[str]:
     """Comma-separated command-line lists ('XL2,XL401')."""
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(value: object, where: str) -> int:
+    """A byte count: an integer, or a string like '512M', '4G', '1.5G' (binary units, an
+    optional 'iB'/'B' suffix)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip().upper().removesuffix("B").removesuffix("I")
+        unit = text[-1:] if text[-1:] in _UNITS else ""
+        try:
+            number = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
+        except ValueError:
+            raise ConfigError(f"{where}: {value!r} is not a size (use bytes or 512M, 4G)") from None
+    else:
+        raise ConfigError(f"{where}: {value!r} is not a size (use bytes or 512M, 4G)")
+    if number <= 0:
+        raise ConfigError(f"{where}: the size must be positive, not {value!r}")
+    return number

@@ -59,6 +59,9 @@ class Location:
     container: str | None = None  # "PT_NOTE segment 1 (.note.Xen)"
     offset: int | None = None  # file offset
     length: int | None = None
+    # Where the ELF came from when the file wraps it ("bzImage payload, xz", "gzip"); offsets
+    # are then offsets in the decompressed ELF.
+    origin: str | None = None
 
     @classmethod
     def of_note(cls, note: Note) -> Location:
@@ -82,6 +85,8 @@ class Location:
             parts.append(("in " if self.note else "") + self.container)
         if self.offset is not None:
             parts.append(f"at offset {self.offset:#x}")
+        if self.origin:
+            parts.append(f"{'of' if parts else 'in'} the ELF inside ({self.origin})")
         return " ".join(parts)
 
     def as_dict(self) -> dict[str, object]:

@@ -11,7 +11,7 @@ from pathlib import Path, PurePath
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
-from xenlint.config import Config, ConfigError
+from xenlint.config import Config, ConfigError, parse_size
 from xenlint.plugin import Registry
 from xenlint.rule import Rule, Severity
 from xenlint.targets import TargetError, resolve
@@ -28,6 +28,7 @@ class Settings:
     per_file_ignores: list[tuple[str, list[Rule]]] = field(default_factory=list)
     base: Path | None = None  # directory the per-file-ignore globs are relative to
     paths: list[str] = field(default_factory=list)  # configured images, resolved
+    max_decompressed: int | None = None  # decompression cap in bytes; None = default
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -46,6 +47,7 @@ class Overrides:
     select: list[str] | None = None
     ignore: list[str] | None = None
     extend_select: list[str] | None = None
+    max_decompressed: str | None = None
 
 
 def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
@@ -87,6 +89,11 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         per_file_ignores=pfi,
         base=cfg.path.parent if cfg.path else None,
         paths=cfg.resolved_paths(),
+        max_decompressed=(
+            parse_size(cli.max_decompressed, "--max-decompressed-size")
+            if cli.max_decompressed is not None
+            else cfg.max_decompressed
+        ),
     )
 
 

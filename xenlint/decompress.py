@@ -1,0 +1,263 @@
+"""Stream-decompress kernel payloads in bounded pieces: gzip, bzip2, xz, lzma, lzo, lz4, zstd.
+
+Each codec yields the output a piece at a time (at most `PIECE` bytes per piece), so the
+caller can stop early, count against a size cap, and never holds a whole kernel in memory.
+Codecs come from the standard library where it has them; zstd, lz4 and lzo come from PyPI
+packages installed as xenlint extras and are imported only when a payload needs them.
+Every failure is a `DecompressError` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from xenlint.abi import bzimage as B
+
+PIECE = 1 << 20  # most output bytes per yielded piece
+_FEED = 1 << 16  # input bytes handed to a decompressor at a time
+# Memory a decompressor may use for its window/dictionary. The kernel uses at most 64 MiB
+# (lzma -9) and 128 MiB (zstd --ultra -22); a header asking for more is hostile.
+MEMORY_LIMIT = 256 << 20
+
+
+class DecompressError(Exception):
+    """The payload cannot be decompressed; the message is one line."""
+
+
+class Source:
+    """The compressed bytes [start, end) of an open file, read sequentially in pieces, so a
+    payload is never held in memory whole (nor mapped, which would pin the mapping)."""
+
+    def __init__(self, fd: int, start: int, end: int) -> None:
+        self.fd, self.pos, self.start, self.end = fd, start, start, end
+
+    def read(self, n: int) -> bytes:
+        """Up to `n` bytes; b"" at the end of the payload."""
+        n = max(0, min(n, self.end - self.pos))
+        chunk = os.pread(self.fd, n, self.pos) if n else b""
+        self.pos += len(chunk)
+        return chunk
+
+    def exactly(self, n: int, what: str) -> bytes:
+        chunk = self.read(n)
+        if len(chunk) != n:
+            raise DecompressError(f"{what} is truncated at payload offset {self.offset:#x}")
+        return chunk
+
+    def skip(self, n: int, what: str) -> None:
+        if n > self.left:
+            raise DecompressError(f"{what} is truncated at payload offset {self.offset:#x}")
+        self.pos += n
+
+    def u32(self, order: str, what: str) -> int:
+        value: int = struct.unpack(order + "I", self.exactly(4, what))[0]
+        return value
+
+    @property
+    def offset(self) -> int:
+        return self.pos - self.start
+
+    @property
+    def left(self) -> int:
+        return self.end - self.pos
+
+
+@dataclass(frozen=True)
+class Codec:
+    name: str  # as the kernel's CONFIG_KERNEL_* and Xen's loader call it
+    magics: tuple[bytes, ...]
+    stream: Callable[[Source], Iterator[bytes]]
+    extra: str | None = None  # the xenlint extra that provides the decompressor
+
+
+def sniff(head: bytes) -> Codec | None:
+    """The codec whose magic number starts `head`, tried in Xen's decompress.c order."""
+    return next((c for c in CODECS if any(head.startswith(m) for m in c.magics)), None)
+
+
+def _missing(codec: str, extra: str, module: str) -> DecompressError:
+    return DecompressError(
+        f"{codec} decompression needs the Python package {module!r}: pip install 'xenlint[{extra}]'"
+    )
+
+
+def _bounded(dec: Any, src: Source, name: str) -> Iterator[bytes]:
+    """Drive a decompressor with the bz2/lzma/zstd API (`max_length`, `needs_input`, `eof`)."""
+    while not dec.eof:
+        chunk = b""
+        if dec.needs_input:
+            chunk = src.read(_FEED)
+            if not chunk:
+                raise DecompressError(f"{name} data is truncated (the stream does not end)")
+        out = dec.decompress(chunk, PIECE)
+        if out:
+            yield out
+
+
+def _gzip(src: Source) -> Iterator[bytes]:
+    import zlib
+
+    dec = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        while not dec.eof:
+            chunk = dec.unconsumed_tail or src.read(_FEED)
+            if not chunk:
+                raise DecompressError("gzip data is truncated (the stream does not end)")
+            out = dec.decompress(chunk, PIECE)
+            if out:
+                yield out
+    except zlib.error as exc:
+        raise DecompressError(f"corrupt gzip data: {exc}") from None
+
+
+def _bzip2(src: Source) -> Iterator[bytes]:
+    import bz2
+
+    try:
+        yield from _bounded(bz2.BZ2Decompressor(), src, "bzip2")
+    except (OSError, ValueError) as exc:
+        raise DecompressError(f"corrupt bzip2 data: {exc}") from None
+
+
+def _lzma_family(src: Source, name: str, fmt: int) -> Iterator[bytes]:
+    import lzma
+
+    try:
+        yield from _bounded(lzma.LZMADecompressor(fmt, memlimit=MEMORY_LIMIT), src, name)
+    except lzma.LZMAError as exc:
+        if "limit" in str(exc).lower():
+            raise DecompressError(
+                f"{name} data asks for more than {MEMORY_LIMIT >> 20} MiB of decoder memory"
+            ) from None
+        raise DecompressError(f"corrupt {name} data: {exc}") from None
+
+
+def _xz(src: Source) -> Iterator[bytes]:
+    import lzma
+
+    return _lzma_family(src, "xz", lzma.FORMAT_XZ)
+
+
+def _lzma(src: Source) -> Iterator[bytes]:
+    import lzma
+
+    return _lzma_family(src, "lzma", lzma.FORMAT_ALONE)
+
+
+def _zstd(src: Source) -> Iterator[bytes]:
+    try:
+        if sys.version_info >= (3, 14):
+            from compression import zstd
+        else:
+            from backports import zstd
+    except ImportError:
+        raise _missing("zstd", "zstd", "backports.zstd") from None
+    window_log = MEMORY_LIMIT.bit_length() - 1
+    dec = zstd.ZstdDecompressor(options={zstd.DecompressionParameter.window_log_max: window_log})
+    try:
+        yield from _bounded(dec, src, "zstd")
+    except zstd.ZstdError as exc:
+        raise DecompressError(f"corrupt zstd data: {exc}") from None
+
+
+def _lz4(src: Source) -> Iterator[bytes]:
+    """The lz4 legacy frame `lz4 -l` writes: the magic, then [le32 size][block] repeated;
+    a repeated magic starts a concatenated frame (decompress_unlz4.c)."""
+    try:
+        import lz4.block
+    except ImportError:
+        raise _missing("lz4", "lz4", "lz4") from None
+    src.skip(len(B.LZ4_LEGACY_MAGIC), "lz4 data")
+    magic = int.from_bytes(B.LZ4_LEGACY_MAGIC, "little")
+    bound = B.LZ4_LEGACY_BLOCK + B.LZ4_LEGACY_BLOCK // 255 + 16  # LZ4_compressBound
+    while src.left:
+        where = src.offset
+        size = src.u32("<", "lz4 data")
+        if size == magic:
+            continue
+        if size > bound:
+            raise DecompressError(
+                f"lz4 block at payload offset {where:#x} claims {size} bytes, more than "
+                "an 8 MiB legacy block can compress to"
+            )
+        block = src.exactly(size, f"lz4 block at payload offset {where:#x}")
+        try:
+            yield lz4.block.decompress(block, uncompressed_size=B.LZ4_LEGACY_BLOCK)
+        except lz4.block.LZ4BlockError as exc:
+            raise DecompressError(
+                f"corrupt lz4 block at payload offset {where:#x}: {exc}"
+            ) from None
+
+
+def _lzo(src: Source) -> Iterator[bytes]:
+    """lzop's container (what the kernel build's `lzop -9` writes): a header, then blocks of
+    [be32 out size][be32 in size][checksums][data] ending with a zero out size."""
+    try:
+        from lzallright import LZOCompressor, LZOError
+    except ImportError:
+        need = "" if sys.version_info >= (3, 11) else " (Python 3.11 or later)"
+        raise _missing("lzo", "lzo", "lzallright" + need) from None
+    flags = _lzop_header(src)
+    lzo = LZOCompressor()
+    while True:
+        where = src.offset
+        dst = src.u32(">", "lzo data")
+        if dst == 0:
+            return
+        size = src.u32(">", "lzo data")
+        if dst > B.LZO_BLOCK or size > dst:
+            raise DecompressError(
+                f"lzo block at payload offset {where:#x} is malformed ({size} bytes to "
+                f"{dst}; blocks hold at most {B.LZO_BLOCK} bytes)"
+            )
+        checks = bool(flags & B.LZO_F_ADLER32_D) + bool(flags & B.LZO_F_CRC32_D)
+        if size < dst:
+            checks += bool(flags & B.LZO_F_ADLER32_C) + bool(flags & B.LZO_F_CRC32_C)
+        src.skip(4 * checks, "lzo data")
+        block = src.exactly(size, f"lzo block at payload offset {where:#x}")
+        if size == dst:
+            yield block
+            continue
+        try:
+            out = lzo.decompress(block, output_size_hint=dst)
+        except LZOError as exc:
+            raise DecompressError(
+                f"corrupt lzo block at payload offset {where:#x}: {exc}"
+            ) from None
+        if len(out) != dst:
+            raise DecompressError(
+                f"lzo block at payload offset {where:#x} gave {len(out)} bytes, not {dst}"
+            )
+        yield out
+
+
+def _lzop_header(src: Source) -> int:
+    """Skip lzop's file header (lzop's and decompress_unlzo.c's layout); return its flags."""
+    what = "lzop header"
+    src.skip(len(B.LZO_MAGIC), what)
+    (version,) = struct.unpack(">H", src.exactly(2, what))
+    new = version >= B.LZO_VERSION_WITH_LEVEL
+    src.skip(2 + (2 if new else 0) + 1 + (1 if new else 0), what)  # lib, needed, method, level
+    flags = src.u32(">", what)
+    src.skip((4 if flags & B.LZO_F_H_FILTER else 0) + 8 + (4 if new else 0), what)
+    name_len = src.exactly(1, what)[0]
+    src.skip(name_len + 4, what)  # file name, header checksum
+    if flags & B.LZO_F_H_EXTRA_FIELD:
+        src.skip(src.u32(">", what) + 4, what)
+    return flags
+
+
+CODECS: tuple[Codec, ...] = (
+    Codec("gzip", B.GZIP_MAGIC, _gzip),
+    Codec("bzip2", (B.BZIP2_MAGIC,), _bzip2),
+    Codec("xz", (B.XZ_MAGIC,), _xz),
+    Codec("lzma", (B.LZMA_MAGIC,), _lzma),
+    Codec("lzo", (B.LZO_MAGIC,), _lzo, "lzo"),
+    Codec("lz4", (B.LZ4_LEGACY_MAGIC,), _lz4, "lz4"),
+    Codec("zstd", (B.ZSTD_MAGIC,), _zstd, "zstd"),
+)
