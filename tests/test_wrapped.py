@@ -243,7 +243,10 @@ def test_missing_decompressor_names_the_extra(
     tmp_path: Path, codec: str, module: str, extra: str
 ) -> None:
     path = wrap(tmp_path, (EXAMPLES / "linux-pv-pvh.elf").read_bytes(), codec)
-    code = f"import sys; sys.modules[{module!r}] = None; from xenlint.cli import main; main()"
+    code = (
+        f"import sys; sys.modules[{module!r}] = None; "
+        "from xenlint.cli import main; sys.exit(main())"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", code, "--isolated", str(path)], capture_output=True, text=True
     )
