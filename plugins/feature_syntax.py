@@ -126,8 +126,10 @@ def _bad_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
 def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
     """A '|' at the end that only closes the last name (no empty name follows in libelf)."""
     for note, text in parse.feature_strings:
+        if not text.endswith("|"):
+            continue
         tokens = [t for t in parse.tokens if t.note is note]
-        if text.endswith("|") and tokens and tokens[-1].text and not tokens[-1].split:
+        if tokens and tokens[-1].text and not tokens[-1].split:
             yield Result(
                 (cell,),
                 "FEATURES string ends with '|': harmless, libelf reads no empty name after it",

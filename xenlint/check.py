@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -12,6 +13,10 @@ from xenlint.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.targets import collapse
 
 UNREADABLE = "XL000"
+# A real kernel has a few dozen notes, so a rule yields at most a few hundred results on it.
+# A hostile image with 65536 notes (libelf's own cap) would make a per-note rule yield
+# millions across all cells; past this many results the rule's output is cut short.
+MAX_RESULTS_PER_RULE = 5000
 
 
 @dataclass(frozen=True)
@@ -84,13 +89,20 @@ def run_rules(
     errors: list[str] = []
     for rule in rules:
         try:
-            results = list(rule.check(ctx))
+            results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
         except Exception as exc:  # a plugin bug must not hide the other rules' findings
             errors.append(
                 f"rule {rule.code} ({rule.name}) failed on {image.path}: "
                 f"{type(exc).__name__}: {exc}"
             )
             continue
+        if len(results) > MAX_RESULTS_PER_RULE:
+            results[-1] = Result(
+                ctx.cells,
+                f"more than {MAX_RESULTS_PER_RULE} results for this image; the rest are not "
+                "reported (an image this broken is probably not a kernel)",
+                severity=Severity.INFO,
+            )
         if image.origin:
             results = [_with_origin(res, image.origin) for res in results]
         findings.extend(merge(image.path, rule, results, universe, severity or {}))

@@ -1,0 +1,57 @@
+"""Hostile images stay bounded: libelf's 65536-note cap, capped rule output, section tables
+that must fit the file, a gigabyte __xen_guest never copied whole."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from elfbuilder import Note, Section, Segment, build_elf, note_bytes, xen_kernel
+
+from xenlint.abi.profile import Mode
+from xenlint.check import MAX_RESULTS_PER_RULE, cells_for, run_rules
+from xenlint.elfload import XEN_GUEST_BOUND, load_elf
+from xenlint.plugin import Registry
+from xenlint.targets import resolve
+
+
+def test_note_walk_stops_at_libelfs_cap(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "many.elf"
+    path.write_bytes(xen_kernel([Note(6, b"linux\0")] * 70000))
+    image = load_elf(str(path))
+    assert len(image.notes) == 65536
+    assert [p.kind for p in image.problems] == ["too-many"]
+    profiles = resolve(["xen-4.19"], registry.profiles)
+    found, errors = run_rules(
+        image, registry.rules.values(), cells_for(image, profiles, [Mode.PV]), profiles
+    )
+    assert errors == []
+    capped = [f for f in found if f.message.startswith(f"more than {MAX_RESULTS_PER_RULE}")]
+    assert capped and all(f.code == "XL004" for f in capped)
+
+
+def test_thousands_of_note_sections(tmp_path: Path) -> None:
+    notes = note_bytes([Note(6, b"linux\0")])
+    sections = [Section(f".note.{i}", notes) for i in range(3000)]
+    path = tmp_path / "sections.elf"
+    path.write_bytes(build_elf([Segment(type=4, data=notes)], sections))
+    image = load_elf(str(path))
+    assert len(image.sections) > 3000 and len(image.notes) == 1
+
+
+def test_huge_xen_guest_is_read_only_up_to_the_bound(tmp_path: Path) -> None:
+    text = b"GUEST_OS=linux," + b"X" * (XEN_GUEST_BOUND * 2)
+    path = tmp_path / "guest.elf"
+    path.write_bytes(build_elf([Segment(data=b"\x90")], [Section("__xen_guest", text, type=1)]))
+    guest = load_elf(str(path)).xen_guest
+    assert guest is not None and len(guest.text) == XEN_GUEST_BOUND
+    assert guest.items[0] == ("GUEST_OS", "linux")
+
+
+def test_loader_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "ro.elf"
+    path.write_bytes(xen_kernel([Note(6, b"linux\0")]))
+    path.chmod(0o444)
+    stat = os.stat(path)
+    load_elf(str(path))
+    assert os.stat(path).st_mtime_ns == stat.st_mtime_ns
