@@ -225,9 +225,10 @@ def _lzo(src: Source) -> Iterator[bytes]:
             continue
         try:
             out = lzo.decompress(block, output_size_hint=dst)
-        except LZOError as exc:
+        except LZOError as exc:  # args: (EResult, partial output); name the result only
+            reason = exc.args[0] if exc.args else type(exc).__name__
             raise DecompressError(
-                f"corrupt lzo block at payload offset {where:#x}: {exc}"
+                f"corrupt lzo block at payload offset {where:#x}: {reason}"
             ) from None
         if len(out) != dst:
             raise DecompressError(

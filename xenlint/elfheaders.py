@@ -132,15 +132,15 @@ def read_sections(data: Buffer, h: Header) -> tuple[Section, ...]:
         return ()
     order = "<" if h.little_endian else ">"
     fmt = struct.Struct(order + _LAYOUT[h.elf_class][3])
-    raw = []
-    for i in range(h.shnum):
-        name, stype, flags, addr, offset, size, _link, _info, align, _ent = fmt.unpack_from(
-            data, h.shoff + i * h.shentsize
-        )
-        raw.append((name, stype, flags, addr, offset, size, align))
+    if h.shentsize == fmt.size:  # the usual case: one C loop over the whole table
+        table = bytes(data[h.shoff : h.shoff + h.shnum * fmt.size])
+        raw = list(fmt.iter_unpack(table))
+    else:
+        raw = [fmt.unpack_from(data, h.shoff + i * h.shentsize) for i in range(h.shnum)]
     strtab = raw[h.shstrndx] if h.shstrndx < len(raw) else None
+    # (name, type, flags, addr, offset, size, link, info, addralign, entsize)
     return tuple(
-        Section(i, _name(data, strtab, r[0], i), r[1], r[2], r[4], r[3], r[5], r[6])
+        Section(i, _name(data, strtab, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8])
         for i, r in enumerate(raw)
     )
 
@@ -154,9 +154,8 @@ def _name(data: Buffer, strtab: tuple[int, ...] | None, offset: int, index: int)
     end = min(strtab[4] + strtab[5], len(data), start + NAME_BOUND)
     if start >= end:
         return f"[{index}]"
-    chunk = bytes(data[start:end])
-    nul = chunk.find(b"\0")
+    nul = data.find(b"\0", start, end)
     try:
-        return (chunk if nul < 0 else chunk[:nul]).decode()
+        return bytes(data[start : end if nul < 0 else nul]).decode()
     except UnicodeDecodeError:
         return f"[{index}]"

@@ -6,7 +6,7 @@ Loaders (`xenlint.elfload`) build it; rules never see bytes beyond what is recor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from xenlint.abi import notes as N
 
@@ -55,8 +55,10 @@ class Segment:
         )
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
+    """A section header. A NamedTuple, not a dataclass: a vmlinux has thousands of sections
+    and building them must not cost more than the rest of a run."""
+
     index: int
     name: str
     type: int
