@@ -13,11 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
 KEYS = (
     "targets",
@@ -68,9 +63,20 @@ def find(start: Path) -> Path | None:
             candidate = directory / name
             if not candidate.is_file():
                 continue
-            if name != "pyproject.toml" or "xenlint" in _read(candidate).get("tool", {}):
+            if name != "pyproject.toml" or _mentions_xenlint(candidate):
                 return candidate
     return None
+
+
+def _mentions_xenlint(pyproject: Path) -> bool:
+    """Whether pyproject.toml has [tool.xenlint]; a byte search first spares parsing the
+    TOML of every project that does not mention xenlint at all."""
+    try:
+        if b"xenlint" not in pyproject.read_bytes():
+            return False
+    except OSError:
+        return False
+    return "xenlint" in _read(pyproject).get("tool", {})
 
 
 def load(path: Path) -> Config:
@@ -117,6 +123,11 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
 
 
 def _read(path: Path) -> dict[str, Any]:
+    # Imported here: most runs find no config file and should not pay for the TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

@@ -10,20 +10,20 @@ kernel sit in its first third. Input files are opened read-only and never writte
 
 from __future__ import annotations
 
-import mmap
 import os
 import stat
 import struct
-import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from xenlint.abi import bzimage as B
-from xenlint.decompress import Codec, DecompressError, Source, sniff
-from xenlint.elfheaders import check_phdr_table, read_header, read_segments
-from xenlint.elfload import load_elf, parse_elf
 from xenlint.image import Image, ImageError
+
+if TYPE_CHECKING:
+    from xenlint.decompress import Codec, Source
+
+# The decompressors, tempfile and mmap are imported only for a compressed image: a run on
+# bare ELF files (the common case) must not pay for them at start-up.
 
 ELF_MAGIC = b"\x7fELF"
 # Large enough for a debug vmlinux of a gigabyte and then some; config key
@@ -38,7 +38,11 @@ def load_image(path: str, *, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -
         size = os.fstat(fd).st_size
         head = os.pread(fd, B.HEADER_END, 0)
         if head.startswith(ELF_MAGIC) or not head:
+            from xenlint.elfload import load_elf
+
             return load_elf(path)
+        from xenlint.decompress import Source, sniff
+
         if _is_bzimage(head):
             start, end = _bzimage_payload(head, size)
             payload = Source(fd, start, end - B.SIZE_TRAILER)
@@ -140,6 +144,10 @@ def _inflate(
     declared: int | None,
     cap: int,
 ) -> Image:
+    import tempfile
+
+    from xenlint.decompress import DecompressError
+
     try:
         with tempfile.TemporaryFile(prefix="xenlint-") as spool:
             return _spool_and_parse(codec.stream(payload), spool, path, origin, fmt, declared, cap)
@@ -161,6 +169,8 @@ def _spool_and_parse(
     cap: int,
 ) -> Image:
     """Write the stream to `spool`; after the PT_NOTE segments are out, try the prefix."""
+    from xenlint.elfheaders import check_phdr_table, read_header, read_segments
+
     fd = spool.fileno()
     written = 0
     stop_at: int | None = 64  # first the ELF header, then the phdr table, then the notes
@@ -177,8 +187,8 @@ def _spool_and_parse(
                 stage, stop_at = "phdrs", max(header.phdr_end, 64)
             elif stage == "phdrs":
                 table = os.pread(fd, header.phnum * header.phentsize, header.phoff)
-                check_phdr_table(replace(header, phoff=0), len(table))
-                notes = [s for s in read_segments(table, replace(header, phoff=0)) if s.is_note]
+                check_phdr_table(header._replace(phoff=0), len(table))
+                notes = [s for s in read_segments(table, header._replace(phoff=0)) if s.is_note]
                 stage, stop_at = "notes", max((s.offset + s.filesz for s in notes), default=None)
                 if not any(s.offset for s in notes):
                     stop_at = None
@@ -202,5 +212,9 @@ def _spool_and_parse(
 def _parse(
     fd: int, length: int, path: str, origin: str, fmt: str, prefix_of: int | None
 ) -> Image | None:
+    import mmap
+
+    from xenlint.elfload import parse_elf
+
     with mmap.mmap(fd, length, access=mmap.ACCESS_READ) as data:
         return parse_elf(data, path, origin, fmt, prefix_of=prefix_of)

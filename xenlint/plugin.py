@@ -6,7 +6,6 @@ broken plugin is reported by name and the others still load (conventions.md §1.
 
 from __future__ import annotations
 
-import importlib.metadata as md
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,8 @@ import pluggy
 
 from xenlint import hookspecs
 from xenlint.abi.profile import Profile
+from xenlint.entrypoints import EntryPoint
+from xenlint.entrypoints import find as find_entry_points
 from xenlint.rule import Rule
 
 GROUP = "xenlint"
@@ -57,16 +58,15 @@ class Registry:
         return next((r for r in self.rules.values() if r.name == key.lower()), None)
 
 
-def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
+def _entry_points() -> list[tuple[EntryPoint, str, str]]:
+    """The `xenlint` entry points with their distribution's name and version, built-ins
+    first. Found by `xenlint.entrypoints`, which spares start-up importlib.metadata."""
     seen: set[tuple[str, str]] = set()
     found = []
-    for dist in md.distributions():
-        dist_name = dist.metadata["Name"] or "?"
-        for ep in dist.entry_points:
-            if ep.group != GROUP or (dist_name, ep.name) in seen:
-                continue
+    for ep, dist_name, version in find_entry_points(GROUP):
+        if (dist_name, ep.name) not in seen:
             seen.add((dist_name, ep.name))
-            found.append((ep, dist_name, dist.version))
+            found.append((ep, dist_name, version))
     found.sort(key=lambda item: (item[1] != "xenlint", item[1].lower(), item[0].name))
     return found
 
