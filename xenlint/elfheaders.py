@@ -137,24 +137,33 @@ def read_sections(data: Buffer, h: Header) -> tuple[Section, ...]:
     else:
         raw = [fmt.unpack_from(data, h.shoff + i * h.shentsize) for i in range(h.shnum)]
     strtab = raw[h.shstrndx] if h.shstrndx < len(raw) else None
+    blob = _strtab(data, strtab)
     # (name, type, flags, addr, offset, size, link, info, addralign, entsize)
     return tuple(
-        Section(i, _name(data, strtab, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8])
-        for i, r in enumerate(raw)
+        [
+            Section(i, _name(blob, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8])
+            for i, r in enumerate(raw)
+        ]
     )
 
 
-def _name(data: Buffer, strtab: tuple[int, ...] | None, offset: int, index: int) -> str:
-    """The section's name from the section-name string table, or `[index]` when the table
-    is missing, NOBITS, or the name runs outside it."""
-    if strtab is None or strtab[1] == SHT_NOBITS or offset >= strtab[5]:
+STRTAB_BOUND = 16 << 20  # names past this many bytes of the string table read as "[index]"
+
+
+def _strtab(data: Buffer, strtab: tuple[int, ...] | None) -> bytes:
+    """The section-name string table's bytes (one copy, not one read per name)."""
+    if strtab is None or strtab[1] == SHT_NOBITS:
+        return b""
+    start = strtab[4]
+    return bytes(data[start : start + min(strtab[5], STRTAB_BOUND)])
+
+
+def _name(blob: bytes, offset: int, index: int) -> str:
+    """The name at `offset` in the string table, or `[index]` when it runs outside it."""
+    if offset >= len(blob):
         return f"[{index}]"
-    start = strtab[4] + offset
-    end = min(strtab[4] + strtab[5], len(data), start + NAME_BOUND)
-    if start >= end:
-        return f"[{index}]"
-    nul = data.find(b"\0", start, end)
+    nul = blob.find(b"\0", offset, offset + NAME_BOUND)
     try:
-        return bytes(data[start : end if nul < 0 else nul]).decode()
+        return blob[offset : offset + NAME_BOUND if nul < 0 else nul].decode()
     except UnicodeDecodeError:
         return f"[{index}]"
