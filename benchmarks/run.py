@@ -390,10 +390,13 @@ BENCHES = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", nargs="*", choices=[*BENCHES, []], default=list(BENCHES))
+    parser.add_argument("which", nargs="*", help=f"some of: {', '.join(BENCHES)} (default all)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     parser.add_argument("--runs", type=int, default=None)
     args = parser.parse_args()
+    unknown = [w for w in args.which if w not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     runs = args.runs or (5 if args.quick else 21)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="xenlint-bench-") as tmp:
