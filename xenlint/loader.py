@@ -21,6 +21,8 @@ from xenlint.image import Image, ImageError
 
 if TYPE_CHECKING:
     from xenlint.decompress import Codec, Source
+    from xenlint.elfheaders import Header
+    from xenlint.image import Segment
 
 # The decompressors, tempfile and mmap are imported only for a compressed image: a run on
 # bare ELF files (the common case) must not pay for them at start-up.
@@ -169,7 +171,7 @@ def _spool_and_parse(
     cap: int,
 ) -> Image:
     """Write the stream to `spool`; after the PT_NOTE segments are out, try the prefix."""
-    from xenlint.elfheaders import check_phdr_table, read_header, read_segments
+    from xenlint.elfheaders import read_header
 
     fd = spool.fileno()
     written = 0
@@ -186,9 +188,7 @@ def _spool_and_parse(
                 header = read_header(os.pread(fd, 64, 0))
                 stage, stop_at = "phdrs", max(header.phdr_end, 64)
             elif stage == "phdrs":
-                table = os.pread(fd, header.phnum * header.phentsize, header.phoff)
-                check_phdr_table(header._replace(phoff=0), len(table))
-                notes = [s for s in read_segments(table, header._replace(phoff=0)) if s.is_note]
+                notes = _note_segments(fd, written, header)
                 stage, stop_at = "notes", max((s.offset + s.filesz for s in notes), default=None)
                 if not any(s.offset for s in notes):
                     stop_at = None
@@ -207,6 +207,18 @@ def _spool_and_parse(
     image = _parse(fd, written, path, origin, fmt, None)
     assert image is not None
     return image
+
+
+def _note_segments(fd: int, length: int, header: Header) -> list[Segment]:
+    """The PT_NOTE program headers, read through a mapping of what is decompressed so far
+    (a hostile e_phentsize can make the table gigabytes long: it is never copied)."""
+    import mmap
+
+    from xenlint.elfheaders import check_phdr_table, read_segments
+
+    check_phdr_table(header, length)
+    with mmap.mmap(fd, length, access=mmap.ACCESS_READ) as data:
+        return [s for s in read_segments(data, header) if s.is_note]
 
 
 def _parse(
