@@ -25,10 +25,19 @@ EXPECTED = {
     "XL203": "phys32-entry-not-code",
     "XL204": "phys32-entry-size",
     "XL205": "phys32-reloc",
+    "XL301": "pv-entry-out-of-bounds",
+    "XL302": "paddr-offset-without-virt-base",
+    "XL303": "hypercall-page-out-of-bounds",
+    "XL304": "init-p2m-inside-image",
+    "XL305": "pae-mode",
+    "XL306": "hv-start-low",
+    "XL307": "pv-segment-alignment",
     "XL401": "feature-unknown",
     "XL402": "feature-needs-bitmap",
     "XL403": "feature-syntax",
     "XL404": "supported-features-bits",
+    "XL405": "dom0-capability",
+    "XL406": "required-feature-refused",
 }
 
 

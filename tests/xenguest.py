@@ -341,7 +341,6 @@ class Xen417:
         finally:
             self.guest.xc_dom_release(dom)
 
-
     def _alloc_kernel_segment(self, dom: ctypes._Pointer[XcDomImage]) -> str | None:
         """The first step of xc_dom_build_image: allocate the kernel segment from VIRT_BASE.
         Its boundary checks (page alignment, not below VIRT_BASE) run before any memory is
