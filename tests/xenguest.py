@@ -13,6 +13,7 @@ and `check_layout` proves the offsets against values the library itself writes.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import ctypes.util
 import os
@@ -288,6 +289,7 @@ class Xen417:
         fd, name = tempfile.mkstemp(prefix="xen417-", suffix=".log")
         os.close(fd)
         self.log_path = Path(name)
+        atexit.register(self.log_path.unlink, missing_ok=True)
         self.stream = self.libc.fopen(name.encode(), b"w")
         logger = log.xtl_createlogger_stdiostream(self.stream, XTL_DEBUG, 0)
         self.xch = ctrl.xc_interface_open(logger, logger, XC_OPENFLAG_DUMMY)
