@@ -6,7 +6,8 @@ A PVH boot counts as accepted only when the ELF loader took the image: the "HVM-
 firmware loader takes any 32-bit ELF whose Xen notes fail to parse.
 
 Some rules predict failures that happen after those steps; Xen's parser accepts such kernels,
-and the table says which later step refuses them (`LATER`).
+and the table says which later step refuses them (`LATER`). Where a refusing finding quotes
+Xen's message ("... with '<message>'"), that text must appear in what libxenguest logged.
 """
 
 from __future__ import annotations
