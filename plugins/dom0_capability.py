@@ -38,12 +38,14 @@ class Dom0Capability(Rule):
     explanation = f"""
 Feature bit {F.DOM0.bit} ("dom0") says the kernel can run as the control domain.
 - Dom0: when the kernel has a SUPPORTED_FEATURES note, Xen refuses it as dom0 unless the
-  dom0 bit is in the union of SUPPORTED_FEATURES and FEATURES: "{_DOM0}". PV dom0 is checked
-  from {PV_FROM} (ec029aaa9a, 63b9bf3017); PVH dom0 from {PVH_FROM} (44429b6931 and its
-  backports; earlier PVH dom0 builders do not check). A kernel with only the FEATURES string
-  is not checked. The pv-shim is exempt.
-- DomU: a '!dom0' in FEATURES (required) makes the toolstack refuse the kernel: "{_DOMU}"
-  ({PV_FROM} and later; before, 'dom0' is an unknown name and fails the parse, see XL401).
+  dom0 bit is in the union of SUPPORTED_FEATURES and FEATURES:
+      "{_DOM0}"
+  PV dom0 is checked from {PV_FROM} (ec029aaa9a, 63b9bf3017); PVH dom0 from
+  {PVH_FROM} (44429b6931 and its backports; earlier PVH dom0 builders do not
+  check). A kernel with only the FEATURES string is not checked. The pv-shim is exempt.
+- DomU: a '!dom0' in FEATURES (required) makes the toolstack refuse the kernel:
+      "{_DOMU}"
+  ({PV_FROM} and later; before, 'dom0' is an unknown name and fails the parse: XL402).
   This holds for PV and PVH domUs.
 """
     fix = """

@@ -28,9 +28,11 @@ A 32-bit PV guest shares its 4 GiB address space with Xen, which sits at the top
 {COMPAT_HV_START:#x} (__HYPERVISOR_COMPAT_VIRT_START) up. HV_START_LOW tells a 32-bit PV
 dom0 builder the lowest address the kernel lets Xen start at (NetBSD and the old XenLinux
 use it). Xen rounds it up to {HV_START_ROUND >> 20} MiB and refuses a value above
-{COMPAT_HV_START:#x}: "{_TOO_HIGH}" (a panic in 4.0, -ERANGE later). A kernel image reaching
-above the area's start cannot be mapped either: "{_OVERLAP}". Only 32-bit PV dom0 reads the
-note; the domU toolstack and 64-bit kernels ignore it.
+{COMPAT_HV_START:#x}:
+    "{_TOO_HIGH}" (a panic in 4.0, -ERANGE later).
+A kernel image reaching above the area's start cannot be mapped either:
+    "{_OVERLAP}"
+Only 32-bit PV dom0 reads the note; the domU toolstack and 64-bit kernels ignore it.
 """
     fix = f"""
 Set HV_START_LOW to at most {COMPAT_HV_START:#x} (NetBSD uses 0xF5800000 for PAE), and link

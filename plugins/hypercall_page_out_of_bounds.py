@@ -26,12 +26,13 @@ class HypercallPageOutOfBounds(Rule):
 HYPERCALL_PAGE is the virtual address of the page Xen fills with hypercall stubs before the
 kernel runs; the kernel calls into it from its first instructions. libelf never checks it:
 - a PV dom0 (every release) refuses an address below VIRT_BASE or past the end of its
-  initial mapping: "{_DOM0_ERROR}"; an address past the kernel image but inside the mapping
-  is accepted and the stubs overwrite whatever Xen placed there (initrd, P2M table,
-  start info);
-- a PV domU's toolstack writes the stubs to page (HYPERCALL_PAGE - VIRT_BASE) >> 12 of the
-  guest: outside the kernel's pages that page is not where the kernel's code expects it,
-  and the kernel faults on its first hypercall (or HYPERCALL_INIT fails).
+  initial mapping: "{_DOM0_ERROR}";
+  an address past the kernel image but inside the mapping is accepted, and the stubs
+  overwrite whatever Xen placed there (initrd, P2M table, start info);
+- a PV domU's toolstack has Xen write the stubs to page (HYPERCALL_PAGE - VIRT_BASE) >> 12
+  of the guest at boot (XEN_DOMCTL_hypercall_init): outside the kernel's pages they land
+  on a page the kernel did not reserve for them (the start info, the P2M table, page
+  tables), or beyond the guest's memory, where "HYPERCALL_INIT failed".
 PVH boots discard the note. In the legacy __xen_guest string HYPERCALL_PAGE is a page
 number, to which VIRT_BASE is added (see XL005).
 """
@@ -63,8 +64,8 @@ ELFNOTE(Xen, XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page) with hypercall_pa
                 )
             else:
                 outcome = (
-                    f"outside the kernel's pages {span}: the toolstack writes the hypercall "
-                    "stubs to a page the kernel does not run them from"
+                    f"outside the kernel's pages {span}: at boot Xen writes the hypercall stubs "
+                    "over a page the kernel did not reserve for them"
                 )
             notes = ctx.image.notes_of(N.HYPERCALL_PAGE)
             where = ctx.location(notes[-1] if notes and parse.source == "notes" else None)

@@ -23,8 +23,8 @@ class InitP2mInsideImage(Rule):
 INIT_P2M asks Xen to map the initial P2M table (the guest's pseudo-physical to machine
 frame list) at a virtual address of the kernel's choosing instead of right after the
 kernel. libelf (3.4 and later) refuses the kernel when that address falls inside the
-kernel's own virtual range [virt_kstart, virt_kend): "ERROR: {_ERROR}". The check is made in
-every mode, PVH included. Releases that do not know the note ignore it (XL007).
+kernel's own virtual range [virt_kstart, virt_kend): "ERROR: {_ERROR}".
+The check is made in every mode, PVH included. Releases that do not know the note ignore it (XL007).
 A 64-bit PV dom0 additionally panics when the table overlaps its initial mapping, and the
 domU toolstack silently ignores an INIT_P2M that is not below VIRT_BASE or not page-aligned.
 """

@@ -28,9 +28,10 @@ class PaddrOffsetWithoutVirtBase(Rule):
     explanation = f"""
 PADDR_OFFSET only means something relative to VIRT_BASE, and libelf's address calculation
 refuses the kernel when PADDR_OFFSET (the note, or ELF_PADDR_OFFSET in __xen_guest) is set
-and VIRT_BASE is not: "ERROR: {_ERROR}". That holds for PV domU and PV dom0 on every
-release and for PVH boots up to the release before {PVH_SKIPS_FROM}; from {PVH_SKIPS_FROM}
-a PVH parse ignores both notes (b77ed96fce).
+and VIRT_BASE is not:
+    "ERROR: {_ERROR}"
+That holds for PV domU and PV dom0 on every release, and for PVH boots up to the release
+before {PVH_SKIPS_FROM}; from {PVH_SKIPS_FROM} a PVH parse ignores both notes (b77ed96fce).
 """
     fix = """
 Add the VIRT_BASE note that PADDR_OFFSET was meant to go with, or drop PADDR_OFFSET (with

@@ -26,11 +26,11 @@ class RequiredFeatureRefused(Rule):
     explanation = f"""
 A '!' before a FEATURES name marks it required. Xen never compares the required set with
 what the hypervisor offers, but acts on two bits:
-- '!{F.SUPERVISOR_MODE_KERNEL.name}' in a PV dom0: Xen panics at boot, "{_SMK}" (every
-  release);
+- '!{F.SUPERVISOR_MODE_KERNEL.name}' in a PV dom0: Xen panics at boot,
+  "{_SMK}" (every release);
 - '!{F.AUTO_TRANSLATED_PHYSMAP.name}' in a PV domU: the toolstack refuses to start it
-  from {AUTO_FROM}: "{_AUTO}" (ee92c92b51; a PVHv1-era feature). Earlier releases still
-  build auto-translated PV guests.
+  from {AUTO_FROM}: "{_AUTO}"
+  (ee92c92b51); earlier releases still build auto-translated PV guests.
 '!dom0' in a domU is XL405's. PVH guests are always translated, so the bits mean nothing
 there.
 """
