@@ -8,7 +8,18 @@ from __future__ import annotations
 import pytest
 from conftest import Lint, cells
 from elfbuilder import u32
-from pv_cases import CASES, FEATURES, HV_START_LOW, PAE_MODE, SUPPORTED, Note, kernel, pvh, s
+from pv_cases import (
+    CASES,
+    FEATURES,
+    HV_START_LOW,
+    PAE_MODE,
+    SUPPORTED,
+    Note,
+    kernel,
+    legacy,
+    pvh,
+    s,
+)
 
 ALL_MODES = ["pv", "pvh", "pv-dom0", "pvh-dom0"]
 
@@ -243,3 +254,11 @@ def test_xl103_pvh_dom0_needs_4_9_and_an_entry(lint: Lint) -> None:
     }
     no_entry = fired(lint, case("clean-pv"), "XL103", ["xen>=4.9"], ["pvh-dom0"])
     assert ("xen-4.9", "pvh-dom0") in no_entry and ("xen-4.22", "pvh-dom0") in no_entry
+
+
+def test_xl303_legacy_hypercall_page_before_virt_base(lint: Lint) -> None:
+    """Before 4.11 __xen_guest adds VIRT_BASE to HYPERCALL_PAGE where the item stands: with
+    VIRT_BASE later in the string it adds all-ones instead (f2613bd7f2)."""
+    text = "GUEST_OS=linux,XEN_VER=xen-3.0,PAE=yes,HYPERCALL_PAGE=0x101,VIRT_BASE=0xC0000000"
+    got = {t for t, _ in fired(lint, legacy(text), "XL303", ["xen>=4.0"], ["pv"])}
+    assert {"xen-4.0", "xen-4.10.1"} <= got and not got & {"xen-4.11", "xen-4.22"}
