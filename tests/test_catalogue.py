@@ -29,6 +29,17 @@ EXPECTED = {
     "XL402": "feature-needs-bitmap",
     "XL403": "feature-syntax",
     "XL404": "supported-features-bits",
+    "XL501": "pvh-note-not-in-segment",
+    "XL502": "note-segment-alignment",
+    "XL503": "pvh-note-owner",
+    "XL504": "pvh-note-not-last-segment",
+    "XL505": "elf-class-for-loader",
+    "XL506": "elf-entry-low",
+    "XL507": "multiboot-shadows-pvh",
+    "XL508": "qemu-elf-flags",
+    "XL509": "pvh-entry-desc-width",
+    "XL510": "no-pvh-note",
+    "XL511": "pvh-entry-not-loaded",
 }
 
 
