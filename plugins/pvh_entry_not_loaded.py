@@ -40,8 +40,7 @@ physical load address; keep the entry inside a PT_LOAD's file bytes.
                 if reading.failure.kind == "absent":
                     yield Result(
                         (cell,),
-                        f"{reading.loader.program} reads PHYS32_ENTRY as 0: "
-                        f"{consequence(image, reading)}",
+                        f"PHYS32_ENTRY reads as 0: {consequence(image, reading)}",
                         where,
                     )
                 continue

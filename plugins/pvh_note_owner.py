@@ -59,13 +59,13 @@ def _check_cell(ctx: Context, cell: Cell) -> Iterator[Result]:
         return
     wanted = declared_entry(image)
     same = reading.failure is None and wanted is not None and reading.entry == wanted
-    theirs = "no Xen PHYS32_ENTRY" if wanted is None else f"Xen's {wanted:#x}"
+    theirs = "the kernel declares no Xen PHYS32_ENTRY" if wanted is None else f"Xen's {wanted:#x}"
+    value = reading.entry if reading.entry is not None else reading.raw or 0
     yield Result(
         (cell,),
-        f"a type-{note.type} note owned by {note.owner} (namesz {note.namesz}) comes first in "
-        f"{loader.program}'s walk, which ignores owners: it takes that note's value "
-        f"{reading.raw if reading.raw is not None else 0:#x} instead of {theirs}"
-        + ("" if same else f"; {consequence(image, reading)}"),
+        f"{loader.program} ignores note owners and takes the first type-{note.type} note of "
+        f"its walk, owned by {note.owner} (namesz {note.namesz}): entry {value:#x}, not "
+        f"{theirs}" + ("" if same else f"; {consequence(image, reading)}"),
         Location(None, f"note in PT_NOTE segment {note.segment.index}", note.offset),
         severity=Severity.WARNING if same else None,
     )

@@ -158,9 +158,10 @@ def _qemu(image: Image, loader: LoaderProfile) -> Reading:
     for seg in image.segments:
         if not seg.is_note or not seg.filesz:
             continue
-        if seg.align == 0:
+        align = seg.align if loader.walks_p_align else 4
+        if align == 0:
             return fail("align-crash", "QEMU dies of SIGFPE (p_align 0 divides by zero)", seg)
-        note = _qemu_walk(image, seg, _bytes_of(image, seg))
+        note = _qemu_walk(seg, _bytes_of(image, seg), align)
         if note is None:
             continue
         matches.append(note)
@@ -174,7 +175,7 @@ def _qemu(image: Image, loader: LoaderProfile) -> Reading:
     return Reading(loader, "pvh", tuple(matches), chosen, raw, width, raw & 0xFFFFFFFF, None)
 
 
-def _qemu_walk(image: Image, seg: Segment, raw: NoteBytes | None) -> WalkedNote | None:
+def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | None:
     """get_elf_note_type: stop at the first type-18 note; step by the p_align-padded size; the
     only stop is a note larger than the whole segment, so the walk may leave the segment."""
     if raw is None:
@@ -183,7 +184,7 @@ def _qemu_walk(image: Image, seg: Segment, raw: NoteBytes | None) -> WalkedNote 
     data = raw.data
     while pos + 12 <= len(data):
         namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
-        desc = pos + 12 + _align_up(namesz, seg.align)
+        desc = pos + 12 + _align_up(namesz, align)
         note = WalkedNote(
             seg,
             raw.offset + pos,
@@ -196,7 +197,7 @@ def _qemu_walk(image: Image, seg: Segment, raw: NoteBytes | None) -> WalkedNote 
         )
         if ntype == N.PHYS32_ENTRY.number:
             return note
-        size = 12 + _align_up(namesz, seg.align) + _align_up(descsz, seg.align)
+        size = 12 + _align_up(namesz, align) + _align_up(descsz, align)
         if size > seg.filesz:
             return None
         pos += size
