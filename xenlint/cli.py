@@ -357,23 +357,32 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
 def _matrix(args: argparse.Namespace, registry: Registry) -> int:
     settings = _settings(args, registry)
     modes = settings.modes or MODE_ORDER
+    profiles = settings.profiles
+    if not settings.targets_given:
+        # Beside the default releases, one row per profile of every other family (the PVH
+        # loaders), so the table shows where else the kernel boots.
+        shown = {p.family for p in profiles}
+        profiles += tuple(p for p in registry.profiles if p.family not in shown)
     images, status = _readable(args.paths, "matrix")
     tables = []
     for image in images:
         path = image.path
-        cells = cells_for(image, settings.profiles, modes)
+        cells = cells_for(image, profiles, modes)
+        judged = {(c.profile.name, c.mode) for c in cells}
         findings, errors = run_rules(
             image, settings.rules_for(path), cells, registry.profiles, settings.severity
         )
         for error in errors:
             print(f"xenlint: error: {error}", file=sys.stderr)
             status = EXIT_ERROR
-        grid: dict[tuple[str, Mode], list[str]] = {}
+        grid: dict[tuple[str, Mode], list[str] | None] = {
+            (p.name, m): None for p in profiles for m in modes if (p.name, m) not in judged
+        }
         for f in findings:
             if f.severity is Severity.ERROR:
                 for c in f.cells:
                     codes = grid.setdefault((c.profile.name, c.mode), [])
-                    if f.code not in codes:
+                    if codes is not None and f.code not in codes:
                         codes.append(f.code)
         tables.append((path, grid))
     if args.format == "json":
@@ -381,8 +390,13 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
             {
                 "path": path,
                 "cells": [
-                    {"target": p.name, "mode": m.value, "errors": sorted(grid.get((p.name, m), []))}
-                    for p in settings.profiles
+                    {
+                        "target": p.name,
+                        "mode": m.value,
+                        "applies": grid.get((p.name, m), []) is not None,
+                        "errors": sorted(grid.get((p.name, m)) or []),
+                    }
+                    for p in profiles
                     for m in modes
                 ],
             }
@@ -392,11 +406,11 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
         return status
     for path, grid in tables:
         print(f"{path}:")
-        width = max(len(p.name) for p in settings.profiles)
+        width = max(len(p.name) for p in profiles)
         cols = [max(8, len(m.value)) for m in modes]
-        cells_text = {key: ",".join(sorted(v)) for key, v in grid.items()}
+        cells_text = {key: "-" if v is None else ",".join(sorted(v)) for key, v in grid.items()}
         cols = [
-            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in settings.profiles))
+            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in profiles))
             for i, m in enumerate(modes)
         ]
         print(
@@ -405,7 +419,7 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
             + "  "
             + "  ".join(m.value.ljust(w) for m, w in zip(modes, cols, strict=True))
         )
-        for p in settings.profiles:
+        for p in profiles:
             row = [
                 cells_text.get((p.name, m), "ok").ljust(w) for m, w in zip(modes, cols, strict=True)
             ]
