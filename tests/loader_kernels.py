@@ -164,6 +164,11 @@ CASES: tuple[Case, ...] = (
     Case("foreign-owner-same", FOREIGN_18.format(value="_start") + ENTRY64),
     Case("desc4-elf64-then-note", ENTRY32 + GUEST_OS),
     Case("desc4-zero-then-note", "    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, 0\n" + GUEST_OS),
+    Case(
+        "desc4-zero-then-note-elf32",
+        "    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, 0\n" + GUEST_OS,
+        bits=32,
+    ),
     Case("entry-zero", "    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, 0\n"),
     Case("virtual-entry", "    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, _start + 0x80000000\n"),
     Case("multiboot-elf64", ENTRY64, prefix=MULTIBOOT),

@@ -40,6 +40,8 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "foreign-owner-same": (set(), {"XL503"}),
     "desc4-elf64-then-note": (set(), {"XL509"}),
     "desc4-zero-then-note": ({"XL509", "XL511"}, set()),
+    # QEMU 6.0+ reads 4 bytes for ELF32: the following note does not hide the 0.
+    "desc4-zero-then-note-elf32": ({"XL511"}, set()),
     "entry-zero": ({"XL511"}, set()),
     "virtual-entry": ({"XL511"}, set()),
     "multiboot-elf64": ({"XL507"}, set()),
@@ -83,7 +85,7 @@ def test_qemu_agrees(tmp_path: Path, lint: Lint, case: Case) -> None:
     elf = case.build(tmp_path)
     outcome = boot(QEMU64, elf)
     errors, warnings = verdict(lint, elf, QEMU_TARGET)
-    TABLE.append(f"{case.name:24} QEMU {outcome:64} xenlint {sorted(errors) or 'ok'}")
+    TABLE.append(f"{case.name:28} QEMU {outcome:64} xenlint {sorted(errors) or 'ok'}")
     assert (outcome == "boots") == (not errors), (outcome, errors)
     want_errors, want_warnings = EXPECTED[case.name]
     assert errors == want_errors
@@ -100,7 +102,7 @@ def test_qemu_i386_agrees(tmp_path: Path, lint: Lint, name: str, boots_i386: boo
     elf = BY_NAME[name].build(tmp_path)
     outcome = boot(QEMU32, elf)
     errors, _ = verdict(lint, elf, QEMU_I386_TARGET)
-    TABLE.append(f"{name + ' (i386)':24} QEMU {outcome:64} xenlint {sorted(errors) or 'ok'}")
+    TABLE.append(f"{name + ' (i386)':28} QEMU {outcome:64} xenlint {sorted(errors) or 'ok'}")
     assert (outcome == "boots") is boots_i386
     assert errors == (set() if boots_i386 else {"XL505"})
 

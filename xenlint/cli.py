@@ -346,10 +346,11 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return EXIT_OK
+    width = max([12, *(len(str(r["name"])) for r in rows)])
     for r in rows:
         mark = "*" if r["selected"] else " "
         modes = ",".join(r["modes"])  # type: ignore[arg-type]
-        print(f"{mark} {r['name']:<12} {modes:<26} {r['note']}")
+        print(f"{mark} {r['name']:<{width}} {modes:<26} {r['note']}".rstrip())
     print("(* = selected by the configuration and --target)")
     return EXIT_OK
 
