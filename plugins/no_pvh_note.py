@@ -36,6 +36,10 @@ project's targets.
             reading = ctx.loader(cell)
             if reading.path != "pvh":
                 continue
+            absent = reading.failure is not None and reading.failure.kind == "absent"
+            if not absent:  # the loader stops earlier (XL505-XL508 say why)
+                yield Result((cell,), "no PHYS32_ENTRY note: the kernel has no PVH entry")
+                continue
             fallback = cell.loader is not None and cell.loader.absent == "linux-fallback"
             yield Result(
                 (cell,),

@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="T",
-        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5' "
+        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5'; PVH "
+        "loaders: qemu, qemu-i386, linux-loader, firecracker, cloud-hypervisor "
         "(repeatable; overrides the config)",
     )
     p.add_argument(
