@@ -40,6 +40,7 @@ EXPECTED = {
     "XL509": "pvh-entry-desc-width",
     "XL510": "no-pvh-note",
     "XL511": "pvh-entry-not-loaded",
+    "XL512": "loader-reads-past-file",
 }
 
 

@@ -96,3 +96,15 @@ def test_e_entry_is_ignored_by_qemu(tmp_path: Path, lint: Lint) -> None:
         "cloud-hypervisor-33",
         "cloud-hypervisor-39",
     }
+
+
+def test_truncated_image_is_a_load_error(tmp_path: Path, lint: Lint) -> None:
+    """A PT_LOAD that claims more file bytes than exist: QEMU and linux-loader give up."""
+    text = Segment(PT_LOAD, PF_R | PF_X, 0x100000, data=b"\x90" * 0x100)
+    note = Segment(PT_NOTE, PF_R, 0, data=note_bytes([ENTRY]))
+    data = build_elf([note, text], with_section_headers=False)
+    path = tmp_path / "cut.elf"
+    path.write_bytes(data[: len(data) - 0x80])
+    found = lint(path, targets=["qemu-6.0", "firecracker"])
+    assert targets_of(found, "XL512", "error") == {"qemu-6.0", "firecracker-1.12"}
+    assert not lint(data, targets=["qemu-6.0", "firecracker"], select=["XL512"])

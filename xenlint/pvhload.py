@@ -25,7 +25,6 @@ FailureKind = Literal[
     "machine",  # e_machine the loader does not accept
     "class",  # linux-loader: not an ELF64 program header table
     "byte-order",  # big-endian image
-    "phoff",  # linux-loader: program headers overlap the ELF header
     "e-entry-low",  # VMM: e_entry below its highmem start
     "align-crash",  # QEMU: PT_NOTE p_align 0 divides by zero
     "align-error",  # linux-loader <= 0.8.1: p_align not a power of two
@@ -46,17 +45,11 @@ class WalkedNote:
     type: int
     name: bytes  # the name field's bytes (namesz of them, as far as the file has them)
     desc_offset: int  # where this loader thinks the descriptor starts
-    in_segment: bool  # the header starts inside the PT_NOTE's p_filesz
 
     @property
     def owner(self) -> str:
         text = self.name.split(b"\0", 1)[0].decode("latin-1")
         return repr(text)
-
-    @property
-    def is_xen(self) -> bool:
-        """The exact owner field linux-loader wants: namesz 4 and the bytes 'Xen\\0'."""
-        return self.namesz == len(XEN_NAME) and self.name == XEN_NAME
 
 
 @dataclass(frozen=True)
@@ -193,7 +186,6 @@ def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | 
             ntype,
             bytes(data[pos + 12 : pos + 12 + namesz]),
             raw.offset + desc,
-            pos < seg.filesz,
         )
         if ntype == N.PHYS32_ENTRY.number:
             return note
@@ -268,9 +260,7 @@ def _linux_loader_walk(
             desc = pos + 12 + _align_up(namesz, align)
             if descsz < L.LINUX_LOADER_DESC:
                 return Failure("desc-short", "InvalidPvhNote")
-            return WalkedNote(
-                seg, raw.offset + pos, namesz, descsz, ntype, name, raw.offset + desc, True
-            )
+            return WalkedNote(seg, raw.offset + pos, namesz, descsz, ntype, name, raw.offset + desc)
         pos += 12 + _align_up(namesz, align) + _align_up(descsz, align)
     return None
 
