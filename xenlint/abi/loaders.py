@@ -14,6 +14,10 @@ Sources read for this table:
 - cloud-hypervisor/cloud-hypervisor `vmm/src/vm.rs` (`load_kernel`), Cargo.lock per tag.
 
 A profile covers its version and later ones up to the next profile of its family.
+
+Not modelled yet: rust-vmm/linux-loader PR #227 ("loader: Verify alignment of the LOAD
+segment", open in 2026, not in v0.14.0) would fail every PT_LOAD whose p_align is not a
+multiple of 2 MiB with Error::Align; add a profile when a release carries it.
 """
 
 from __future__ import annotations
