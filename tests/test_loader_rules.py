@@ -200,3 +200,18 @@ def test_targets_command_lists_loaders(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_source_code_of_the_kernels_is_shared() -> None:
     assert "pvh_exit_entry" in CODE and "PHYS32_ENTRY" in ENTRY64
+
+
+def test_config_names_loader_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    elf = build(tmp_path, "later-note-segment")
+    config = tmp_path / "xenlint.toml"
+    config.write_text('targets = ["xen>=4.19", "qemu-7.2", "firecracker"]\n')
+    code = main(["--config", str(config), "--format", "json", str(elf)])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 1
+    assert {(f["code"], tuple(f["targets"])) for f in found if f["severity"] == "error"} == {
+        ("XL504", ("firecracker-1.12",))
+    }
+    config.write_text('targets = ["qemu-3.1"]\n')
+    assert main(["--config", str(config), str(elf)]) == 2
+    assert "qemu-3.1" in capsys.readouterr().err
