@@ -38,6 +38,18 @@ EXPECTED = {
     "XL404": "supported-features-bits",
     "XL405": "dom0-capability",
     "XL406": "required-feature-refused",
+    "XL501": "pvh-note-not-in-segment",
+    "XL502": "note-segment-alignment",
+    "XL503": "pvh-note-owner",
+    "XL504": "pvh-note-not-last-segment",
+    "XL505": "elf-class-for-loader",
+    "XL506": "elf-entry-low",
+    "XL507": "multiboot-shadows-pvh",
+    "XL508": "qemu-elf-flags",
+    "XL509": "pvh-entry-desc-width",
+    "XL510": "no-pvh-note",
+    "XL511": "pvh-entry-not-loaded",
+    "XL512": "loader-reads-past-file",
 }
 
 

@@ -66,7 +66,10 @@ def cells_for(
     cells = []
     wanted = tuple(modes) if modes else declared_modes(image)
     for profile in profiles:
-        chosen = [m for m in wanted if modes or m in profile.modes] or list(wanted)
+        if profile.fixed_modes:
+            chosen = [m for m in profile.modes if not modes or m in modes]
+        else:
+            chosen = [m for m in wanted if modes or m in profile.modes] or list(wanted)
         cells.extend(Cell(profile, m) for m in MODE_ORDER if m in chosen)
     return cells
 

@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="T",
-        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5' "
+        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5'; PVH "
+        "loaders: qemu, qemu-i386, linux-loader, firecracker, cloud-hypervisor "
         "(repeatable; overrides the config)",
     )
     p.add_argument(
@@ -346,10 +347,11 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return EXIT_OK
+    width = max([12, *(len(str(r["name"])) for r in rows)])
     for r in rows:
         mark = "*" if r["selected"] else " "
         modes = ",".join(r["modes"])  # type: ignore[arg-type]
-        print(f"{mark} {r['name']:<12} {modes:<26} {r['note']}")
+        print(f"{mark} {r['name']:<{width}} {modes:<26} {r['note']}".rstrip())
     print("(* = selected by the configuration and --target)")
     return EXIT_OK
 
@@ -357,23 +359,32 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
 def _matrix(args: argparse.Namespace, registry: Registry) -> int:
     settings = _settings(args, registry)
     modes = settings.modes or MODE_ORDER
+    profiles = settings.profiles
+    if not settings.targets_given:
+        # Beside the default releases, one row per profile of every other family (the PVH
+        # loaders), so the table shows where else the kernel boots.
+        shown = {p.family for p in profiles}
+        profiles += tuple(p for p in registry.profiles if p.family not in shown)
     images, status = _readable(args.paths, "matrix")
     tables = []
     for image in images:
         path = image.path
-        cells = cells_for(image, settings.profiles, modes)
+        cells = cells_for(image, profiles, modes)
+        judged = {(c.profile.name, c.mode) for c in cells}
         findings, errors = run_rules(
             image, settings.rules_for(path), cells, registry.profiles, settings.severity
         )
         for error in errors:
             print(f"xenlint: error: {error}", file=sys.stderr)
             status = EXIT_ERROR
-        grid: dict[tuple[str, Mode], list[str]] = {}
+        grid: dict[tuple[str, Mode], list[str] | None] = {
+            (p.name, m): None for p in profiles for m in modes if (p.name, m) not in judged
+        }
         for f in findings:
             if f.severity is Severity.ERROR:
                 for c in f.cells:
                     codes = grid.setdefault((c.profile.name, c.mode), [])
-                    if f.code not in codes:
+                    if codes is not None and f.code not in codes:
                         codes.append(f.code)
         tables.append((path, grid))
     if args.format == "json":
@@ -381,8 +392,13 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
             {
                 "path": path,
                 "cells": [
-                    {"target": p.name, "mode": m.value, "errors": sorted(grid.get((p.name, m), []))}
-                    for p in settings.profiles
+                    {
+                        "target": p.name,
+                        "mode": m.value,
+                        "applies": grid.get((p.name, m), []) is not None,
+                        "errors": sorted(grid.get((p.name, m)) or []),
+                    }
+                    for p in profiles
                     for m in modes
                 ],
             }
@@ -392,11 +408,11 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
         return status
     for path, grid in tables:
         print(f"{path}:")
-        width = max(len(p.name) for p in settings.profiles)
+        width = max(len(p.name) for p in profiles)
         cols = [max(8, len(m.value)) for m in modes]
-        cells_text = {key: ",".join(sorted(v)) for key, v in grid.items()}
+        cells_text = {key: "-" if v is None else ",".join(sorted(v)) for key, v in grid.items()}
         cols = [
-            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in settings.profiles))
+            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in profiles))
             for i, m in enumerate(modes)
         ]
         print(
@@ -405,7 +421,7 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
             + "  "
             + "  ".join(m.value.ljust(w) for m, w in zip(modes, cols, strict=True))
         )
-        for p in settings.profiles:
+        for p in profiles:
             row = [
                 cells_text.get((p.name, m), "ok").ljust(w) for m, w in zip(modes, cols, strict=True)
             ]

@@ -28,6 +28,7 @@ class Settings:
     per_file_ignores: list[tuple[str, list[Rule]]] = field(default_factory=list)
     base: Path | None = None  # directory the per-file-ignore globs are relative to
     paths: list[str] = field(default_factory=list)  # configured images, resolved
+    targets_given: bool = False  # targets named by the config or --target (not the default)
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -87,6 +88,7 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         per_file_ignores=pfi,
         base=cfg.path.parent if cfg.path else None,
         paths=cfg.resolved_paths(),
+        targets_given=bool(merged.targets),
     )
 
 

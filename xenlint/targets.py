@@ -100,6 +100,9 @@ def _one(spec: str, version: tuple[int, ...], members: list[Profile]) -> Profile
         series = [p for p in members if p.version[:2] == version[:2] and p.version <= version]
         if series:
             return series[-1]
+    covering = [p for p in members if p.covers_later and _pad(p.version) <= _pad(version)]
+    if covering:
+        return covering[-1]
     names = ", ".join(p.name for p in members)
     raise TargetError(f"unknown target {spec!r} (known: {names})")
 
