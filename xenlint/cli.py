@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output-file",
         metavar="FILE",
-        help="write the report to FILE instead of standard output (written also on failure)",
+        help="write the report to FILE (also on failure); with a machine format the findings "
+        "are still printed as text lines, for the build or CI log",
     )
     p.add_argument(
         "--statistics",
@@ -234,10 +235,17 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
 
     run = Run(findings, errors, checked, registry.rules, registry.profiles, status)
     _write(_report(args, run), args.output_file)
-    if args.format == "text" and not args.quiet:
-        from xenlint.report import summary
+    to_file = args.output_file not in (None, "-")
+    # A machine report written to a file still leaves the findings in the build or CI log.
+    log_text = args.format == "text" or (to_file and not args.statistics)
+    if log_text:
+        from xenlint.report import summary, text
 
-        print(summary(findings, files), file=sys.stderr)
+        if args.format != "text":
+            sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
+            sys.stdout.flush()
+        if not args.quiet:
+            print(summary(findings, files), file=sys.stderr)
     if files == 0 and not args.skip_non_elf:
         print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
     return status
