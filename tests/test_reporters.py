@@ -260,3 +260,12 @@ def test_skip_non_elf(tmp_path: Path, freebsd: Path, capsys: pytest.CaptureFixtu
     assert code == 0 and "logo.png" not in out + err
     code, out, _ = run(["--target", "xen>=4.7", str(png)], capsys)
     assert code == 2 and "XL000" in out
+
+
+def test_output_file_for_listings(
+    tmp_path: Path, freebsd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "notes.json"
+    code, out, _ = run(["notes", "--format", "json", "-o", str(out_file), str(freebsd)], capsys)
+    assert code == 0 and out == ""
+    assert json.loads(out_file.read_text())[0]["path"] == str(freebsd)

@@ -141,7 +141,17 @@ def _main(argv: list[str]) -> int:
         "targets": _targets,
         "matrix": _matrix,
     }[command]
-    return max(status, handler(args, registry))
+    if command in ("check", "explain") or args.output_file in (None, "-"):
+        return max(status, handler(args, registry))
+    # The listing commands print as they go; -o sends what they print to the file.
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        result = handler(args, registry)
+    _write(buffer.getvalue(), args.output_file)
+    return max(status, result)
 
 
 def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
