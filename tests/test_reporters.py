@@ -269,3 +269,36 @@ def test_output_file_for_listings(
     code, out, _ = run(["notes", "--format", "json", "-o", str(out_file), str(freebsd)], capsys)
     assert code == 0 and out == ""
     assert json.loads(out_file.read_text())[0]["path"] == str(freebsd)
+
+
+def test_formats_per_command(freebsd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["notes", "--format", "sarif", str(freebsd)], capsys)
+    assert code == 2 and err == "xenlint: error: notes has no sarif format (use text, json)\n"
+    code, _, err = run(["--format", "markdown", str(freebsd)], capsys)
+    assert code == 2 and "check has no markdown format" in err
+
+
+def test_show_fixes_keeps_multi_line_fixes_indented(
+    freebsd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(
+        ["--show-fixes", "--target", "xen-4.0", "--select", "XL103", str(freebsd)], capsys
+    )
+    lines = out.splitlines()
+    assert lines[1].startswith("  fix: Add ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY")
+    assert all(line.startswith("       ") for line in lines[2:]), lines
+
+
+def test_sarif_for_a_finding_without_a_registered_rule(tmp_path: Path) -> None:
+    """XL000 is reported by the core even when its plugin is blocked."""
+    from xenlint.check import unreadable
+    from xenlint.image import ImageError
+    from xenlint.report import Run
+    from xenlint.reporters import load
+
+    missing = str(tmp_path / "gone.elf")
+    finding = unreadable(missing, ImageError("cannot open: No such file or directory"), None)
+    log = json.loads(load("sarif")(Run([finding], [], [missing], {}, [], 2)))
+    (rule,) = log["runs"][0]["tool"]["driver"]["rules"]
+    assert rule["id"] == "XL000" and rule["name"] == "image-unreadable"
+    validate_sarif(log)

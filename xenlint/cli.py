@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 COMMANDS = ("check", "rules", "explain", "notes", "targets", "matrix")
 FORMATS = ("text", "json", "sarif", "sarif-github", "github", "markdown")
+COMMAND_FORMATS = {
+    "check": ("text", "json", "sarif", "sarif-github", "github"),
+    "explain": ("text", "json", "markdown"),
+}
 
 
 class UsageError(Exception):
@@ -141,6 +145,9 @@ def _main(argv: list[str]) -> int:
         "targets": _targets,
         "matrix": _matrix,
     }[command]
+    formats = COMMAND_FORMATS.get(command, ("text", "json"))
+    if args.format not in formats:
+        raise UsageError(f"{command} has no {args.format} format (use {', '.join(formats)})")
     if command in ("check", "explain") or args.output_file in (None, "-"):
         return max(status, handler(args, registry))
     # The listing commands print as they go; -o sends what they print to the file.
@@ -272,7 +279,7 @@ def _report(args: argparse.Namespace, run: Run) -> str:
         return report.statistics_text(rows)
     if args.format == "json":
         return report.as_json(run.findings, run.errors)
-    if args.format in ("text", "markdown"):
+    if args.format == "text":
         return report.text(run.findings, run.universe, args.show_fixes)
     from xenlint import reporters
 

@@ -35,8 +35,9 @@ def text(findings: Sequence[Finding], universe: Sequence[Profile], show_fixes: b
         if f.location is not None:
             line += f" ({f.location.describe()})"
         lines.append(line)
-        if show_fixes and f.fix:
-            lines.append(f"  fix: {f.fix}")
+        if show_fixes and f.fix.strip():
+            # Multi-line fixes stay under their finding, indented past "  fix: ".
+            lines.append("  fix: " + f.fix.strip().replace("\n", "\n       "))
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -61,7 +61,7 @@ def _log(run: Run, github: bool) -> dict[str, object]:
     driver: dict[str, object] = {
         "name": "xenlint",
         "semanticVersion": __version__,
-        "rules": [_rule(run.rules[code], github) for code in fired],
+        "rules": [_descriptor(code, run, github) for code in fired],
     }
     invocation: dict[str, object] = {
         "executionSuccessful": not run.errors,
@@ -83,6 +83,22 @@ def _log(run: Run, github: bool) -> dict[str, object]:
                 "results": results,
             }
         ],
+    }
+
+
+def _descriptor(code: str, run: Run, github: bool) -> dict[str, object]:
+    rule = run.rules.get(code)
+    if rule is not None:
+        return _rule(rule, github)
+    # A finding whose rule is not registered (XL000 with its plugin blocked): what we know.
+    name = next(f.name for f in run.findings if f.code == code)
+    text = f"{code} {name}"
+    return {
+        "id": code,
+        "name": name,
+        "shortDescription": {"text": text},
+        "fullDescription": {"text": text},
+        "help": {"text": text},
     }
 
 
