@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenlint import __version__
 from xenlint.abi.profile import MODE_ORDER, Mode
@@ -23,8 +24,16 @@ from xenlint.plugin import load as load_plugins
 from xenlint.rule import Severity
 from xenlint.settings import Overrides, Settings, build
 
+if TYPE_CHECKING:
+    from xenlint.report import Run
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 COMMANDS = ("check", "rules", "explain", "notes", "targets", "matrix")
+FORMATS = ("text", "json", "sarif", "sarif-github", "github", "markdown")
+COMMAND_FORMATS = {
+    "check": ("text", "json", "sarif", "sarif-github", "github"),
+    "explain": ("text", "json", "markdown"),
+}
 
 
 class UsageError(Exception):
@@ -66,7 +75,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--select", metavar="CODES", help="rules to run (codes, prefixes or names)")
     p.add_argument("--ignore", metavar="CODES", help="rules not to run")
     p.add_argument("--extend-select", metavar="CODES", help="rules to add to the selection")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output format: text (compiler-style lines), json, sarif (SARIF 2.1.0), "
+        "sarif-github (SARIF for GitHub code scanning), github (workflow annotations); "
+        "'explain' also takes markdown",
+    )
+    p.add_argument(
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="write the report to FILE (also on failure); with a machine format the findings "
+        "are still printed as text lines, for the build or CI log",
+    )
+    p.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print the number of findings per code instead of the findings (text or json)",
+    )
+    p.add_argument(
+        "--skip-non-elf",
+        action="store_true",
+        help="silently skip named files that are not ELF, as inside directories (for hooks)",
+    )
     p.add_argument("--show-fixes", action="store_true", help="print how to fix each finding")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with error findings")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -113,7 +146,20 @@ def _main(argv: list[str]) -> int:
         "targets": _targets,
         "matrix": _matrix,
     }[command]
-    return max(status, handler(args, registry))
+    formats = COMMAND_FORMATS.get(command, ("text", "json"))
+    if args.format not in formats:
+        raise UsageError(f"{command} has no {args.format} format (use {', '.join(formats)})")
+    if command in ("check", "explain") or args.output_file in (None, "-"):
+        return max(status, handler(args, registry))
+    # The listing commands print as they go; -o sends what they print to the file.
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        result = handler(args, registry)
+    _write(buffer.getvalue(), args.output_file)
+    return max(status, result)
 
 
 def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
@@ -139,15 +185,16 @@ def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
     return build(cfg, cli, registry)
 
 
-def _expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
-    """Files to check; files found inside a directory are taken only if they look like ELF."""
+def _expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[tuple[str, bool]]:
+    """Files to check; files found inside a directory are taken only if they look like ELF,
+    and so are named files with `skip_non_elf` (pre-commit hands over any binary file)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
                 if _looks_like_elf(sub):
                     yield str(sub), True
-        else:
+        elif not skip_non_elf or _looks_like_elf(path):
             yield raw, False
 
 
@@ -177,8 +224,12 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
     errors: list[str] = []
     status = EXIT_OK
     files = 0
-    for path, _ in _expand(args.paths):
+    if args.statistics and args.format not in ("text", "json"):
+        raise UsageError("--statistics works with --format text or json")
+    checked: list[str] = []
+    for path, _ in _expand(args.paths, args.skip_non_elf):
         files += 1
+        checked.append(path)
         try:
             image = _load(path)
         except ImageError as exc:
@@ -193,25 +244,59 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
         errors.extend(crashed)
     for error in errors:
         print(f"xenlint: error: {error}", file=sys.stderr)
-    if args.format == "json":
-        from xenlint.report import as_json
-
-        sys.stdout.write(as_json(findings, errors))
-    else:
-        from xenlint.report import summary, text
-
-        sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
-        sys.stdout.flush()
-        if not args.quiet:
-            print(summary(findings, files), file=sys.stderr)
-    if files == 0:
-        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
     if errors:
         status = EXIT_ERROR
     has_error = any(f.severity is Severity.ERROR and f.code != "XL000" for f in findings)
     if has_error and not args.exit_zero:
         status = max(status, EXIT_FINDINGS)
+    from xenlint.report import Run
+
+    run = Run(findings, errors, checked, registry.rules, registry.profiles, status)
+    _write(_report(args, run), args.output_file)
+    to_file = args.output_file not in (None, "-")
+    # A machine report written to a file still leaves the findings in the build or CI log.
+    log_text = args.format == "text" or (to_file and not args.statistics)
+    if log_text:
+        from xenlint.report import summary, text
+
+        if args.format != "text":
+            sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
+            sys.stdout.flush()
+        if not args.quiet:
+            print(summary(findings, files), file=sys.stderr)
+    if files == 0 and not args.skip_non_elf:
+        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
     return status
+
+
+def _report(args: argparse.Namespace, run: Run) -> str:
+    """The report in the chosen format; machine formats are imported only when chosen."""
+    from xenlint import report
+
+    if args.statistics:
+        rows = report.statistics(run.findings)
+        if args.format == "json":
+            return json.dumps(rows, indent=2) + "\n"
+        return report.statistics_text(rows)
+    if args.format == "json":
+        return report.as_json(run.findings, run.errors)
+    if args.format == "text":
+        return report.text(run.findings, run.universe, args.show_fixes)
+    from xenlint import reporters
+
+    return reporters.load(args.format)(run)
+
+
+def _write(output: str, output_file: str | None) -> None:
+    """Standard output, or the named file; a file that cannot be written is a usage error."""
+    if output_file is None or output_file == "-":
+        sys.stdout.write(output)
+        sys.stdout.flush()
+        return
+    try:
+        Path(output_file).write_text(output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output_file}: {exc.strerror or exc}") from None
 
 
 def _rules(args: argparse.Namespace, registry: Registry) -> int:
@@ -243,9 +328,14 @@ def _explain(args: argparse.Namespace, registry: Registry) -> int:
     if rule is None:
         raise UsageError(f"unknown rule {args.paths[0]!r} (see 'xenlint rules')")
     if args.format == "json":
-        print(json.dumps(explanation_dict(rule, registry), indent=2))
+        output = json.dumps(explanation_dict(rule, registry), indent=2) + "\n"
+    elif args.format == "markdown":
+        from xenlint.ruledoc import markdown
+
+        output = markdown(rule)
     else:
-        print(explanation_text(rule, registry))
+        output = explanation_text(rule, registry) + "\n"
+    _write(output, args.output_file)
     return EXIT_OK
 
 
@@ -262,11 +352,10 @@ def explanation_dict(rule: object, registry: Registry) -> dict[str, str]:
 
 
 def explanation_text(rule: object, registry: Registry) -> str:
-    d = explanation_dict(rule, registry)
-    return (
-        f"{d['code']} {d['name']} (default severity: {d['severity']})\n\n"
-        f"{d['summary']}\n\n{d['explanation']}\n\nHow to fix:\n{d['fix']}\n"
-    )
+    """The same text as the rule's page in docs/rules/ (both come from xenlint.ruledoc)."""
+    from xenlint.ruledoc import text
+
+    return text(rule)  # type: ignore[arg-type]
 
 
 def _readable(paths: Sequence[str], command: str) -> tuple[list[Image], int]:
