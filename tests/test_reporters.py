@@ -13,30 +13,14 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import ROOT
+from conftest import ROOT, freebsd_notes, run
 from elfbuilder import xen_kernel
-from test_cli import freebsd_notes
-
-from xenlint.cli import main
 
 SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 REPORT_SCHEMA = ROOT / "docs" / "schemas" / "xenlint-report.schema.json"
 # Old releases refuse the FreeBSD note set: XL402 error (4.0, 4.1), XL402 warning (4.2, 4.3)
 # and XL103 (no PVH before 4.7) on the same image.
 OLD = ["--target", "xen>=4.0,<4.4"]
-
-
-@pytest.fixture
-def freebsd(tmp_path: Path) -> Path:
-    path = tmp_path / "freebsd.elf"
-    path.write_bytes(xen_kernel(freebsd_notes(), entry=0x100010))
-    return path
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["--isolated", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def sarif(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
