@@ -165,6 +165,11 @@ def test_loader_target_names(registry: Registry) -> None:
     assert names("firecracker>=1.12") == ["firecracker-1.12"]
     assert names("cloud-hypervisor-45") == ["cloud-hypervisor-39"]
     assert names("linux-loader-0.8.1") == ["linux-loader-0.2"]
+    # A range selects every profile standing for some version in it, not only those whose
+    # first version is in it.
+    assert names("qemu>=7.2") == ["qemu-6.0"]
+    assert names("cloud-hypervisor>=30,<35") == ["cloud-hypervisor-28", "cloud-hypervisor-33"]
+    assert names("linux-loader<0.9") == ["linux-loader-0.2"]
 
 
 def test_loaders_judge_pvh_only(tmp_path: Path, lint: Lint) -> None:
