@@ -19,7 +19,7 @@ from loader_kernels import BY_NAME, CODE, ENTRY64, GUEST_OS, Case
 
 from xenlint.abi.loaders import LOADERS
 from xenlint.cli import main
-from xenlint.config import Config
+from xenlint.config import Config, ConfigError
 from xenlint.plugin import Registry
 from xenlint.settings import Overrides
 from xenlint.settings import build as build_settings
@@ -155,6 +155,20 @@ def test_section_only_note_for_every_loader(tmp_path: Path, lint: Lint) -> None:
 def test_loaders_are_not_default_targets(registry: Registry) -> None:
     settings = build_settings(Config(), Overrides(), registry)
     assert {p.family for p in settings.profiles} == {"xen"}
+
+
+def test_named_mode_no_loader_boots_is_a_usage_error(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(
+        ConfigError, match="no target boots mode pv: the targeted loaders boot only pvh"
+    ):
+        build_settings(Config(), Overrides(targets=["qemu"], modes=["pv"]), registry)
+    # With a Xen target beside the loader, pv is checked there: no error.
+    both = build_settings(Config(), Overrides(targets=["qemu", "xen-4.17"], modes=["pv"]), registry)
+    assert {p.name for p in both.profiles} == {"xen-4.17", "qemu-4.0", "qemu-6.0"}
+    assert main(["--isolated", "--target", "firecracker", "--mode", "pv-dom0", "x.elf"]) == 2
+    assert "no target boots mode pv-dom0" in capsys.readouterr().err
 
 
 def test_loader_target_names(registry: Registry) -> None:
