@@ -24,6 +24,9 @@ PHYS32_ENTRY note (type {N.PHYS32_ENTRY.number}). Without a usable one:
 What happens then: the toolstack of 4.10 and later refuses ("image not capable of booting
 inside a HVM container"), 4.7-4.9 silently build a PV guest instead, and a PVH dom0 fails
 with "Unable to find XEN_ELFNOTE_PHYS32_ENTRY address".
+A 32-bit kernel whose notes fail the PVH parse (e.g. a virtual e_entry, now checked against
+the physical range) is taken instead by the toolstack's "HVM-generic" firmware loader
+(4.7+): the build succeeds, but the kernel is entered at e_entry with paging off, not as PVH.
 """
     fix = """
 Add ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical address of the 32-bit entry>)

@@ -10,8 +10,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from elfbuilder import Note, u32, xen_kernel
+
 from xenlint.abi.profile import Mode
 from xenlint.check import Finding, cells_for, run_rules
+from xenlint.cli import main
 from xenlint.elfload import load_elf
 from xenlint.plugin import Registry
 from xenlint.plugin import load as load_plugins
@@ -75,3 +78,33 @@ def cells(
 
 def targets_of(findings: Sequence[Finding], code: str, severity: str | None = None) -> set[str]:
     return {t for t, _ in cells(findings, code, severity)}
+
+
+# The seed case: FreeBSD's 2015 PVH note set with hvm_callback_vector in FEATURES.
+FREEBSD_FEATURES = (
+    b"writable_descriptor_tables|auto_translated_physmap|supervisor_mode_kernel|hvm_callback_vector"
+)
+
+
+def freebsd_notes(entry: int = 0x100010) -> list[Note]:
+    return [
+        Note(6, b"FreeBSD\0"),
+        Note(7, b"1100000\0"),
+        Note(5, b"xen-3.0\0"),
+        Note(8, b"generic\0"),
+        Note(10, FREEBSD_FEATURES + b"\0"),
+        Note(18, u32(entry)),
+    ]
+
+
+@pytest.fixture
+def freebsd(tmp_path: Path) -> Path:
+    path = tmp_path / "freebsd.elf"
+    path.write_bytes(xen_kernel(freebsd_notes(), entry=0x100010))
+    return path
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["--isolated", *args])
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -9,37 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from elfbuilder import Note, u32, xen_kernel
-
-from xenlint.cli import main
-
-FREEBSD_FEATURES = (
-    b"writable_descriptor_tables|auto_translated_physmap|supervisor_mode_kernel|hvm_callback_vector"
-)
-
-
-def freebsd_notes(entry: int = 0x100010) -> list[Note]:
-    return [
-        Note(6, b"FreeBSD\0"),
-        Note(7, b"1100000\0"),
-        Note(5, b"xen-3.0\0"),
-        Note(8, b"generic\0"),
-        Note(10, FREEBSD_FEATURES + b"\0"),
-        Note(18, u32(entry)),
-    ]
-
-
-@pytest.fixture
-def freebsd(tmp_path: Path) -> Path:
-    path = tmp_path / "freebsd.elf"
-    path.write_bytes(xen_kernel(freebsd_notes(), entry=0x100010))
-    return path
-
-
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["--isolated", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import FREEBSD_FEATURES, run
 
 
 def test_seed_case_refused_by_xen_4_0(freebsd: Path, capsys: pytest.CaptureFixture[str]) -> None:

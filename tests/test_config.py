@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import freebsd_notes
 from elfbuilder import Note, u32, xen_kernel
-from test_cli import freebsd_notes
 
 from xenlint.cli import main
 

@@ -12,7 +12,14 @@ from kernels import EXAMPLES, needs_binutils
 
 from xenlint.cli import main
 
-KERNELS = ("linux-pv-pvh.elf", "freebsd-features.elf", "pvh-virtual-entry.elf")
+KERNELS = (
+    "linux-pv-pvh.elf",
+    "freebsd-features.elf",
+    "pvh-virtual-entry.elf",
+    "linux32-pv.elf",
+    "netbsd-pv.elf",
+    "legacy-xen-guest.elf",
+)
 
 
 @needs_binutils

@@ -99,3 +99,55 @@ SECTIONS
     findings = lint(assemble(tmp_path, source, linker_script=script), targets=["xen-4.22"])
     assert targets_of(findings, "XL002", "warning") == {"xen-4.22"}
     assert [f for f in findings if str(f.severity) == "error"] == []
+
+
+NETBSD_NOTES = """
+    xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "NetBSD"
+    xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
+    xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
+    xen_note XEN_ELFNOTE_VIRT_BASE, .long, 0x100000
+    xen_note XEN_ELFNOTE_PADDR_OFFSET, .long, 0x100000
+    xen_note XEN_ELFNOTE_ENTRY, .long, _start
+    xen_note XEN_ELFNOTE_HYPERCALL_PAGE, .long, hypercall_page
+    xen_note XEN_ELFNOTE_HV_START_LOW, .long, {hv_start}
+    xen_note XEN_ELFNOTE_PAE_MODE, .asciz, "{pae}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("hv_start", "pae", "codes"),
+    [
+        ("0xf5800000", "yes", set()),
+        ("0xf5800001", "yes", {"XL306"}),  # rounds up to 0xf5a00000
+        ("0xf5800000", "no", {"XL305"}),
+    ],
+)
+def test_netbsd_like_32bit_dom0(
+    tmp_path: Path, lint: Lint, hv_start: str, pae: str, codes: set[str]
+) -> None:
+    notes = NETBSD_NOTES.replace("{hv_start}", hv_start).replace("{pae}", pae)
+    source = XEN_NOTE_MACRO + CODE + notes
+    image = assemble(tmp_path, source, bits=32)
+    findings = lint(image, targets=["xen-4.15"], modes=["pv-dom0"])
+    assert {f.code for f in findings if str(f.severity) == "error"} == codes
+
+
+def test_64bit_kernel_linked_high_without_virt_base(tmp_path: Path, lint: Lint) -> None:
+    script = """
+OUTPUT_FORMAT("elf64-x86-64")
+ENTRY(_start)
+PHDRS { text PT_LOAD FLAGS(5); note PT_NOTE FLAGS(4); }
+SECTIONS
+{
+    . = 0xffffffff81000000;
+    .text : AT(0x1000000) { *(.text) } :text
+    .note.Xen : AT(0x1000000 + SIZEOF(.text)) { *(.note.Xen) } :text :note
+    /DISCARD/ : { *(.note.gnu.property) *(.comment) }
+}
+"""
+    source = XEN_NOTE_MACRO + CODE + PV_NOTES.format(word=".quad")
+    findings = lint(assemble(tmp_path, source, linker_script=script), targets=["xen-4.22"])
+    assert targets_of(findings, "XL301", "error") == {"xen-4.22"}
+    fixed = source + "    xen_note XEN_ELFNOTE_VIRT_BASE, .quad, 0xffffffff80000000\n"
+    findings = lint(assemble(tmp_path, fixed, linker_script=script, name="k2"), targets=["xen"])
+    assert targets_of(findings, "XL301") == set() and targets_of(findings, "XL303") == set()

@@ -37,6 +37,11 @@ def test_ranges() -> None:
     ]
     assert names(["xen>=4.2,<4.5"]) == ["xen-4.2.0", "xen-4.2.3", "xen-4.3", "xen-4.4"]
     assert names(["xen"])[0] == "xen-3.1"
+    # A profile stands for every version up to the next one: 4.10.3 behaves as 4.10.1 does.
+    assert names(["xen>=4.10.3,<4.12"]) == ["xen-4.10.1", "xen-4.11"]
+    assert names(["xen==4.20.2"]) == ["xen-4.20.0"]
+    assert names(["xen>4.5,<=4.6"]) == ["xen-4.5", "xen-4.6"]
+    assert names(["xen!=4.6,>=4.5,<4.8"]) == ["xen-4.5", "xen-4.7"]
     assert len(names(["xen"])) == len(RELEASES)
 
 
@@ -50,6 +55,8 @@ def test_union_is_ordered_and_unique() -> None:
         ("xen-5.0", "unknown target"),
         ("qemu", "no target family 'qemu'"),
         ("xen>=9", "matches no known xen release"),
+        ("xen>=4.23", "matches no known xen release"),
+        ("xen>=4.10.5,<4.10.3", "matches no known xen release"),
         ("xen>=four", "cannot read"),
         ("XEN 4", "cannot read target"),
     ],

@@ -71,7 +71,10 @@ def cells_for(
     cells = []
     wanted = tuple(modes) if modes else declared_modes(image)
     for profile in profiles:
-        chosen = [m for m in wanted if modes or m in profile.modes] or list(wanted)
+        if profile.fixed_modes:
+            chosen = [m for m in profile.modes if not modes or m in modes]
+        else:
+            chosen = [m for m in wanted if modes or m in profile.modes] or list(wanted)
         cells.extend(Cell(profile, m) for m in MODE_ORDER if m in chosen)
     return cells
 
@@ -106,8 +109,14 @@ def run_rules(
         if image.origin:
             results = [_with_origin(res, image.origin) for res in results]
         findings.extend(merge(image.path, rule, results, universe, severity or {}))
-    findings.sort(key=lambda f: (-f.severity, f.code, f.location.offset if f.location else -1))
+    findings.sort(key=_order)
     return findings, errors
+
+
+def _order(f: Finding) -> tuple[int, str, int]:
+    """Most severe first, then by code, then by file offset (findings without one first)."""
+    offset = f.location.offset if f.location is not None else None
+    return (-f.severity, f.code, -1 if offset is None else offset)
 
 
 def _with_origin(res: Result, origin: str) -> Result:

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenlint import __version__
 from xenlint.abi.profile import MODE_ORDER, Mode
@@ -23,8 +24,16 @@ from xenlint.plugin import load as load_plugins
 from xenlint.rule import Severity
 from xenlint.settings import Overrides, Settings, build
 
+if TYPE_CHECKING:
+    from xenlint.report import Run
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 COMMANDS = ("check", "rules", "explain", "notes", "targets", "matrix")
+FORMATS = ("text", "json", "sarif", "sarif-github", "github", "markdown")
+COMMAND_FORMATS = {
+    "check": ("text", "json", "sarif", "sarif-github", "github"),
+    "explain": ("text", "json", "markdown"),
+}
 
 
 class UsageError(Exception):
@@ -53,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         "--target",
         action="append",
         metavar="T",
-        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5' "
+        help="target release(s): xen, xen-4.6, xen-4.10.0, 'xen>=4.7', 'xen>=4.2,<4.5'; PVH "
+        "loaders: qemu, qemu-i386, linux-loader, firecracker, cloud-hypervisor "
         "(repeatable; overrides the config)",
     )
     p.add_argument(
@@ -65,7 +75,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--select", metavar="CODES", help="rules to run (codes, prefixes or names)")
     p.add_argument("--ignore", metavar="CODES", help="rules not to run")
     p.add_argument("--extend-select", metavar="CODES", help="rules to add to the selection")
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output format: text (compiler-style lines), json, sarif (SARIF 2.1.0), "
+        "sarif-github (SARIF for GitHub code scanning), github (workflow annotations); "
+        "'explain' also takes markdown",
+    )
+    p.add_argument(
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="write the report to FILE (also on failure); with a machine format the findings "
+        "are still printed as text lines, for the build or CI log",
+    )
+    p.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print the number of findings per code instead of the findings (text or json)",
+    )
+    p.add_argument(
+        "--skip-non-elf",
+        action="store_true",
+        help="silently skip named files that are not ELF, as inside directories (for hooks)",
+    )
     p.add_argument("--show-fixes", action="store_true", help="print how to fix each finding")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with error findings")
     p.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
@@ -118,7 +152,20 @@ def _main(argv: list[str]) -> int:
         "targets": _targets,
         "matrix": _matrix,
     }[command]
-    return max(status, handler(args, registry))
+    formats = COMMAND_FORMATS.get(command, ("text", "json"))
+    if args.format not in formats:
+        raise UsageError(f"{command} has no {args.format} format (use {', '.join(formats)})")
+    if command in ("check", "explain") or args.output_file in (None, "-"):
+        return max(status, handler(args, registry))
+    # The listing commands print as they go; -o sends what they print to the file.
+    import contextlib
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        result = handler(args, registry)
+    _write(buffer.getvalue(), args.output_file)
+    return max(status, result)
 
 
 def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
@@ -145,9 +192,10 @@ def _settings(args: argparse.Namespace, registry: Registry) -> Settings:
     return build(cfg, cli, registry)
 
 
-def _expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
+def _expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[tuple[str, bool]]:
     """Files to check; files found inside a directory are taken only if their content looks
-    like a kernel image (ELF, gzip-compressed ELF, bzImage)."""
+    like a kernel image (ELF, gzip-compressed ELF, bzImage), and so are named files with
+    `skip_non_elf` (pre-commit hands over any binary file)."""
     from xenlint.loader import looks_like_image
 
     for raw in paths:
@@ -156,7 +204,7 @@ def _expand(paths: Sequence[str]) -> Iterator[tuple[str, bool]]:
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
                 if looks_like_image(str(sub)):
                     yield str(sub), True
-        else:
+        elif not skip_non_elf or looks_like_image(raw):
             yield raw, False
 
 
@@ -178,8 +226,12 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
     errors: list[str] = []
     status = EXIT_OK
     files = 0
-    for path, _ in _expand(args.paths):
+    if args.statistics and args.format not in ("text", "json"):
+        raise UsageError("--statistics works with --format text or json")
+    checked: list[str] = []
+    for path, _ in _expand(args.paths, args.skip_non_elf):
         files += 1
+        checked.append(path)
         try:
             image = _load(path, settings.max_decompressed)
         except ImageError as exc:
@@ -194,25 +246,59 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
         errors.extend(crashed)
     for error in errors:
         print(f"xenlint: error: {error}", file=sys.stderr)
-    if args.format == "json":
-        from xenlint.report import as_json
-
-        sys.stdout.write(as_json(findings, errors))
-    else:
-        from xenlint.report import summary, text
-
-        sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
-        sys.stdout.flush()
-        if not args.quiet:
-            print(summary(findings, files), file=sys.stderr)
-    if files == 0:
-        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
     if errors:
         status = EXIT_ERROR
     has_error = any(f.severity is Severity.ERROR and f.code != "XL000" for f in findings)
     if has_error and not args.exit_zero:
         status = max(status, EXIT_FINDINGS)
+    from xenlint.report import Run
+
+    run = Run(findings, errors, checked, registry.rules, registry.profiles, status)
+    _write(_report(args, run), args.output_file)
+    to_file = args.output_file not in (None, "-")
+    # A machine report written to a file still leaves the findings in the build or CI log.
+    log_text = args.format == "text" or (to_file and not args.statistics)
+    if log_text:
+        from xenlint.report import summary, text
+
+        if args.format != "text":
+            sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
+            sys.stdout.flush()
+        if not args.quiet:
+            print(summary(findings, files), file=sys.stderr)
+    if files == 0 and not args.skip_non_elf:
+        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
     return status
+
+
+def _report(args: argparse.Namespace, run: Run) -> str:
+    """The report in the chosen format; machine formats are imported only when chosen."""
+    from xenlint import report
+
+    if args.statistics:
+        rows = report.statistics(run.findings)
+        if args.format == "json":
+            return json.dumps(rows, indent=2) + "\n"
+        return report.statistics_text(rows)
+    if args.format == "json":
+        return report.as_json(run.findings, run.errors)
+    if args.format == "text":
+        return report.text(run.findings, run.universe, args.show_fixes)
+    from xenlint import reporters
+
+    return reporters.load(args.format)(run)
+
+
+def _write(output: str, output_file: str | None) -> None:
+    """Standard output, or the named file; a file that cannot be written is a usage error."""
+    if output_file is None or output_file == "-":
+        sys.stdout.write(output)
+        sys.stdout.flush()
+        return
+    try:
+        Path(output_file).write_text(output)
+    except OSError as exc:
+        raise UsageError(f"cannot write {output_file}: {exc.strerror or exc}") from None
 
 
 def _rules(args: argparse.Namespace, registry: Registry) -> int:
@@ -244,9 +330,14 @@ def _explain(args: argparse.Namespace, registry: Registry) -> int:
     if rule is None:
         raise UsageError(f"unknown rule {args.paths[0]!r} (see 'xenlint rules')")
     if args.format == "json":
-        print(json.dumps(explanation_dict(rule, registry), indent=2))
+        output = json.dumps(explanation_dict(rule, registry), indent=2) + "\n"
+    elif args.format == "markdown":
+        from xenlint.ruledoc import markdown
+
+        output = markdown(rule)
     else:
-        print(explanation_text(rule, registry))
+        output = explanation_text(rule, registry) + "\n"
+    _write(output, args.output_file)
     return EXIT_OK
 
 
@@ -263,11 +354,10 @@ def explanation_dict(rule: object, registry: Registry) -> dict[str, str]:
 
 
 def explanation_text(rule: object, registry: Registry) -> str:
-    d = explanation_dict(rule, registry)
-    return (
-        f"{d['code']} {d['name']} (default severity: {d['severity']})\n\n"
-        f"{d['summary']}\n\n{d['explanation']}\n\nHow to fix:\n{d['fix']}\n"
-    )
+    """The same text as the rule's page in docs/rules/ (both come from xenlint.ruledoc)."""
+    from xenlint.ruledoc import text
+
+    return text(rule)  # type: ignore[arg-type]
 
 
 def _readable(
@@ -354,10 +444,11 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
         return EXIT_OK
+    width = max([12, *(len(str(r["name"])) for r in rows)])
     for r in rows:
         mark = "*" if r["selected"] else " "
         modes = ",".join(r["modes"])  # type: ignore[arg-type]
-        print(f"{mark} {r['name']:<12} {modes:<26} {r['note']}")
+        print(f"{mark} {r['name']:<{width}} {modes:<26} {r['note']}".rstrip())
     print("(* = selected by the configuration and --target)")
     return EXIT_OK
 
@@ -365,23 +456,32 @@ def _targets(args: argparse.Namespace, registry: Registry) -> int:
 def _matrix(args: argparse.Namespace, registry: Registry) -> int:
     settings = _settings(args, registry)
     modes = settings.modes or MODE_ORDER
+    profiles = settings.profiles
+    if not settings.targets_given:
+        # Beside the default releases, one row per profile of every other family (the PVH
+        # loaders), so the table shows where else the kernel boots.
+        shown = {p.family for p in profiles}
+        profiles += tuple(p for p in registry.profiles if p.family not in shown)
     images, status = _readable(args.paths, "matrix", settings.max_decompressed)
     tables = []
     for image in images:
         path = image.path
-        cells = cells_for(image, settings.profiles, modes)
+        cells = cells_for(image, profiles, modes)
+        judged = {(c.profile.name, c.mode) for c in cells}
         findings, errors = run_rules(
             image, settings.rules_for(path), cells, registry.profiles, settings.severity
         )
         for error in errors:
             print(f"xenlint: error: {error}", file=sys.stderr)
             status = EXIT_ERROR
-        grid: dict[tuple[str, Mode], list[str]] = {}
+        grid: dict[tuple[str, Mode], list[str] | None] = {
+            (p.name, m): None for p in profiles for m in modes if (p.name, m) not in judged
+        }
         for f in findings:
             if f.severity is Severity.ERROR:
                 for c in f.cells:
                     codes = grid.setdefault((c.profile.name, c.mode), [])
-                    if f.code not in codes:
+                    if codes is not None and f.code not in codes:
                         codes.append(f.code)
         tables.append((f"{path} ({image.origin})" if image.origin else path, grid))
     if args.format == "json":
@@ -389,8 +489,13 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
             {
                 "path": path,
                 "cells": [
-                    {"target": p.name, "mode": m.value, "errors": sorted(grid.get((p.name, m), []))}
-                    for p in settings.profiles
+                    {
+                        "target": p.name,
+                        "mode": m.value,
+                        "applies": grid.get((p.name, m), []) is not None,
+                        "errors": sorted(grid.get((p.name, m)) or []),
+                    }
+                    for p in profiles
                     for m in modes
                 ],
             }
@@ -400,11 +505,11 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
         return status
     for path, grid in tables:
         print(f"{path}:")
-        width = max(len(p.name) for p in settings.profiles)
+        width = max(len(p.name) for p in profiles)
         cols = [max(8, len(m.value)) for m in modes]
-        cells_text = {key: ",".join(sorted(v)) for key, v in grid.items()}
+        cells_text = {key: "-" if v is None else ",".join(sorted(v)) for key, v in grid.items()}
         cols = [
-            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in settings.profiles))
+            max(cols[i], *(len(cells_text.get((p.name, m), "ok")) for p in profiles))
             for i, m in enumerate(modes)
         ]
         print(
@@ -413,7 +518,7 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
             + "  "
             + "  ".join(m.value.ljust(w) for m, w in zip(modes, cols, strict=True))
         )
-        for p in settings.profiles:
+        for p in profiles:
             row = [
                 cells_text.get((p.name, m), "ok").ljust(w) for m, w in zip(modes, cols, strict=True)
             ]

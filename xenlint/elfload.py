@@ -32,11 +32,17 @@ from xenlint.image import (
     Image,
     ImageError,
     Note,
+    NoteBytes,
     NoteProblem,
     Section,
     Segment,
     XenGuest,
 )
+
+# Raw bytes kept for the PVH loaders' own reading (xenlint.pvhload): QEMU probes the first
+# 8 KiB for bzImage and multiboot headers, and its note walk can run past a PT_NOTE's end.
+HEAD_BYTES = 8192
+NOTE_SLACK = 1 << 20
 
 
 @contextmanager
@@ -135,6 +141,12 @@ def parse_elf(
         xen_guest=_xen_guest(data, sections),
         origin=origin,
         sections_read=prefix_of is None,
+        head=bytes(data[:HEAD_BYTES]),
+        note_bytes=tuple(
+            NoteBytes(s.index, s.offset, bytes(data[s.offset : s.offset + s.filesz + NOTE_SLACK]))
+            for s in segments
+            if s.is_note
+        ),
     )
 
 

@@ -165,6 +165,16 @@ class XenGuest:
 
 
 @dataclass(frozen=True)
+class NoteBytes:
+    """The raw bytes of one PT_NOTE segment and what follows it in the file, kept for the
+    loaders' own note walks (xenlint.pvhload): QEMU's walk can run past the segment's end."""
+
+    segment: int  # index of the PT_NOTE program header
+    offset: int  # file offset of `data[0]` (the segment's p_offset)
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Image:
     path: str
     format: str  # "elf"; later "elf.gz", "bzimage"
@@ -191,6 +201,8 @@ class Image:
     # segment holds a Xen note (shared/abi/xen.md §5.1).
     sections_read: bool = True
     warnings: tuple[str, ...] = field(default=())
+    head: bytes = b""  # the first bytes of the file (QEMU's bzImage and multiboot probes)
+    note_bytes: tuple[NoteBytes, ...] = ()  # one per PT_NOTE segment, in header order
 
     @property
     def is_x86(self) -> bool:

@@ -16,7 +16,9 @@ from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
 
 if TYPE_CHECKING:
+    from xenlint.abi.loaders import LoaderProfile
     from xenlint.image import Container, Image, Note, XenGuest
+    from xenlint.pvhload import Reading
     from xenlint.xenparse import XenParse
 
 
@@ -46,6 +48,13 @@ class Cell:
     @property
     def xen(self) -> XenRelease | None:
         return self.profile if isinstance(self.profile, XenRelease) else None
+
+    @property
+    def loader(self) -> LoaderProfile | None:
+        """The PVH loader (QEMU, linux-loader, a VMM) this cell targets, if it is one."""
+        from xenlint.abi.loaders import LoaderProfile
+
+        return self.profile if isinstance(self.profile, LoaderProfile) else None
 
     def __str__(self) -> str:
         return f"{self.profile.name} {self.mode}"
@@ -111,10 +120,25 @@ class Context:
         self.image = image
         self.cells = tuple(cells)
         self._parses: dict[tuple[str, Mode], XenParse] = {}
+        self._readings: dict[str, Reading] = {}
 
     @cached_property
     def xen_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.xen is not None)
+
+    @cached_property
+    def loader_cells(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.loader is not None)
+
+    def loader(self, cell: Cell) -> Reading:
+        """The cell's loader's reading of the PVH note (cached per loader profile)."""
+        from xenlint import pvhload
+
+        assert cell.loader is not None, "loader() needs a loader cell"
+        name = cell.profile.name
+        if name not in self._readings:
+            self._readings[name] = pvhload.read(self.image, cell.loader)
+        return self._readings[name]
 
     def location(self, note: Note | None) -> Location | None:
         """Where a parsed value came from: its note, or `__xen_guest` when note is None."""

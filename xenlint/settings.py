@@ -29,6 +29,7 @@ class Settings:
     base: Path | None = None  # directory the per-file-ignore globs are relative to
     paths: list[str] = field(default_factory=list)  # configured images, resolved
     max_decompressed: int | None = None  # decompression cap in bytes; None = default
+    targets_given: bool = False  # targets named by the config or --target (not the default)
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -81,11 +82,19 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     except TargetError as exc:
         prefix = f"{where}: " if cfg.path and cli.targets is None else ""
         raise ConfigError(f"{prefix}{exc}") from None
+    modes = parse_modes(merged.modes, where)
+    if modes and all(p.fixed_modes and not p.modes & set(modes) for p in profiles):
+        # Only loaders targeted, none of which boots the named modes: nothing would be checked.
+        named = ", ".join(str(m) for m in modes)
+        booted = ", ".join(sorted({str(m) for p in profiles for m in p.modes}))
+        raise ConfigError(
+            f"{where}: no target boots mode {named}: the targeted loaders boot only {booted}"
+        )
     return Settings(
         rules=rules,
         severity=severity,
         profiles=profiles,
-        modes=parse_modes(merged.modes, where),
+        modes=modes,
         per_file_ignores=pfi,
         base=cfg.path.parent if cfg.path else None,
         paths=cfg.resolved_paths(),
@@ -94,6 +103,7 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             if cli.max_decompressed is not None
             else cfg.max_decompressed
         ),
+        targets_given=bool(merged.targets),
     )
 
 

@@ -7,9 +7,8 @@ and `xen>=4.2,<4.5` a range. Other families (loaders) contributed by plugins wor
 
 from __future__ import annotations
 
-import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from xenlint.abi.profile import Profile, format_version, parse_version
 
@@ -18,14 +17,6 @@ class TargetError(ValueError):
     """A target name that selects nothing or cannot be read; one line."""
 
 
-_OPS: dict[str, Callable[[object, object], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-    ">": operator.gt,
-    "<": operator.lt,
-}
 _CLAUSE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([0-9][0-9.]*)\s*$")
 _NAME = re.compile(r"^([a-z][a-z0-9_]*(?:-[a-z][a-z0-9_]*)*)(?:-([0-9][0-9.]*))?$")
 
@@ -64,8 +55,8 @@ def resolve_one(spec: str, fams: dict[str, list[Profile]]) -> list[Profile]:
             m = _CLAUSE.match(clause)
             if not m:
                 raise TargetError(f"target {spec!r}: cannot read {clause.strip()!r} (use >=4.7)")
-            tests.append((_OPS[m.group(1)], _pad(parse_version(m.group(2).rstrip(".")))))
-        found = [p for p in members if all(op(_pad(p.version), v) for op, v in tests)]
+            tests.append((m.group(1), _pad(parse_version(m.group(2).rstrip(".")))))
+        found = [p for p in members if _in_range(p, members, tests)]
         if not found:
             raise TargetError(f"target {spec!r} matches no known {family} release")
         return found
@@ -81,6 +72,37 @@ def resolve_one(spec: str, fams: dict[str, list[Profile]]) -> list[Profile]:
     except ValueError:
         raise TargetError(f"cannot read the version in target {spec!r}") from None
     return [_one(spec, version, members)]
+
+
+def _span(profile: Profile, members: list[Profile]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The versions a profile stands for, [start, end): up to the next profile of its family,
+    and for a family that lists every series (Xen) no further than its own series."""
+    start = _pad(profile.version)
+    later = [_pad(p.version) for p in members if _pad(p.version) > start]
+    series_end = (start[0], start[1] + 1, 0)
+    if profile.covers_later:
+        return start, later[0] if later else (10**9, 0, 0)
+    return start, min([series_end, *later[:1]])
+
+
+def _in_range(
+    profile: Profile, members: list[Profile], tests: list[tuple[str, tuple[int, ...]]]
+) -> bool:
+    """Whether some version the profile stands for satisfies every clause, so `qemu>=7.2`
+    selects the profile covering 7.2 and `xen>=4.10.3` the 4.10.1 one."""
+    start, end = _span(profile, members)
+    low, low_strict = start, False
+    high, high_strict = end, True
+    for op, version in tests:
+        if op == "!=":
+            if _pad(profile.version) == version:
+                return False
+            continue
+        if op in (">=", ">", "==") and (version, op == ">") > (low, low_strict):
+            low, low_strict = version, op == ">"
+        if op in ("<=", "<", "==") and (version, op != "<") < (high, not high_strict):
+            high, high_strict = version, op == "<"
+    return low < high or (low == high and not low_strict and not high_strict)
 
 
 def _family(family: str, spec: str, fams: dict[str, list[Profile]]) -> list[Profile]:
@@ -100,6 +122,9 @@ def _one(spec: str, version: tuple[int, ...], members: list[Profile]) -> Profile
         series = [p for p in members if p.version[:2] == version[:2] and p.version <= version]
         if series:
             return series[-1]
+    covering = [p for p in members if p.covers_later and _pad(p.version) <= _pad(version)]
+    if covering:
+        return covering[-1]
     names = ", ".join(p.name for p in members)
     raise TargetError(f"unknown target {spec!r} (known: {names})")
 

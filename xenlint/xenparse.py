@@ -18,6 +18,7 @@ from xenlint.abi.xen import XenRelease
 from xenlint.image import Image, Note
 
 Source = Literal["notes", "xen_guest"]
+Pae = Literal["no", "yes", "extended-cr3", "bimodal"]  # enum xen_pae_type
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class XenParse:
     fatal: FeatureToken | None = None  # the token that makes the parse fail
     ignored: list[Note] = field(default_factory=list)  # notes of types this release skips
     used: list[Note] = field(default_factory=list)  # notes this release parses
+    pae: Pae = "no"  # PAE_MODE as libelf settles it: only ever switched on (sticky)
 
     @property
     def phys32_entry(self) -> int | None:
@@ -155,6 +157,9 @@ def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) ->
             _parse_features(value, release, note, out)
         elif kind in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
             out.strings[kind.name] = value[: N.STRING_KEEP]
+        elif kind is N.PAE_MODE:
+            out.strings[kind.name] = value
+            out.pae = _pae(value, out.pae)
         else:
             out.strings[kind.name] = value
     elif kind is N.SUPPORTED_FEATURES:
@@ -170,6 +175,14 @@ def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) ->
         out.phys32_reloc = _phys32_reloc(image, note, out.phys32_reloc)
     else:
         out.numbers[kind.name] = numeric(image, note)
+
+
+def _pae(value: str, before: Pae) -> Pae:
+    """PAE_MODE: exactly "yes" sets extended-cr3, anything containing "bimodal" bimodal;
+    nothing switches it off again."""
+    if "bimodal" in value:
+        return "bimodal"
+    return "extended-cr3" if value == "yes" else before
 
 
 def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys32Reloc:
@@ -267,6 +280,10 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
                 out.numbers["HYPERCALL_PAGE"] = ((_strtoull(value) << 12) + base) & _UNSET_ADDR
         elif key == "PAE":
             out.strings["PAE_MODE"] = value
+            if value == "yes[extended-cr3]":
+                out.pae = "extended-cr3"
+            elif value.startswith("yes"):
+                out.pae = "yes"  # "bimodal" is not understood here
         elif key == "BSD_SYMTAB":
             out.strings["BSD_SYMTAB"] = "yes"
         elif key == "FEATURES" and not _parse_features(value, release, None, out):
@@ -277,6 +294,71 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
         out.numbers["HYPERCALL_PAGE"] = (
             (pfn << 12) + out.numbers.get("VIRT_BASE", 0)
         ) & _UNSET_ADDR
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """elf_xen_addr_calc_check's view of the kernel (xen.md §6.1): where it thinks the image
+    lies in the guest's virtual address space, and where it enters."""
+
+    virt_base: int  # VIRT_BASE, 0 when unset (forced to 0 for hvm)
+    paddr_offset: int  # PADDR_OFFSET, or its default (0 with notes, VIRT_BASE in __xen_guest)
+    kstart: int  # virt_kstart = pstart + VIRT_BASE - PADDR_OFFSET (64-bit wrap)
+    kend: int  # virt_kend, the same for pend
+    entry: int
+    entry_from: str  # "the ENTRY note", "e_entry", "PHYS32_ENTRY", "VIRT_ENTRY in __xen_guest"
+    pstart: int  # the p_paddr range of the loadable segments (all-ones/0 when there is none)
+    pend: int
+    paddr_offset_without_virt_base: bool  # "ERROR: ELF_PADDR_OFFSET set, VIRT_BASE unset"
+
+    @property
+    def out_of_bounds(self) -> str | None:
+        """Why "ELF start or entries are out of bounds" fires, or None."""
+        if self.kstart > self.kend:
+            return "the kernel's address range is empty (no loadable segment)"
+        if self.entry < self.kstart or self.entry > self.kend:
+            return "entry outside the kernel"
+        if self.virt_base > self.kstart:
+            return "VIRT_BASE above the kernel start"
+        return None
+
+
+def addresses(image: Image, parse: XenParse) -> Addresses:
+    """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
+    not modelled (it only widens the range)."""
+    numbers, hvm, legacy = parse.numbers, parse.hvm, parse.source == "xen_guest"
+    has_base = N.VIRT_BASE.name in numbers
+    has_offset = N.PADDR_OFFSET.name in numbers
+    check_offset = not hvm or parse.release.paddr_offset_check_pvh
+    base = 0 if hvm or not has_base else numbers[N.VIRT_BASE.name]
+    if hvm:
+        offset = 0
+    elif has_offset:
+        offset = numbers[N.PADDR_OFFSET.name]
+    else:
+        offset = base if legacy else 0
+    span = image.paddr_range()
+    pstart, pend = span if span else (_UNSET_ADDR, 0)
+    shift = (base - offset) & _UNSET_ADDR
+    kstart, kend = (pstart + shift) & _UNSET_ADDR, (pend + shift) & _UNSET_ADDR
+    if hvm and parse.phys32_entry is not None:
+        entry, entry_from = parse.phys32_entry, "PHYS32_ENTRY"
+    elif N.ENTRY.name in numbers and not hvm:
+        entry = numbers[N.ENTRY.name]
+        entry_from = "VIRT_ENTRY in __xen_guest" if legacy else "the ENTRY note"
+    else:
+        entry, entry_from = image.entry, "e_entry"
+    return Addresses(
+        base,
+        offset,
+        kstart,
+        kend,
+        entry,
+        entry_from,
+        pstart,
+        pend,
+        has_offset and not has_base and check_offset,
+    )
 
 
 # UNSET_ADDR: libelf's "not given" value for 64-bit addresses, and the width they wrap at.

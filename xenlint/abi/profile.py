@@ -58,6 +58,12 @@ class Profile:
     name: str  # e.g. "xen-4.6" or "xen-4.10.1"
     modes: frozenset[Mode]  # guest modes this target can boot at all
     note: str = ""  # one line shown by `xenlint targets`
+    # Loaders boot one mode whatever the image declares: judged in `modes` only, and a named
+    # mode outside them does not apply (a Xen release is judged in every named mode instead).
+    fixed_modes: bool = False
+    # The profile covers later versions up to the next profile of its family, so `qemu-7.2`
+    # names the profile `qemu-6.0` (Xen lists every series, so an unlisted one is an error).
+    covers_later: bool = False
 
     @property
     def label(self) -> str:

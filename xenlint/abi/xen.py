@@ -40,6 +40,12 @@ class XenRelease(Profile):
     # __xen_guest HYPERCALL_PAGE gets VIRT_BASE added after the whole string is read (4.11+);
     # before, at the item itself, so an unset VIRT_BASE (all-ones) was added if it came later
     xen_guest_hypercall_any_order: bool
+    # Classic PV boot path (xen.md §3.4, §6, §8).
+    pv32_default: bool  # a default hypervisor build runs 32-bit PV guests (CONFIG_PV32)
+    non_pae_pv32: bool  # the hypervisor advertises "xen-3.0-x86_32" (32-bit PV without PAE)
+    pv_autotranslate_refused: bool  # tools refuse a PV guest needing auto_translated_physmap
+    domu_refuses_required_dom0: bool  # tools refuse '!dom0' for an unprivileged guest
+    segment_align_message: str  # the toolstack allocator's error for a misaligned kernel start
 
 
 def _at_least(version: Version, first: str, *backports: str) -> bool:
@@ -145,6 +151,20 @@ def _release(version: str, name: str) -> XenRelease:
         note_check_shows_values=_at_least(v, "4.4"),
         # 4.11 f2613bd7f2 (not backported): HYPERCALL_PAGE/VIRT_BASE order-independent
         xen_guest_hypercall_any_order=_at_least(v, "4.11"),
+        # 4.16 1a0f2fe229: CONFIG_PV32 "default PV_SHIM" (it was "default y" since 68d757df8d,
+        # 4.14); without it "Found 32-bit PV kernel, but CONFIG_PV32 missing" (2e5512d1ff) and
+        # no "xen-3.0-x86_32p" capability (RELEASE-4.17.0:xen/arch/x86/setup.c)
+        pv32_default=not _at_least(v, "4.16"),
+        # RELEASE-4.0.0 onwards: arch_get_xen_caps lists xen-3.0-x86_32p, never xen-3.0-x86_32
+        non_pae_pv32=not _at_least(v, "4.0"),
+        # 4.9 ee92c92b51: "PV Autotranslate guests no longer supported" (xg_dom_x86.c bootearly)
+        pv_autotranslate_refused=_at_least(v, "4.9"),
+        # 4.2 ec029aaa9a: "Kernel does not support unprivileged (DomU) operation"
+        domu_refuses_required_dom0=_at_least(v, "4.2"),
+        # xc_dom_alloc_pad (tools/libxc/xc_dom_core.c, later tools/libs/guest/xg_dom_core.c)
+        segment_align_message="segment boundary isn't page aligned"
+        if _at_least(v, "4.7")
+        else "segment start isn't page aligned",
         note=_NOTES.get(name, ""),
     )
 
@@ -190,6 +210,16 @@ _TABLE: tuple[tuple[str, str], ...] = (
 )
 
 RELEASES: tuple[XenRelease, ...] = tuple(_release(version, name) for version, name in _TABLE)
+
+# The start of the hypervisor's area in a 32-bit (compat) PV guest, __HYPERVISOR_COMPAT_VIRT_START
+# (xen/include/asm-x86/config.h, later xen/arch/x86/include/asm/config.h): a 32-bit PV dom0's
+# HV_START_LOW, rounded up to L2_PAGETABLE_SHIFT (2 MiB), must not be above it
+# (RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv).
+COMPAT_HV_START = 0xF5800000
+HV_START_ROUND = 1 << 21
+
+# Page size of the toolstack's kernel-segment allocator (XC_DOM_PAGE_SIZE on x86).
+PAGE_SIZE = 4096
 
 # Default targets when a project configures none: every 4.x release.
 DEFAULT_TARGETS: tuple[str, ...] = ("xen>=4.0",)
