@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--skip-non-elf",
         action="store_true",
-        help="silently skip named files that are not ELF, as inside directories (for hooks)",
+        help="silently skip named files that are not kernel images (ELF, gzip-wrapped ELF, "
+        "bzImage), as inside directories (for hooks)",
     )
     p.add_argument("--show-fixes", action="store_true", help="print how to fix each finding")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even with error findings")
