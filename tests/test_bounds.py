@@ -55,3 +55,19 @@ def test_loader_never_writes(tmp_path: Path) -> None:
     stat = os.stat(path)
     load_elf(str(path))
     assert os.stat(path).st_mtime_ns == stat.st_mtime_ns
+
+
+def test_note_bytes_kept_for_loaders_are_bounded(tmp_path: Path) -> None:
+    """A PT_NOTE claiming a whole (sparse) 256 MiB file, and 300 more like it."""
+    from xenlint.elfload import NOTE_BYTES_PER_SEGMENT, NOTE_BYTES_TOTAL, NOTE_SLACK
+
+    size = 256 << 20
+    segments = [Segment(type=4, data=b"", offset=0x1000, filesz=size - 0x1000)] * 300
+    path = tmp_path / "huge-note.elf"
+    with path.open("wb") as fh:
+        fh.write(build_elf(segments))
+        fh.truncate(size)
+    image = load_elf(str(path))
+    kept = [len(raw.data) for raw in image.note_bytes]
+    assert max(kept) <= NOTE_BYTES_PER_SEGMENT + NOTE_SLACK
+    assert sum(kept) <= NOTE_BYTES_TOTAL

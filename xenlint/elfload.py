@@ -43,6 +43,10 @@ from xenlint.image import (
 # 8 KiB for bzImage and multiboot headers, and its note walk can run past a PT_NOTE's end.
 HEAD_BYTES = 8192
 NOTE_SLACK = 1 << 20
+# Hostile bounds on those copies: a PT_NOTE claiming the whole of a 1 GB file, or 65535 of
+# them, must not copy gigabytes. Real note segments are a few KiB.
+NOTE_BYTES_PER_SEGMENT = 1 << 20
+NOTE_BYTES_TOTAL = 64 << 20
 
 
 @contextmanager
@@ -142,12 +146,19 @@ def parse_elf(
         origin=origin,
         sections_read=prefix_of is None,
         head=bytes(data[:HEAD_BYTES]),
-        note_bytes=tuple(
-            NoteBytes(s.index, s.offset, bytes(data[s.offset : s.offset + s.filesz + NOTE_SLACK]))
-            for s in segments
-            if s.is_note
-        ),
+        note_bytes=_note_bytes(data, segments),
     )
+
+
+def _note_bytes(data: mmap.mmap | bytes, segments: tuple[Segment, ...]) -> tuple[NoteBytes, ...]:
+    kept, budget = [], NOTE_BYTES_TOTAL
+    for seg in segments:
+        if seg.is_note:
+            length = min(seg.filesz, NOTE_BYTES_PER_SEGMENT) + NOTE_SLACK
+            chunk = bytes(data[seg.offset : seg.offset + min(length, budget)])
+            budget -= len(chunk)
+            kept.append(NoteBytes(seg.index, seg.offset, chunk))
+    return tuple(kept)
 
 
 class _NoteSectionIndex:
