@@ -7,6 +7,7 @@ whose payloads the real compressors wrote (where the tools are installed)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -42,6 +43,7 @@ def registry() -> Registry:
 def _scratch() -> str:
     fd, path = tempfile.mkstemp(prefix="xenlint-fuzz-")
     os.close(fd)
+    atexit.register(os.unlink, path)
     return path
 
 
