@@ -6,6 +6,7 @@ broken plugin is reported by name and the others still load (conventions.md §1.
 
 from __future__ import annotations
 
+import importlib.metadata as md
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,6 @@ import pluggy
 
 from xenlint import hookspecs
 from xenlint.abi.profile import Profile
-from xenlint.entrypoints import EntryPoint
-from xenlint.entrypoints import find as find_entry_points
 from xenlint.rule import Rule
 
 GROUP = "xenlint"
@@ -58,12 +57,14 @@ class Registry:
         return next((r for r in self.rules.values() if r.name == key.lower()), None)
 
 
-def _entry_points() -> list[tuple[EntryPoint, str, str]]:
+def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
     """The `xenlint` entry points with their distribution's name and version, built-ins
-    first. Found by `xenlint.entrypoints`, which spares start-up importlib.metadata."""
+    first, then by distribution and name so the order does not depend on sys.path."""
     seen: set[tuple[str, str]] = set()
     found = []
-    for ep, dist_name, version in find_entry_points(GROUP):
+    for ep in md.entry_points(group=GROUP):
+        dist_name = (ep.dist.name if ep.dist else None) or "?"
+        version = (ep.dist.version if ep.dist else None) or "?"
         if (dist_name, ep.name) not in seen:
             seen.add((dist_name, ep.name))
             found.append((ep, dist_name, version))
