@@ -12,7 +12,6 @@ from __future__ import annotations
 import bisect
 import mmap
 import os
-import stat
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from xenlint.image import (
     Section,
     Segment,
     XenGuest,
+    open_regular,
 )
 
 # Raw bytes kept for the PVH loaders' own reading (xenlint.pvhload): QEMU probes the first
@@ -52,18 +52,9 @@ NOTE_BYTES_TOTAL = 64 << 20
 @contextmanager
 def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
     """Map the file read-only; an empty file gives empty bytes (mmap refuses size 0)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except IsADirectoryError:
-        raise ImageError("is a directory") from None
-    except OSError as exc:
-        raise ImageError(exc.strerror or str(exc)) from None
+    fd = open_regular(path)
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise ImageError("is a directory")
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageError("not a regular file")
         size = info.st_size
         if size == 0:
             yield b""

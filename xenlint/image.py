@@ -5,6 +5,8 @@ Loaders (`xenlint.elfload`) build it; rules never see bytes beyond what is recor
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -21,6 +23,22 @@ MACHINE_NAMES = {EM_386: "x86 (EM_386)", EM_X86_64: "x86-64 (EM_X86_64)", 40: "A
 
 class ImageError(Exception):
     """The file cannot be read as a kernel image at all; the message is one line."""
+
+
+def open_regular(path: str) -> int:
+    """Open `path` read-only as a file descriptor; anything but a regular file (a directory,
+    a FIFO that would block, a device) is refused with a one-line ImageError."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except IsADirectoryError:
+        raise ImageError("is a directory") from None
+    except OSError as exc:
+        raise ImageError(exc.strerror or str(exc)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ImageError("is a directory" if stat.S_ISDIR(mode) else "not a regular file")
+    return fd
 
 
 @dataclass(frozen=True)

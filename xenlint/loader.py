@@ -11,13 +11,12 @@ kernel sit in its first third. Input files are opened read-only and never writte
 from __future__ import annotations
 
 import os
-import stat
 import struct
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
 from xenlint.abi import bzimage as B
-from xenlint.image import Image, ImageError
+from xenlint.image import Image, ImageError, open_regular
 
 if TYPE_CHECKING:
     from xenlint.decompress import Codec, Source
@@ -35,7 +34,7 @@ DEFAULT_MAX_DECOMPRESSED = 2 << 30
 
 def load_image(path: str, *, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Image:
     """Read `path` as a kernel image. Raises ImageError with a one-line reason."""
-    fd = _open(path)
+    fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
         head = os.pread(fd, B.HEADER_END, 0)
@@ -89,20 +88,6 @@ def looks_like_image(path: str) -> bool:
         return zlib.decompressobj(wbits=31).decompress(head, 4) == ELF_MAGIC
     except zlib.error:
         return False
-
-
-def _open(path: str) -> int:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except IsADirectoryError:
-        raise ImageError("is a directory") from None
-    except OSError as exc:
-        raise ImageError(exc.strerror or str(exc)) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise ImageError("is a directory" if stat.S_ISDIR(mode) else "not a regular file")
-    return fd
 
 
 def _le32(data: bytes) -> int | None:
