@@ -15,6 +15,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from wrapping import COMPRESSORS, bzimage
+
 from xenlint.abi.profile import Mode
 from xenlint.check import cells_for, run_rules
 from xenlint.image import ImageError
@@ -66,36 +68,16 @@ def lint_bytes(data: bytes) -> None:
             raise Crash("; ".join(errors))
 
 
-def _bzimage(compressed: bytes, size: int) -> bytes:
-    import struct
-
-    setup = bytearray(5 * 512)
-    setup[0x1F1] = 4
-    setup[0x202:0x206] = b"HdrS"
-    struct.pack_into("<H", setup, 0x206, 0x020F)
-    payload = compressed + struct.pack("<I", size)
-    struct.pack_into("<II", setup, 0x248, 0, len(payload))
-    return bytes(setup) + payload
-
-
 @cache
 def seeds() -> tuple[bytes, ...]:
     out = []
     for elf_path in sorted(EXAMPLES.glob("*.elf")):
         elf = elf_path.read_bytes()
         out.append(elf)
-        for cmd in (
-            ["gzip", "-9n"],
-            ["bzip2", "-9"],
-            ["xz", "--check=crc32"],
-            ["lzma", "-9"],
-            ["lzop", "-9"],
-            ["lz4", "-l"],
-            ["zstd", "-19"],
-        ):
+        for codec, cmd in COMPRESSORS.items():
             if shutil.which(cmd[0]):
-                packed = subprocess.run([*cmd, "-c"], input=elf, capture_output=True).stdout
-                out.append(packed if cmd[0] == "gzip" else _bzimage(packed, len(elf)))
+                packed = subprocess.run(cmd, input=elf, capture_output=True).stdout
+                out.append(packed if codec == "gzip" else bzimage(packed, len(elf)))
     return tuple(out)
 
 
