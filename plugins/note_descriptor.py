@@ -110,16 +110,18 @@ def _string(cell: Cell, kind: N.NoteType, note: Note) -> Verdict | None:
         return None
     seen = note.string.decode("latin-1")
     if note.string == note.desc:
+        # Linux's own FEATURES note is written with .ascii this way: every Xen reads it right,
+        # so it is worth knowing, not worth a warning on every distribution kernel.
         message = (
             f"{kind.name} has no NUL inside its {note.descsz}-byte descriptor: Xen reads on "
             f"and finds one in the padding, so it gets {seen!r} as meant, but tools that "
             "trust descsz need not"
         )
-    else:
-        message = (
-            f"{kind.name} has no NUL inside its {note.descsz}-byte descriptor: Xen reads on "
-            f"past it (into the padding and the next note) and gets {seen!r}"
-        )
+        return message, Severity.INFO, fix
+    message = (
+        f"{kind.name} has no NUL inside its {note.descsz}-byte descriptor: Xen reads on "
+        f"past it (into the padding and the next note) and gets {seen!r}"
+    )
     return message, Severity.WARNING, fix
 
 
