@@ -15,7 +15,7 @@ from elfbuilder import Note, u32, xen_kernel
 from xenlint.abi.profile import Mode
 from xenlint.check import Finding, cells_for, run_rules
 from xenlint.cli import main
-from xenlint.elfload import load_elf
+from xenlint.loader import load_image
 from xenlint.plugin import Registry
 from xenlint.plugin import load as load_plugins
 from xenlint.targets import resolve
@@ -51,7 +51,7 @@ def lint(registry: Registry, tmp_path: Path) -> Lint:
             path.write_bytes(data)
         else:
             path = data
-        image = load_elf(str(path))
+        image = load_image(str(path))
         profiles = resolve(list(targets), registry.profiles)
         mode_list = [Mode(m) for m in modes] if modes else None
         rules = [r for c, r in registry.rules.items() if select is None or c in select]
