@@ -388,7 +388,12 @@ def _notes(args: argparse.Namespace, registry: Registry) -> int:
         print(
             f"{rec['path']}{inside}: ELF{rec['class']} {rec['byte_order']}-endian "
             f"{rec['machine']}, "
-            f"entry {rec['entry']:#x}; Xen reads notes from {rec['source'] or 'nowhere'}"
+            f"entry {rec['entry']:#x}; "
+            + (
+                f"Xen reads notes from {rec['source']}"
+                if rec["source"]
+                else "Xen finds no Xen note (nor a __xen_guest string)"
+            )
         )
         for n in rec["notes"]:
             print(
