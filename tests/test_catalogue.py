@@ -50,6 +50,7 @@ EXPECTED = {
     "XL510": "no-pvh-note",
     "XL511": "pvh-entry-not-loaded",
     "XL512": "loader-reads-past-file",
+    "XL513": "loader-file-format",
 }
 
 

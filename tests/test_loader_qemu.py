@@ -17,6 +17,7 @@ import pytest
 from conftest import Lint, cells
 from kernels import needs_binutils
 from loader_kernels import BY_NAME, CASES, Case
+from wrapping import wrap
 
 QEMU64 = shutil.which("qemu-system-x86_64")
 QEMU32 = shutil.which("qemu-system-i386")
@@ -105,6 +106,22 @@ def test_qemu_i386_agrees(tmp_path: Path, lint: Lint, name: str, boots_i386: boo
     TABLE.append(f"{name + ' (i386)':28} QEMU {outcome:64} xenlint {sorted(errors) or 'ok'}")
     assert (outcome == "boots") is boots_i386
     assert errors == (set() if boots_i386 else {"XL505"})
+
+
+@needs_binutils
+@pytest.mark.slow
+@pytest.mark.skipif(QEMU64 is None, reason="qemu-system-x86_64 not installed (apt qemu-system-x86)")
+def test_qemu_does_not_boot_a_gzip_compressed_elf(tmp_path: Path, lint: Lint) -> None:
+    """xenlint reads a gzip-compressed ELF as Xen's toolstack does; QEMU does not (XL513)."""
+    assert QEMU64 is not None
+    elf = BY_NAME["good-elf64"].build(tmp_path)
+    packed = wrap(tmp_path, elf.read_bytes(), "gzip", bz=False, name="kernel.gz")
+    outcome = boot(QEMU64, packed)
+    errors, _ = verdict(lint, packed, QEMU_TARGET)
+    TABLE.append(f"{'good-elf64, gzip':28} QEMU {outcome:64} xenlint {sorted(errors) or 'ok'}")
+    assert boot(QEMU64, elf) == "boots"
+    assert outcome != "boots"
+    assert errors == {"XL513"}
 
 
 def teardown_module() -> None:

@@ -16,6 +16,7 @@ import pytest
 from conftest import Lint, cells, targets_of
 from kernels import needs_binutils
 from loader_kernels import BY_NAME, CODE, ENTRY64, GUEST_OS, Case
+from wrapping import wrap
 
 from xenlint.abi.loaders import LOADERS
 from xenlint.cli import main
@@ -234,3 +235,21 @@ def test_config_names_loader_targets(tmp_path: Path, capsys: pytest.CaptureFixtu
     config.write_text('targets = ["qemu-3.1"]\n')
     assert main(["--config", str(config), str(elf)]) == 2
     assert "qemu-3.1" in capsys.readouterr().err
+
+
+@needs_binutils
+def test_xl513_wrapped_files_are_not_read_as_pvh_elf(tmp_path: Path, lint: Lint) -> None:
+    elf = BY_NAME["good-elf64"].build(tmp_path).read_bytes()
+    targets = ["qemu", "linux-loader", "firecracker", "cloud-hypervisor"]
+    loaders = {p.name for p in resolve(targets, LOADERS)}
+    boots = {"qemu-4.0", "qemu-6.0", "cloud-hypervisor-39"}  # Linux boot protocol
+    bz = lint(wrap(tmp_path, elf, "gzip"), targets=targets)
+    assert {f.code for f in bz} == {"XL513"}  # no PVH-note rule judges the inner ELF
+    assert targets_of(bz, "XL513", "info") == boots
+    assert targets_of(bz, "XL513", "error") == loaders - boots
+    gz = lint(wrap(tmp_path, elf, "gzip", bz=False, name="k.gz"), targets=targets)
+    assert targets_of(gz, "XL513", "error") == loaders
+    assert any("bzImage retry" in f.message for f in gz)
+    # The same ELF given bare: nothing to say, and Xen targets never get XL513.
+    assert not lint(BY_NAME["good-elf64"].build(tmp_path), targets=targets)
+    assert not [f for f in lint(wrap(tmp_path, elf, "gzip")) if f.code == "XL513"]

@@ -128,6 +128,11 @@ class Context:
 
     @cached_property
     def loader_cells(self) -> tuple[Cell, ...]:
+        """Loader cells whose loader reads this file as the ELF it is. A loader given a
+        bzImage or a gzip-compressed ELF never reads the ELF inside (XL513 says what it does
+        instead), so the PVH-note rules have nothing to judge there."""
+        if self.image.format != "elf":
+            return ()
         return tuple(c for c in self.cells if c.loader is not None)
 
     def loader(self, cell: Cell) -> Reading:

@@ -74,6 +74,15 @@ class LoaderProfile(Profile):
     def walks_p_align(self) -> bool:
         return self.walk == "p_align"
 
+    @property
+    def boots_bzimage(self) -> bool:
+        """Whether a bzImage given as the kernel boots, through the Linux boot protocol and
+        not the PVH note: QEMU looks for "HdrS" at 0x202 before anything else (loaders.md
+        §1.1 x86_load_linux), Cloud Hypervisor v39+ retries a failed ELF load as a bzImage
+        (§4, 09cf8c311); Firecracker 1.12-1.16.1 has no bzImage code (§3) and linux-loader's
+        Elf loader stops at the magic (InvalidElfMagicNumber)."""
+        return self.engine == "qemu" or self.bzimage_retry
+
 
 PVH = frozenset({Mode.PVH})
 X86_BOTH = frozenset({EM_386, EM_X86_64})
@@ -250,3 +259,7 @@ QEMU_LOAD_ERROR = "Error while loading elf kernel"
 QEMU_MULTIBOOT_64 = "Cannot load x86-64 image, give a 32bit one."
 QEMU_EFLAGS = "elfboot unsupported flags = {flags:x}"
 CH_NO_NOTE = "Kernel lacks PVH header"
+LINUX_LOADER_NOT_ELF = "InvalidElfMagicNumber"
+# x86_load_linux on a file that is no bzImage, multiboot image or ELF (a gzip-compressed ELF):
+# the old zImage path refuses it; seen with QEMU 7.2 (tests/test_loader_qemu.py).
+QEMU_NOT_KERNEL = "invalid kernel header"
