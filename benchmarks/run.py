@@ -213,7 +213,7 @@ def bench_memory(tmp: Path, runs: int) -> list[Row]:
     if not big.exists():
         write_elf(big, 1 << 30, 5000)
     code = (
-        "import resource, sys; from xenlint.cli import main; main(sys.argv[1:]); "
+        "import resource, sys; from xenlint.cli.main import main; main(sys.argv[1:]); "
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     out = subprocess.run(
@@ -262,8 +262,8 @@ def bench_startup(tmp: Path, runs: int) -> list[Row]:
 
 def bench_bzimage(tmp: Path, runs: int) -> list[Row]:
     """A 48 MiB kernel whose notes end at 16 MiB (the first third), in a bzImage."""
-    from xenlint.decompress import Source, sniff
-    from xenlint.loader import load_image
+    from xenlint.image.decompress import Source, sniff
+    from xenlint.image.read import load_image
 
     size = 48 << 20
     path = tmp / "vmlinux"

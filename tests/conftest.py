@@ -13,12 +13,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from elfbuilder import Note, u32, xen_kernel
 
 from xenlint.abi.profile import Mode
-from xenlint.check import Finding, cells_for, run_rules
-from xenlint.cli import main
-from xenlint.loader import load_image
-from xenlint.plugin import Registry
-from xenlint.plugin import load as load_plugins
-from xenlint.targets import resolve
+from xenlint.cli.main import main
+from xenlint.engine.check import Finding, cells_for, run_rules
+from xenlint.engine.plugin import Registry
+from xenlint.engine.plugin import load as load_plugins
+from xenlint.engine.targets import resolve
+from xenlint.image.read import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ import atheris
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-with atheris.instrument_imports(include=["xenlint", "xenlint_builtin_rules"]):
+with atheris.instrument_imports(include=["xenlint"]):
     import fuzztarget
 
 

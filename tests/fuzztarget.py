@@ -18,11 +18,11 @@ from pathlib import Path
 from wrapping import COMPRESSORS, bzimage
 
 from xenlint.abi.profile import Mode
-from xenlint.check import cells_for, run_rules
-from xenlint.image import ImageError
-from xenlint.loader import load_image
-from xenlint.plugin import Registry
-from xenlint.plugin import load as load_plugins
+from xenlint.engine.check import cells_for, run_rules
+from xenlint.engine.plugin import Registry
+from xenlint.engine.plugin import load as load_plugins
+from xenlint.image.model import ImageError
+from xenlint.image.read import load_image
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CRASHERS = Path(__file__).resolve().parent / "crashers"

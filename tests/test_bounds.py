@@ -9,10 +9,10 @@ from pathlib import Path
 from elfbuilder import Note, Section, Segment, build_elf, note_bytes, xen_kernel
 
 from xenlint.abi.profile import Mode
-from xenlint.check import MAX_RESULTS_PER_RULE, cells_for, run_rules
-from xenlint.elfload import XEN_GUEST_BOUND, load_elf
-from xenlint.plugin import Registry
-from xenlint.targets import resolve
+from xenlint.engine.check import MAX_RESULTS_PER_RULE, cells_for, run_rules
+from xenlint.engine.plugin import Registry
+from xenlint.engine.targets import resolve
+from xenlint.image.elf import XEN_GUEST_BOUND, load_elf
 
 
 def test_note_walk_stops_at_libelfs_cap(registry: Registry, tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_loader_never_writes(tmp_path: Path) -> None:
 
 def test_note_bytes_kept_for_loaders_are_bounded(tmp_path: Path) -> None:
     """A PT_NOTE claiming a whole (sparse) 256 MiB file, and 300 more like it."""
-    from xenlint.elfload import NOTE_BYTES_PER_SEGMENT, NOTE_BYTES_TOTAL, NOTE_SLACK
+    from xenlint.image.elf import NOTE_BYTES_PER_SEGMENT, NOTE_BYTES_TOTAL, NOTE_SLACK
 
     size = 256 << 20
     segments = [Segment(type=4, data=b"", offset=0x1000, filesz=size - 0x1000)] * 300

@@ -6,7 +6,7 @@ import re
 
 from conftest import ROOT
 
-from xenlint.plugin import Registry
+from xenlint.engine.plugin import Registry
 
 EXPECTED = {
     "XL000": "image-unreadable",

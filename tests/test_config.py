@@ -10,7 +10,7 @@ import pytest
 from conftest import freebsd_notes
 from elfbuilder import Note, u32, xen_kernel
 
-from xenlint.cli import main
+from xenlint.cli.main import main
 
 
 @pytest.fixture

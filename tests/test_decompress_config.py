@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from elfbuilder import Note, xen_kernel
 
-from xenlint.cli import main
-from xenlint.config import ConfigError, parse_size
+from xenlint.cli.main import main
+from xenlint.config.file import ConfigError, parse_size
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 import xenguest
 from conftest import ROOT, Lint, cells
 
-from xenlint.loader import load_image
+from xenlint.image.read import load_image
 
 DISTRO = ROOT / "build" / "distro"
 KERNELS = sorted((DISTRO / "boot").glob("vmlinuz-*"))

@@ -10,9 +10,9 @@ import pytest
 from elfbuilder import Note, xen_kernel
 from elftools.elf.elffile import ELFFile
 
-from xenlint.elfheaders import read_header, read_sections, read_segments
-from xenlint.elfload import parse_elf
-from xenlint.image import ImageError
+from xenlint.image.elf import parse_elf
+from xenlint.image.elfheaders import read_header, read_sections, read_segments
+from xenlint.image.model import ImageError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from elfbuilder import Note, Section, Segment, build_elf, note_bytes, u32, u64, xen_kernel
 
-from xenlint.elfload import load_elf, parse_xen_guest
-from xenlint.image import ImageError
-from xenlint.xenparse import feature_tokens
+from xenlint.image.elf import load_elf, parse_xen_guest
+from xenlint.image.model import ImageError
+from xenlint.replay.xen import feature_tokens
 
 
 def load(tmp_path: Path, data: bytes):  # type: ignore[no-untyped-def]

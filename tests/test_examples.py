@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kernels import EXAMPLES, needs_binutils
 
-from xenlint.cli import main
+from xenlint.cli.main import main
 
 KERNELS = (
     "linux-pv-pvh.elf",

@@ -12,10 +12,10 @@ from elfbuilder import Note, Section, Segment, build_elf, u32, u64, xen_kernel
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import RELEASES
-from xenlint.check import Finding
-from xenlint.elfload import load_elf
-from xenlint.targets import resolve
-from xenlint.xenparse import parse
+from xenlint.engine.check import Finding
+from xenlint.engine.targets import resolve
+from xenlint.image.elf import load_elf
+from xenlint.replay.xen import parse
 
 ALL = {r.name for r in RELEASES}
 

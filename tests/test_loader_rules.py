@@ -2,7 +2,7 @@
 loader target plumbing, on real as/ld kernels.
 
 linux-loader cannot run here (crates.io is not reachable and Debian has no package), so these
-check xenlint's replay of linux-loader's source (xenlint.pvhload, cited in xenlint.abi.loaders)
+check xenlint's replay of linux-loader's source (xenlint.replay.pvh, cited in xenlint.abi.loaders)
 rather than the real loader; tests/test_loader_qemu.py holds QEMU to the real binary.
 """
 
@@ -19,12 +19,12 @@ from loader_kernels import BY_NAME, CODE, ENTRY64, GUEST_OS, Case
 from wrapping import wrap
 
 from xenlint.abi.loaders import LOADERS
-from xenlint.cli import main
-from xenlint.config import Config, ConfigError
-from xenlint.plugin import Registry
-from xenlint.settings import Overrides
-from xenlint.settings import build as build_settings
-from xenlint.targets import resolve
+from xenlint.cli.main import main
+from xenlint.config.file import Config, ConfigError
+from xenlint.config.settings import Overrides
+from xenlint.config.settings import build as build_settings
+from xenlint.engine.plugin import Registry
+from xenlint.engine.targets import resolve
 
 pytestmark = needs_binutils
 

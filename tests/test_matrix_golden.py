@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kernels import EXAMPLES
 
-from xenlint.cli import main
+from xenlint.cli.main import main
 
 TABLES = Path(__file__).parent / "matrix"
 KERNELS = sorted(p.name for p in EXAMPLES.glob("*.elf"))

@@ -22,11 +22,11 @@ from xenlint.abi import features as F
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import RELEASES
-from xenlint.check import Finding
-from xenlint.elfload import load_elf
-from xenlint.image import Image
-from xenlint.targets import resolve
-from xenlint.xenparse import parse
+from xenlint.engine.check import Finding
+from xenlint.engine.targets import resolve
+from xenlint.image.elf import load_elf
+from xenlint.image.model import Image
+from xenlint.replay.xen import parse
 
 ALL = {r.name for r in RELEASES}
 EM_AARCH64 = 183

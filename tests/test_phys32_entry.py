@@ -23,8 +23,8 @@ from elfbuilder import (
 
 from xenlint.abi import notes as N
 from xenlint.abi.xen import RELEASES
-from xenlint.check import Finding
-from xenlint.targets import resolve
+from xenlint.engine.check import Finding
+from xenlint.engine.targets import resolve
 
 PVH = ["pvh"]
 CODES = ["XL201", "XL202", "XL203", "XL204"]

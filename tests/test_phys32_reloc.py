@@ -13,10 +13,10 @@ from elfbuilder import Note, Segment, build_elf, note_bytes, u32, xen_kernel
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import RELEASES
-from xenlint.check import Finding
-from xenlint.elfload import load_elf
-from xenlint.targets import resolve
-from xenlint.xenparse import parse
+from xenlint.engine.check import Finding
+from xenlint.engine.targets import resolve
+from xenlint.image.elf import load_elf
+from xenlint.replay.xen import parse
 
 ALL_MODES = ["pv", "pvh", "pv-dom0", "pvh-dom0"]
 SIZE = 0x300000  # the kernel's load size in these tests

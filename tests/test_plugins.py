@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from elfbuilder import Note, xen_kernel
 
-import xenlint.plugin as plugin_mod
+import xenlint.engine.plugin as plugin_mod
 from xenlint import hookimpl
-from xenlint.plugin import load
-from xenlint.rule import Context, Result, Rule, Severity
+from xenlint.engine.plugin import load
+from xenlint.engine.rule import Context, Result, Rule, Severity
 
 GOOD = """
 from xenlint import hookimpl
-from xenlint.rule import Result, Rule, Severity
+from xenlint.engine.rule import Result, Rule, Severity
 
 
 class GuestOsIsShouting(Rule):
@@ -171,7 +171,7 @@ def test_hook_failure_and_bad_objects_reported() -> None:
     assert any(
         'plugin "raises" failed in xenlint_rules: RuntimeError: boom' in e for e in reg.errors
     )
-    assert any('plugin "junk"' in e and "not a xenlint.rule.Rule" in e for e in reg.errors)
+    assert any('plugin "junk"' in e and "not a xenlint.engine.rule.Rule" in e for e in reg.errors)
     assert "XL402" in reg.rules
 
 
@@ -188,15 +188,15 @@ def test_non_prefixed_attributes_are_not_hooks() -> None:
 def test_builtins_register_through_entry_points() -> None:
     eps = [ep for ep, dist, _ in plugin_mod._entry_points() if dist == "xenlint"]
     modules = {ep.value for ep in eps}
-    assert "xenlint_builtin_rules.feature_needs_bitmap" in modules
+    assert "xenlint.rules.features.feature_needs_bitmap" in modules
     reg = load()
     assert not reg.errors
     assert all(reg.rule_plugin[c].startswith("XL") for c in reg.rules if c.startswith("XL"))
 
 
 def test_crashing_rule_is_one_line_error(tmp_path: Path) -> None:
-    from xenlint.check import cells_for, run_rules
-    from xenlint.elfload import load_elf
+    from xenlint.engine.check import cells_for, run_rules
+    from xenlint.image.elf import load_elf
 
     class Crash(_Dup):
         code = "XZ1"

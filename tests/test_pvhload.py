@@ -18,9 +18,9 @@ from elfbuilder import (
     xen_kernel,
 )
 
-from xenlint import pvhload
 from xenlint.abi.loaders import LOADERS
-from xenlint.elfload import load_elf
+from xenlint.image.elf import load_elf
+from xenlint.replay import pvh as pvhload
 
 BY = {p.name: p for p in LOADERS}
 ENTRY = Note(18, u32(0x100010))

@@ -163,7 +163,7 @@ def test_github_annotations(freebsd: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_github_escapes_properties() -> None:
-    from xenlint.reporters.github import _data, _property
+    from xenlint.output.github import _data, _property
 
     assert _property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
     assert _data("50% done: a,b\r\n") == "50%25 done: a,b%0D%0A"
@@ -275,10 +275,10 @@ def test_show_fixes_keeps_multi_line_fixes_indented(
 
 def test_sarif_for_a_finding_without_a_registered_rule(tmp_path: Path) -> None:
     """XL000 is reported by the core even when its plugin is blocked."""
-    from xenlint.check import unreadable
-    from xenlint.image import ImageError
-    from xenlint.report import Run
-    from xenlint.reporters import load
+    from xenlint.engine.check import unreadable
+    from xenlint.image.model import ImageError
+    from xenlint.output import load
+    from xenlint.output.report import Run
 
     missing = str(tmp_path / "gone.elf")
     finding = unreadable(missing, ImageError("cannot open: No such file or directory"), None)

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xenlint.abi.profile import Mode
-from xenlint.check import cells_for, run_rules
-from xenlint.elfload import load_elf
-from xenlint.image import ImageError
-from xenlint.plugin import Registry
+from xenlint.engine.check import cells_for, run_rules
+from xenlint.engine.plugin import Registry
+from xenlint.image.elf import load_elf
+from xenlint.image.model import ImageError
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 

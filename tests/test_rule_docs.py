@@ -7,9 +7,9 @@ import re
 import pytest
 from conftest import ROOT
 
-from xenlint import ruledoc
-from xenlint.cli import main
-from xenlint.plugin import Registry
+from xenlint.cli.main import main
+from xenlint.engine.plugin import Registry
+from xenlint.output import ruledoc
 
 DOCS = ROOT / "docs" / "rules"
 
@@ -19,7 +19,7 @@ def test_rule_pages_are_in_sync(registry: Registry) -> None:
     on_disk = {p.name: p.read_text() for p in DOCS.glob("*.md")}
     stale = sorted(name for name in expected if on_disk.get(name) != expected[name])
     extra = sorted(set(on_disk) - set(expected))
-    hint = "run: python -m xenlint.ruledoc docs/rules"
+    hint = "run: python -m xenlint.output.ruledoc docs/rules"
     assert not stale, f"out of date or missing: {stale}; {hint}"
     assert not extra, f"pages for rules that do not exist: {extra}"
 

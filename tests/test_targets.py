@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from xenlint.abi.xen import RELEASES
-from xenlint.targets import TargetError, collapse, resolve
+from xenlint.engine.targets import TargetError, collapse, resolve
 
 
 def names(specs: list[str]) -> list[str]:

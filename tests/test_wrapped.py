@@ -15,10 +15,10 @@ from kernels import XEN_NOTE_MACRO, assemble, needs_binutils
 from wrapping import COMPRESSORS, bzimage, compress, wrap
 
 from xenlint.abi.profile import Mode
-from xenlint.check import Finding, cells_for, run_rules
-from xenlint.image import Image, ImageError
-from xenlint.loader import load_image
-from xenlint.plugin import Registry
+from xenlint.engine.check import Finding, cells_for, run_rules
+from xenlint.engine.plugin import Registry
+from xenlint.image.model import Image, ImageError
+from xenlint.image.read import load_image
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 KERNELS = sorted(EXAMPLES.glob("*.elf"))
@@ -219,7 +219,7 @@ def test_cli_notes_matrix_and_check_on_bzimage(tmp_path: Path) -> None:
 
 
 def test_directory_walk_sniffs_content(tmp_path: Path) -> None:
-    from xenlint.loader import looks_like_image
+    from xenlint.image.read import looks_like_image
 
     elf = (EXAMPLES / "linux-pv-pvh.elf").read_bytes()
     gz = wrap(tmp_path, elf, "gzip", bz=False, name="kernel-no-suffix")
@@ -247,7 +247,7 @@ def test_missing_decompressor_names_the_extra(
     path = wrap(tmp_path, (EXAMPLES / "linux-pv-pvh.elf").read_bytes(), codec)
     code = (
         f"import sys; sys.modules[{module!r}] = None; "
-        "from xenlint.cli import main; sys.exit(main())"
+        "from xenlint.cli.main import main; sys.exit(main())"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, "--isolated", str(path)], capture_output=True, text=True

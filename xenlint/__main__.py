@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from xenlint.cli import main
+from xenlint.cli.main import main
 
 sys.exit(main())

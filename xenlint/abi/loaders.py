@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from xenlint.abi.profile import Mode, Profile
-from xenlint.image import EM_386, EM_X86_64
+from xenlint.image.model import EM_386, EM_X86_64
 
 Engine = Literal["qemu", "linux-loader"]
 Absent = Literal["fatal", "linux-fallback", "not-present"]

@@ -1,0 +1,1 @@
+"""The `xenlint` command line."""

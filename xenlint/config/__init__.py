@@ -1,0 +1,1 @@
+"""Configuration: the project's TOML file and its resolution against the loaded plugins."""

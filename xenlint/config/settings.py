@@ -1,0 +1,182 @@
+"""Resolve the configuration against the loaded plugins: which rules run, at which severity,
+on which targets and modes. Every name that matches nothing is an error here."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fnmatch
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePath
+
+from xenlint.abi.profile import Mode, Profile
+from xenlint.abi.xen import DEFAULT_TARGETS
+from xenlint.config.file import Config, ConfigError, parse_size
+from xenlint.engine.plugin import Registry
+from xenlint.engine.rule import Rule, Severity
+from xenlint.engine.targets import TargetError, resolve
+
+AUTO = "auto"
+
+
+@dataclass
+class Settings:
+    rules: list[Rule]
+    severity: dict[str, Severity]
+    profiles: tuple[Profile, ...]
+    modes: tuple[Mode, ...] | None  # None = auto
+    per_file_ignores: list[tuple[str, list[Rule]]] = field(default_factory=list)
+    base: Path | None = None  # directory the per-file-ignore globs are relative to
+    paths: list[str] = field(default_factory=list)  # configured images, resolved
+    max_decompressed: int | None = None  # decompression cap in bytes; None = default
+    targets_given: bool = False  # targets named by the config or --target (not the default)
+
+    def rules_for(self, path: str) -> list[Rule]:
+        ignored: set[str] = set()
+        for glob, rules in self.per_file_ignores:
+            if _glob_matches(glob, path, self.base):
+                ignored.update(r.code for r in rules)
+        return [r for r in self.rules if r.code not in ignored]
+
+
+@dataclass
+class Overrides:
+    """Command-line values; each replaces the config's value when given."""
+
+    targets: list[str] | None = None
+    modes: list[str] | None = None
+    select: list[str] | None = None
+    ignore: list[str] | None = None
+    extend_select: list[str] | None = None
+    max_decompressed: str | None = None
+
+
+def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
+    merged = replace(
+        cfg,
+        targets=cli.targets if cli.targets is not None else cfg.targets,
+        modes=cli.modes if cli.modes is not None else cfg.modes,
+        select=cli.select if cli.select is not None else cfg.select,
+        ignore=cli.ignore if cli.ignore is not None else cfg.ignore,
+        extend_select=(cfg.extend_select + (cli.extend_select or [])),
+    )
+    where = cfg.where
+    rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
+    severity = {}
+    for selector, level in merged.severity.items():
+        try:
+            parsed = Severity.parse(level)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: severity.{selector}: {exc}") from None
+        for rule in match_selector(registry, selector, where, "severity"):
+            severity[rule.code] = parsed
+    pfi = [
+        (
+            glob,
+            [r for sel in sels for r in match_selector(registry, sel, where, "per-file-ignores")],
+        )
+        for glob, sels in merged.per_file_ignores.items()
+    ]
+    try:
+        profiles = resolve(merged.targets or list(DEFAULT_TARGETS), registry.profiles)
+    except TargetError as exc:
+        prefix = f"{where}: " if cfg.path and cli.targets is None else ""
+        raise ConfigError(f"{prefix}{exc}") from None
+    modes = parse_modes(merged.modes, where)
+    if modes and all(p.fixed_modes and not p.modes & set(modes) for p in profiles):
+        # Only loaders targeted, none of which boots the named modes: nothing would be checked.
+        named = ", ".join(str(m) for m in modes)
+        booted = ", ".join(sorted({str(m) for p in profiles for m in p.modes}))
+        raise ConfigError(
+            f"{where}: no target boots mode {named}: the targeted loaders boot only {booted}"
+        )
+    return Settings(
+        rules=rules,
+        severity=severity,
+        profiles=profiles,
+        modes=modes,
+        per_file_ignores=pfi,
+        base=cfg.path.parent if cfg.path else None,
+        paths=cfg.resolved_paths(),
+        max_decompressed=(
+            parse_size(cli.max_decompressed, "--max-decompressed-size")
+            if cli.max_decompressed is not None
+            else cfg.max_decompressed
+        ),
+        targets_given=bool(merged.targets),
+    )
+
+
+def parse_modes(values: list[str] | None, where: str) -> tuple[Mode, ...] | None:
+    if not values or values == [AUTO]:
+        return None
+    modes = []
+    for value in values:
+        try:
+            modes.append(Mode(value.strip().lower()))
+        except ValueError:
+            known = ", ".join([AUTO, *(m.value for m in Mode)])
+            raise ConfigError(f"{where}: unknown mode {value!r} (known: {known})") from None
+    return tuple(dict.fromkeys(modes))
+
+
+def match_selector(registry: Registry, selector: str, where: str, key: str) -> list[Rule]:
+    """Rules a selector names: a code, a code prefix ('XL2'), a rule name or ALL."""
+    sel = selector.strip()
+    if sel.upper() == "ALL":
+        return list(registry.rules.values())
+    by_name = registry.rule(sel)
+    if by_name is not None and by_name.name == sel.lower():
+        return [by_name]
+    found = [r for code, r in registry.rules.items() if code.startswith(sel.upper())]
+    if found and sel:
+        return found
+    choices = [*registry.rules, *(r.name for r in registry.rules.values())]
+    hint = difflib.get_close_matches(sel, choices, n=1)
+    extra = f" (did you mean {hint[0]}?)" if hint else ""
+    raise ConfigError(f"{where}: {key}: unknown rule code or name {selector!r}{extra}")
+
+
+def select_rules(
+    registry: Registry,
+    select: list[str] | None,
+    extend: list[str],
+    ignore: list[str],
+    where: str,
+) -> list[Rule]:
+    """ruff's precedence: a more specific selector beats a less specific one; at equal
+    specificity ignore wins. Without `select`, every rule enabled by default is selected."""
+    best: dict[str, tuple[int, bool]] = {}
+
+    def mark(selectors: list[str], key: str, enable: bool) -> None:
+        for sel in selectors:
+            for rule in match_selector(registry, sel, where, key):
+                if sel.upper() == "ALL":
+                    rank = 0
+                elif sel.lower() == rule.name or sel.upper() == rule.code:
+                    rank = 99
+                else:
+                    rank = len(sel)
+                current = best.get(rule.code)
+                if current is None or rank > current[0] or (rank == current[0] and not enable):
+                    best[rule.code] = (rank, enable)
+
+    if select is None:
+        for code, rule in registry.rules.items():
+            if rule.default_enabled:
+                best[code] = (0, True)
+    else:
+        mark(select, "select", True)
+    mark(extend, "extend-select", True)
+    mark(ignore, "ignore", False)
+    return [r for code, r in registry.rules.items() if best.get(code, (0, False))[1]]
+
+
+def _glob_matches(glob: str, path: str, base: Path | None) -> bool:
+    candidates = {PurePath(path).as_posix()}
+    if base is not None:
+        with contextlib.suppress(ValueError):
+            candidates.add(Path(path).resolve().relative_to(base.resolve()).as_posix())
+    if "/" not in glob:
+        candidates.add(PurePath(path).name)
+    return any(fnmatch.fnmatch(c, glob) for c in candidates)

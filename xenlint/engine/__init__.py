@@ -1,0 +1,1 @@
+"""Engine: the rule contract, plugin discovery (pluggy), target resolution and the check run."""

@@ -1,0 +1,156 @@
+"""Load rule and target plugins from the `xenlint` entry-point group with pluggy.
+
+Entry points are loaded one by one rather than with `load_setuptools_entrypoints`, so a
+broken plugin is reported by name and the others still load (conventions.md §1.8).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from xenlint.abi.profile import Profile
+from xenlint.engine import hookspecs
+from xenlint.engine.rule import Rule
+
+GROUP = "xenlint"
+PREFIX = "xenlint_"
+
+
+class PluginError(Exception):
+    """A plugin could not be loaded or contributes something invalid; one line."""
+
+
+class _Manager(pluggy.PluginManager):
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        # Only `xenlint_*` attributes can be hooks, as pytest does with `pytest_*`.
+        if not name.startswith(PREFIX):
+            return None
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str  # entry-point name
+    dist: str
+    version: str
+
+
+@dataclass
+class Registry:
+    """Everything the plugins contributed, validated."""
+
+    manager: pluggy.PluginManager
+    plugins: list[PluginInfo] = field(default_factory=list)
+    rules: dict[str, Rule] = field(default_factory=dict)  # by code, in code order
+    rule_plugin: dict[str, str] = field(default_factory=dict)  # code -> plugin name
+    profiles: list[Profile] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def rule(self, code_or_name: str) -> Rule | None:
+        key = code_or_name.strip()
+        if key.upper() in self.rules:
+            return self.rules[key.upper()]
+        return next((r for r in self.rules.values() if r.name == key.lower()), None)
+
+
+def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
+    """The `xenlint` entry points with their distribution's name and version, built-ins
+    first, then by distribution and name so the order does not depend on sys.path."""
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for ep in md.entry_points(group=GROUP):
+        dist_name = (ep.dist.name if ep.dist else None) or "?"
+        version = (ep.dist.version if ep.dist else None) or "?"
+        if (dist_name, ep.name) not in seen:
+            seen.add((dist_name, ep.name))
+            found.append((ep, dist_name, version))
+    found.sort(key=lambda item: (item[1] != "xenlint", item[1].lower(), item[0].name))
+    return found
+
+
+def load(extra: list[tuple[str, object]] | None = None) -> Registry:
+    """Load every plugin; errors are collected in `Registry.errors`, one line each."""
+    pm = _Manager("xenlint")
+    pm.add_hookspecs(hookspecs)
+    registry = Registry(pm)
+    for ep, dist, version in _entry_points():
+        try:
+            pm.register(ep.load(), name=ep.name)
+        except Exception as exc:  # any failure in foreign code is reported, not raised
+            registry.errors.append(
+                f'failed to load plugin "{ep.name}" from {dist} {version}: '
+                f"{type(exc).__name__}: {exc}"
+            )
+            continue
+        registry.plugins.append(PluginInfo(ep.name, dist, version))
+    for name, obj in extra or []:
+        pm.register(obj, name=name)
+        registry.plugins.append(PluginInfo(name, "<local>", ""))
+    _collect(registry)
+    return registry
+
+
+def _collect(registry: Registry) -> None:
+    pm = registry.manager
+    rules: dict[str, Rule] = {}
+    names: dict[str, str] = {}
+    for impl in pm.hook.xenlint_rules.get_hookimpls():  # registration order: first wins
+        for rule in _call(registry, impl, "xenlint_rules"):
+            problem = _rule_problem(rule)
+            if problem:
+                registry.errors.append(f'plugin "{impl.plugin_name}": {problem}')
+                continue
+            if rule.code in rules:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": rule code {rule.code} is already defined '
+                    f'by plugin "{registry.rule_plugin[rule.code]}"; the second one is refused'
+                )
+                continue
+            if rule.name in names:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": rule name {rule.name} is already used by '
+                    f"{names[rule.name]}; the second one is refused"
+                )
+                continue
+            rules[rule.code] = rule
+            names[rule.name] = rule.code
+            registry.rule_plugin[rule.code] = impl.plugin_name
+    registry.rules = dict(sorted(rules.items()))
+    seen: set[str] = set()
+    for impl in pm.hook.xenlint_targets.get_hookimpls():
+        for profile in _call(registry, impl, "xenlint_targets"):
+            if not isinstance(profile, Profile):
+                registry.errors.append(f'plugin "{impl.plugin_name}": {profile!r} is no Profile')
+            elif profile.name in seen:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": target {profile.name} is already defined'
+                )
+            else:
+                seen.add(profile.name)
+                registry.profiles.append(profile)
+
+
+def _call(registry: Registry, impl: Any, hook: str) -> list[Any]:
+    try:
+        return list(impl.function() or [])
+    except Exception as exc:
+        registry.errors.append(
+            f'plugin "{impl.plugin_name}" failed in {hook}: {type(exc).__name__}: {exc}'
+        )
+        return []
+
+
+def _rule_problem(rule: object) -> str | None:
+    if not isinstance(rule, Rule):
+        return f"{rule!r} is not a xenlint.engine.rule.Rule"
+    for attr in ("code", "name", "severity", "summary", "explanation", "fix"):
+        if not getattr(rule, attr, None) and attr != "severity":
+            return f"rule {getattr(rule, 'code', rule)!r} has no {attr}"
+    code = rule.code
+    if not (code[:1].isalpha() and code.isupper() and any(c.isdigit() for c in code)):
+        return f"rule code {code!r} must be capital letters followed by digits (like XL402)"
+    return None

@@ -1,0 +1,194 @@
+"""The rule contract shared by built-in and third-party plugins.
+
+A rule judges each (target, mode) cell on its own and yields `Result`s naming the cells they
+apply to; the core merges equal results across cells into one finding with a target list.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, ClassVar
+
+from xenlint.abi.profile import Mode, Profile
+from xenlint.abi.xen import XenRelease
+
+if TYPE_CHECKING:
+    from xenlint.abi.loaders import LoaderProfile
+    from xenlint.image.model import Container, Image, Note, XenGuest
+    from xenlint.replay.pvh import Reading
+    from xenlint.replay.xen import XenParse
+
+
+class Severity(enum.IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One target in one guest mode: the unit every rule judges."""
+
+    profile: Profile
+    mode: Mode
+
+    @property
+    def xen(self) -> XenRelease | None:
+        return self.profile if isinstance(self.profile, XenRelease) else None
+
+    @property
+    def loader(self) -> LoaderProfile | None:
+        """The PVH loader (QEMU, linux-loader, a VMM) this cell targets, if it is one."""
+        from xenlint.abi.loaders import LoaderProfile
+
+        return self.profile if isinstance(self.profile, LoaderProfile) else None
+
+    def __str__(self) -> str:
+        return f"{self.profile.name} {self.mode}"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the file a finding points: a note, a segment or section, a byte range."""
+
+    note: str | None = None  # "PHYS32_ENTRY"
+    container: str | None = None  # "PT_NOTE segment 1 (.note.Xen)"
+    offset: int | None = None  # file offset
+    length: int | None = None
+    # Where the ELF came from when the file wraps it ("bzImage payload, xz", "gzip"); offsets
+    # are then offsets in the decompressed ELF.
+    origin: str | None = None
+
+    @classmethod
+    def of_note(cls, note: Note) -> Location:
+        size = note.desc_offset - note.offset + note.descsz
+        return cls(note.type_name, note.container.describe(), note.offset, size)
+
+    @classmethod
+    def of_xen_guest(cls, guest: XenGuest) -> Location:
+        """The legacy `__xen_guest` section, where values without a note come from."""
+        return cls(None, f"section {guest.section.name}", guest.section.offset, guest.section.size)
+
+    @classmethod
+    def of_container(cls, container: Container, offset: int | None = None) -> Location:
+        return cls(None, container.describe(), container.offset if offset is None else offset)
+
+    def describe(self) -> str:
+        parts = []
+        if self.note:
+            parts.append(f"{self.note} note")
+        if self.container:
+            parts.append(("in " if self.note else "") + self.container)
+        if self.offset is not None:
+            parts.append(f"at offset {self.offset:#x}")
+        if self.origin:
+            parts.append(f"{'of' if parts else 'in'} the ELF inside ({self.origin})")
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One problem found in some cells; severity and fix default to the rule's."""
+
+    cells: tuple[Cell, ...]
+    message: str
+    location: Location | None = None
+    severity: Severity | None = None
+    fix: str | None = None
+
+
+class Context:
+    """What a rule may look at: the image, the cells to judge, and Xen's parse of each."""
+
+    def __init__(self, image: Image, cells: Iterable[Cell]) -> None:
+        self.image = image
+        self.cells = tuple(cells)
+        self._parses: dict[tuple[str, Mode], XenParse] = {}
+        self._readings: dict[str, Reading] = {}
+
+    @cached_property
+    def xen_cells(self) -> tuple[Cell, ...]:
+        return tuple(c for c in self.cells if c.xen is not None)
+
+    @cached_property
+    def loader_cells(self) -> tuple[Cell, ...]:
+        """Loader cells whose loader reads this file as the ELF it is. A loader given a
+        bzImage or a gzip-compressed ELF never reads the ELF inside (XL513 says what it does
+        instead), so the PVH-note rules have nothing to judge there."""
+        if self.image.format != "elf":
+            return ()
+        return tuple(c for c in self.cells if c.loader is not None)
+
+    def loader(self, cell: Cell) -> Reading:
+        """The cell's loader's reading of the PVH note (cached per loader profile)."""
+        from xenlint.replay import pvh as pvhload
+
+        assert cell.loader is not None, "loader() needs a loader cell"
+        name = cell.profile.name
+        if name not in self._readings:
+            self._readings[name] = pvhload.read(self.image, cell.loader)
+        return self._readings[name]
+
+    def location(self, note: Note | None) -> Location | None:
+        """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
+        if note is not None:
+            return Location.of_note(note)
+        guest = self.image.xen_guest
+        return Location.of_xen_guest(guest) if guest is not None else None
+
+    def xen(self, cell: Cell) -> XenParse:
+        """Xen's reading of the notes for this cell (cached)."""
+        from xenlint.replay import xen as xenparse
+
+        assert cell.xen is not None, "xen() needs a Xen cell"
+        key = (cell.profile.name, cell.mode)
+        if key not in self._parses:
+            self._parses[key] = xenparse.parse(self.image, cell.xen, cell.mode)
+        return self._parses[key]
+
+
+class Rule:
+    """Subclass and set the class attributes; `check` yields Results."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    summary: ClassVar[str]
+    explanation: ClassVar[str]  # why it matters, what each target does
+    fix: ClassVar[str]  # how to fix it, in general terms
+    # False for informational rules that run only when selected by code, prefix or name
+    # (flake8's off_by_default); a default selection leaves them out.
+    default_enabled: ClassVar[bool] = True
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def __repr__(self) -> str:
+        return f"<rule {self.code} {self.name}>"
+
+
+def group_cells(pairs: Iterable[tuple[Cell, object]]) -> dict[object, tuple[Cell, ...]]:
+    """Group cells by a key computed per cell, keeping cell order; rules use it to turn
+    per-cell verdicts into one Result per distinct verdict."""
+    groups: dict[object, list[Cell]] = {}
+    for cell, key in pairs:
+        if key is not None:
+            groups.setdefault(key, []).append(cell)
+    return {k: tuple(v) for k, v in groups.items()}

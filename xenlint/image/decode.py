@@ -1,0 +1,48 @@
+"""Human-readable values of notes, for `xenlint notes` and for rule messages."""
+
+from __future__ import annotations
+
+from xenlint.abi import features as F
+from xenlint.abi import notes as N
+from xenlint.image.model import Image, Note
+
+
+def feature_names(bits: int) -> list[str]:
+    return [F.BY_BIT[b].name if b in F.BY_BIT else f"bit{b}" for b in range(64) if bits & (1 << b)]
+
+
+def words(image: Image, data: bytes, size: int) -> list[int]:
+    order = "little" if image.little_endian else "big"
+    return [int.from_bytes(data[i : i + size], order) for i in range(0, len(data) - size + 1, size)]
+
+
+def value(image: Image, note: Note) -> object:
+    """A JSON-friendly value: int, str, list of ints or a hex string for unknown types."""
+    kind = N.BY_NUMBER.get(note.type)
+    if kind is None or kind.kind is N.DescKind.NONE:
+        if note.string_terminated and note.string and note.string.isascii():
+            return note.string.decode("ascii")
+        return note.desc.hex()
+    if kind.kind is N.DescKind.STRING:
+        return note.string.decode("latin-1")
+    if kind.kind is N.DescKind.NUMERIC:
+        if note.descsz in N.NUMERIC_SIZES and len(note.desc) == note.descsz:
+            return int.from_bytes(note.desc, "little" if image.little_endian else "big")
+        return note.desc.hex()
+    if kind.kind in (N.DescKind.BITMAP, N.DescKind.WORDS):
+        return words(image, note.desc, 4)
+    return words(image, note.desc, 8 if image.elf_class == 64 else 4)
+
+
+def display(image: Image, note: Note) -> str:
+    val = value(image, note)
+    kind = N.BY_NUMBER.get(note.type)
+    if isinstance(val, str):
+        if kind is not None and kind.kind is N.DescKind.NUMERIC:
+            return f"<{note.descsz} bytes: {val}> (not a 1/2/4/8-byte number)"
+        return repr(val) if kind is None or kind.kind is not N.DescKind.NONE else val
+    if isinstance(val, int):
+        return f"{val:#x} ({note.descsz} bytes)"
+    if kind is N.SUPPORTED_FEATURES and val:
+        return f"{val[0]:#010x} = {'|'.join(feature_names(val[0])) or 'none'}"
+    return "[" + ", ".join(f"{w:#x}" for w in val) + "]"

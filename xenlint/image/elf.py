@@ -1,0 +1,380 @@
+"""Read an ELF file into an `Image`, finding `Xen` notes the way Xen's libelf does.
+
+`xenlint.image.elfheaders` reads the headers; notes are walked here from the raw bytes because
+pyelftools names note types without regard to the owner (Xen type 3 comes back as
+NT_GNU_BUILD_ID) and pads by the section alignment, while Xen always pads to 4
+(shared/abi/xen.md §5.3). The file is mapped read-only and only the parts that are needed are
+touched; every loop is bounded as libelf bounds it (65536 notes, 4096-byte strings).
+"""
+
+from __future__ import annotations
+
+import bisect
+import mmap
+import os
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from xenlint.abi import notes as N
+from xenlint.image.elfheaders import (
+    check_phdr_table,
+    check_shdr_table,
+    read_header,
+    read_sections,
+    read_segments,
+)
+from xenlint.image.model import (
+    SHT_NOTE,
+    Container,
+    ForeignNote,
+    Image,
+    ImageError,
+    Note,
+    NoteBytes,
+    NoteProblem,
+    Section,
+    Segment,
+    XenGuest,
+    open_regular,
+)
+
+# Raw bytes kept for the PVH loaders' own reading (xenlint.replay.pvh): QEMU probes the first
+# 8 KiB for bzImage and multiboot headers, and its note walk can run past a PT_NOTE's end.
+HEAD_BYTES = 8192
+NOTE_SLACK = 1 << 20
+# Hostile bounds on those copies: a PT_NOTE claiming the whole of a 1 GB file, or 65535 of
+# them, must not copy gigabytes. Real note segments are a few KiB.
+NOTE_BYTES_PER_SEGMENT = 1 << 20
+NOTE_BYTES_TOTAL = 64 << 20
+
+
+@contextmanager
+def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
+    """Map the file read-only; an empty file gives empty bytes (mmap refuses size 0)."""
+    fd = open_regular(path)
+    try:
+        info = os.fstat(fd)
+        size = info.st_size
+        if size == 0:
+            yield b""
+            return
+        try:
+            mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise ImageError(f"cannot map file: {exc}") from None
+        try:
+            yield mapped
+        finally:
+            mapped.close()
+    finally:
+        os.close(fd)
+
+
+def load_elf(path: str, *, display_path: str | None = None) -> Image:
+    """Read `path` as an ELF kernel image. Raises ImageError with a one-line reason."""
+    with _mapped(path) as data:
+        return parse_elf(data, display_path or path)
+
+
+def parse_elf(
+    data: mmap.mmap | bytes,
+    path: str,
+    origin: str = "",
+    fmt: str = "elf",
+    *,
+    prefix_of: int | None = None,
+) -> Image:
+    """Build the Image. `prefix_of` says `data` is only the first bytes of an ELF of that
+    size (a stream decompressed up to its last note segment): the section headers, which
+    sit at the end, are then not read, and neither is the rest of the file."""
+    header = read_header(data)
+    size = len(data)
+    check_phdr_table(header, size)
+    segments = read_segments(data, header)
+    if prefix_of is None:
+        check_shdr_table(header, size)
+        sections = read_sections(data, header)
+    else:
+        sections = ()
+    little = header.little_endian
+    containers = _NoteSectionIndex(sections)
+    walker = _Walker(data, little, sections)
+    for seg in segments:
+        if seg.is_note and seg.offset != 0:
+            walker.walk(containers.for_segment(seg), "segment")
+    segment_notes = tuple(walker.xen)
+    segment_problems = tuple(walker.problems)
+    skipped = tuple(s for s in segments if s.is_note and s.offset == 0)
+    skipped_walker = _Walker(data, little, sections)
+    for seg in skipped:
+        skipped_walker.walk(containers.for_segment(seg), "segment")
+    section_walker = _Walker(data, little, sections, start_count=walker.count)
+    for sec in sections:
+        if sec.type == SHT_NOTE and sec.index != 0:
+            container = Container("section", sec.index, sec.name, sec.offset, sec.size)
+            section_walker.walk(container, "section")
+    return Image(
+        path=path,
+        format=fmt,
+        size=size if prefix_of is None else prefix_of,
+        elf_class=32 if header.elf_class == 1 else 64,
+        little_endian=little,
+        machine=header.machine,
+        etype=header.etype,
+        entry=header.entry,
+        flags=header.flags,
+        segments=segments,
+        sections=sections,
+        segment_notes=segment_notes,
+        section_notes=tuple(section_walker.xen),
+        skipped_segments=skipped,
+        skipped_segment_notes=tuple(skipped_walker.xen),
+        foreign_notes=_unique_by_offset(walker.foreign + section_walker.foreign),
+        segment_problems=segment_problems,
+        section_problems=tuple(section_walker.problems),
+        xen_guest=_xen_guest(data, sections),
+        origin=origin,
+        sections_read=prefix_of is None,
+        head=bytes(data[:HEAD_BYTES]),
+        note_bytes=_note_bytes(data, segments),
+    )
+
+
+def _note_bytes(data: mmap.mmap | bytes, segments: tuple[Segment, ...]) -> tuple[NoteBytes, ...]:
+    kept, budget = [], NOTE_BYTES_TOTAL
+    for seg in segments:
+        if seg.is_note:
+            length = min(seg.filesz, NOTE_BYTES_PER_SEGMENT) + NOTE_SLACK
+            chunk = bytes(data[seg.offset : seg.offset + min(length, budget)])
+            budget -= len(chunk)
+            kept.append(NoteBytes(seg.index, seg.offset, chunk))
+    return tuple(kept)
+
+
+class _NoteSectionIndex:
+    """Names the SHT_NOTE sections that start inside a PT_NOTE segment, by bisection, so
+    thousands of segments and sections cost n·log n, not n²."""
+
+    def __init__(self, sections: tuple[Section, ...]) -> None:
+        notes = sorted(
+            (s.offset, s.index, s.name) for s in sections if s.type == SHT_NOTE and s.size
+        )
+        self._offsets = [n[0] for n in notes]
+        self._notes = notes
+
+    def for_segment(self, seg: Segment) -> Container:
+        lo = bisect.bisect_left(self._offsets, seg.offset)
+        hi = bisect.bisect_left(self._offsets, seg.offset + seg.filesz)
+        covering = [name for _, _, name in sorted(self._notes[lo:hi], key=lambda n: n[1])]
+        return Container("segment", seg.index, ", ".join(covering) or None, seg.offset, seg.filesz)
+
+
+class _Walker:
+    """Walks note streams with libelf's rules: 4-byte padding, owner compared as a C string."""
+
+    def __init__(
+        self,
+        data: mmap.mmap | bytes,
+        little: bool,
+        sections: tuple[Section, ...],
+        *,
+        start_count: int = 0,
+    ) -> None:
+        self.data = data
+        self.fmt = "<III" if little else ">III"
+        self.count = start_count
+        self.xen: list[Note] = []
+        self.foreign: list[ForeignNote] = []
+        self.problems: list[NoteProblem] = []
+
+    def walk(self, container: Container, kind: str) -> None:
+        data, size = self.data, len(self.data)
+        start, end = container.offset, container.offset + container.size
+        if end > size:
+            self.problems.append(
+                NoteProblem(
+                    "container-past-file",
+                    container,
+                    start,
+                    f"{container.describe()} claims {container.size:#x} bytes at offset "
+                    f"{start:#x}, running past the end of the file ({size:#x} bytes)",
+                    xen=False,
+                )
+            )
+        pos = start
+        while pos < min(end, size):
+            if self.count >= N.MAX_NOTES:
+                self.problems.append(
+                    NoteProblem(
+                        "too-many",
+                        container,
+                        pos,
+                        f"more than {N.MAX_NOTES} notes; Xen stops reading notes here",
+                    )
+                )
+                return
+            self.count += 1
+            if pos + 12 > size:
+                self.problems.append(
+                    NoteProblem(
+                        "past-file",
+                        container,
+                        pos,
+                        f"note header at {pos:#x} is cut off by the end of the file",
+                        xen=False,
+                    )
+                )
+                return
+            namesz, descsz, ntype = struct.unpack_from(self.fmt, data, pos)
+            name_off = pos + 12
+            desc_off = name_off + _r4(namesz)
+            nxt = desc_off + _r4(descsz)
+            name, terminated = _c_string(data, name_off, N.STRING_BOUND)
+            is_xen = terminated and name == N.XEN_OWNER
+            if pos + 12 > end:
+                self.problems.append(
+                    NoteProblem(
+                        "header-past-container",
+                        container,
+                        pos,
+                        f"note header at {pos:#x} does not fit in {container.describe()}",
+                        ntype,
+                        xen=is_xen,
+                    )
+                )
+            if not terminated:
+                self.problems.append(
+                    NoteProblem(
+                        "name-unterminated",
+                        container,
+                        pos,
+                        f"note name at {name_off:#x} has no NUL within "
+                        f"{N.STRING_BOUND} bytes or before the end of the file",
+                        ntype,
+                        xen=name.startswith(N.XEN_OWNER[: len(name)]),
+                    )
+                )
+            desc = bytes(data[desc_off : min(desc_off + descsz, size)])
+            if is_xen:
+                self._check_bounds(container, pos, desc_off, descsz, end, size, ntype)
+                if namesz != len(N.XEN_OWNER) + 1:
+                    self.problems.append(_name_size(container, pos, namesz, ntype))
+                string, string_ok = _c_string(data, desc_off, N.STRING_BOUND)
+                self.xen.append(
+                    Note(
+                        container,
+                        pos,
+                        namesz,
+                        descsz,
+                        ntype,
+                        name,
+                        desc,
+                        len(self.xen),
+                        string,
+                        string_ok,
+                    )
+                )
+            elif terminated:
+                self.foreign.append(ForeignNote(container, pos, name, ntype, namesz, descsz))
+            pos = nxt
+
+    def _check_bounds(
+        self,
+        container: Container,
+        pos: int,
+        desc_off: int,
+        descsz: int,
+        end: int,
+        size: int,
+        ntype: int,
+    ) -> None:
+        desc_end = desc_off + descsz
+        what = N.BY_NUMBER[ntype].name if ntype in N.BY_NUMBER else f"type {ntype:#x}"
+        if desc_end > size:
+            self.problems.append(
+                NoteProblem(
+                    "past-file",
+                    container,
+                    pos,
+                    f"{what} note at {pos:#x}: its {descsz}-byte descriptor at {desc_off:#x} "
+                    f"runs {desc_end - size} bytes past the end of the file",
+                    ntype,
+                )
+            )
+        elif desc_end > end:
+            self.problems.append(
+                NoteProblem(
+                    "past-container",
+                    container,
+                    pos,
+                    f"{what} note at {pos:#x}: its {descsz}-byte descriptor at {desc_off:#x} "
+                    f"runs {desc_end - end} bytes past the end of {container.describe()}",
+                    ntype,
+                )
+            )
+
+
+def _name_size(container: Container, pos: int, namesz: int, ntype: int) -> NoteProblem:
+    """libelf matches the name as a C string and never looks at namesz; tools that compare
+    namesz with 4 (or the name with the 4 bytes "Xen\\0") do not see such a note."""
+    what = N.BY_NUMBER[ntype].name if ntype in N.BY_NUMBER else f"type {ntype:#x}"
+    nul = "does not count" if namesz <= len(N.XEN_OWNER) else "counts bytes after"
+    return NoteProblem(
+        "name-size",
+        container,
+        pos,
+        f"{what} note at {pos:#x} has namesz {namesz}, which {nul} the NUL of 'Xen'",
+        ntype,
+    )
+
+
+def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:
+    """A note inside a PT_NOTE that a section also covers is listed once (segment first)."""
+    seen: set[int] = set()
+    out = []
+    for note in notes:
+        if note.offset not in seen:
+            seen.add(note.offset)
+            out.append(note)
+    return tuple(out)
+
+
+def _r4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def _c_string(data: mmap.mmap | bytes, offset: int, bound: int) -> tuple[bytes, bool]:
+    """Bytes from `offset` up to the first NUL, and whether a NUL was found within `bound`."""
+    chunk = bytes(data[offset : offset + bound])
+    nul = chunk.find(b"\0")
+    if nul < 0:
+        return chunk, False
+    return chunk[:nul], True
+
+
+# libelf walks the whole section; real strings are a few hundred bytes, so reading at most this
+# much keeps a hostile gigabyte-long section from being copied into memory.
+XEN_GUEST_BOUND = 1 << 20
+
+
+def _xen_guest(data: mmap.mmap | bytes, sections: tuple[Section, ...]) -> XenGuest | None:
+    for sec in sections:
+        if sec.name == N.XEN_GUEST_SECTION and sec.type != 8:
+            end = min(sec.offset + sec.size, len(data), sec.offset + XEN_GUEST_BOUND)
+            raw = bytes(data[sec.offset : end])
+            text = raw.split(b"\0", 1)[0].decode("latin-1")
+            return XenGuest(sec, text, parse_xen_guest(text))
+    return None
+
+
+def parse_xen_guest(text: str) -> tuple[tuple[str, str], ...]:
+    """Split the legacy string into (NAME, VALUE) items as elf_xen_parse_guest_info does:
+    names keep 31 characters, values 127; an item without '=' has an empty value."""
+    items = []
+    for item in text.split(","):
+        if not item:
+            continue
+        name, _, value = item.partition("=")
+        items.append((name[:31], value[:127]))
+    return tuple(items)

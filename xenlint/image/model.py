@@ -1,0 +1,286 @@
+"""The immutable model of a kernel image that rules read: headers, sections and `Xen` notes.
+
+Loaders (`xenlint.image.elf`) build it; rules never see bytes beyond what is recorded here.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+from xenlint.abi import notes as N
+
+PT_LOAD = 1
+PT_NOTE = 4
+PF_X, PF_W, PF_R = 1, 2, 4
+SHT_NOTE = 7
+EM_386, EM_X86_64 = 3, 62
+
+MACHINE_NAMES = {EM_386: "x86 (EM_386)", EM_X86_64: "x86-64 (EM_X86_64)", 40: "ARM", 183: "AArch64"}
+
+
+class ImageError(Exception):
+    """The file cannot be read as a kernel image at all; the message is one line."""
+
+
+def open_regular(path: str) -> int:
+    """Open `path` read-only as a file descriptor; anything but a regular file (a directory,
+    a FIFO that would block, a device) is refused with a one-line ImageError."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except IsADirectoryError:
+        raise ImageError("is a directory") from None
+    except OSError as exc:
+        raise ImageError(exc.strerror or str(exc)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise ImageError("is a directory" if stat.S_ISDIR(mode) else "not a regular file")
+    return fd
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    paddr: int
+    filesz: int
+    memsz: int
+    align: int
+
+    @property
+    def is_load(self) -> bool:
+        return self.type == PT_LOAD
+
+    @property
+    def is_note(self) -> bool:
+        return self.type == PT_NOTE
+
+    @property
+    def loadable(self) -> bool:
+        """libelf counts a PT_LOAD only when it has any of R, W or X (elf_phdr_is_loadable)."""
+        return self.is_load and bool(self.flags & (PF_R | PF_W | PF_X))
+
+    @property
+    def perms(self) -> str:
+        return "".join(
+            c if self.flags & b else "-" for c, b in (("R", PF_R), ("W", PF_W), ("X", PF_X))
+        )
+
+
+class Section(NamedTuple):
+    """A section header. A NamedTuple, not a dataclass: a vmlinux has thousands of sections
+    and building them must not cost more than the rest of a run."""
+
+    index: int
+    name: str
+    type: int
+    flags: int
+    offset: int
+    addr: int
+    size: int
+    addralign: int
+
+
+ContainerKind = Literal["segment", "section", "xen_guest"]
+
+
+@dataclass(frozen=True)
+class Container:
+    """Where a note was read from: a PT_NOTE segment, an SHT_NOTE section or `__xen_guest`."""
+
+    kind: ContainerKind
+    index: int
+    name: str | None = None  # section name; for a segment, the section covering it if any
+    offset: int = 0
+    size: int = 0
+
+    def describe(self) -> str:
+        if self.kind == "segment":
+            extra = f" ({self.name})" if self.name else ""
+            return f"PT_NOTE segment {self.index}{extra}"
+        if self.kind == "section":
+            return f"section {self.name or f'[{self.index}]'}"
+        return f"section {N.XEN_GUEST_SECTION}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note with owner `Xen`, as Xen's walk finds it."""
+
+    container: Container
+    offset: int  # file offset of the note header
+    namesz: int
+    descsz: int
+    type: int  # the raw type number
+    name: bytes  # bytes after the header up to the first NUL
+    desc: bytes  # descriptor bytes present in the file (shorter than descsz if truncated)
+    index: int  # position among the Xen notes of its walk
+    # The descriptor read as libelf reads strings: up to the first NUL, not bounded by descsz,
+    # at most 4096 bytes; `string_terminated` is False when no NUL came within that bound.
+    string: bytes = b""
+    string_terminated: bool = True
+
+    @property
+    def desc_offset(self) -> int:
+        return self.offset + 12 + _round4(self.namesz)
+
+    @property
+    def type_name(self) -> str:
+        known = N.BY_NUMBER.get(self.type)
+        return known.name if known else f"type {self.type:#x}"
+
+    @property
+    def truncated(self) -> bool:
+        return len(self.desc) < self.descsz
+
+
+@dataclass(frozen=True)
+class ForeignNote:
+    """A note with another owner inside a note container (e.g. GNU build-id, property notes)."""
+
+    container: Container
+    offset: int
+    owner: bytes
+    type: int
+    namesz: int
+    descsz: int
+
+
+ProblemKind = Literal[
+    "header-past-container",  # the 12-byte header does not fit the container
+    "past-container",  # name or descriptor runs past the end of its segment/section
+    "past-file",  # name or descriptor runs past the end of the file
+    "name-unterminated",  # no NUL within 4096 bytes or before the end of the file
+    "too-many",  # more than 65536 notes
+    "container-past-file",  # the segment/section itself runs past the end of the file
+    "name-size",  # a "Xen" name whose namesz is not 4 ("Xen" plus its NUL)
+]
+
+
+@dataclass(frozen=True)
+class NoteProblem:
+    kind: ProblemKind
+    container: Container
+    offset: int
+    detail: str
+    note_type: int | None = None
+    xen: bool = True  # the note is (or might be) a Xen note
+
+
+@dataclass(frozen=True)
+class XenGuest:
+    """The legacy `__xen_guest` section: a comma-separated NAME=VALUE string."""
+
+    section: Section
+    text: str
+    items: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class NoteBytes:
+    """The raw bytes of one PT_NOTE segment and what follows it in the file, kept for the
+    loaders' own note walks (xenlint.replay.pvh): QEMU's walk can run past the segment's end."""
+
+    segment: int  # index of the PT_NOTE program header
+    offset: int  # file offset of `data[0]` (the segment's p_offset)
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Image:
+    path: str
+    format: str  # "elf"; later "elf.gz", "bzimage"
+    size: int
+    elf_class: int  # 32 or 64
+    little_endian: bool
+    machine: int
+    etype: int
+    entry: int
+    flags: int
+    segments: tuple[Segment, ...]
+    sections: tuple[Section, ...]
+    segment_notes: tuple[Note, ...]  # Xen notes of all PT_NOTE segments Xen walks
+    section_notes: tuple[Note, ...]  # Xen notes of all SHT_NOTE sections
+    skipped_segments: tuple[Segment, ...]  # PT_NOTE segments at file offset 0 (Xen skips them)
+    skipped_segment_notes: tuple[Note, ...]  # Xen notes inside those skipped segments
+    foreign_notes: tuple[ForeignNote, ...]
+    segment_problems: tuple[NoteProblem, ...]
+    section_problems: tuple[NoteProblem, ...]
+    xen_guest: XenGuest | None
+    origin: str = ""  # where the ELF came from when it was wrapped (bzImage payload, gzip)
+    # False when only a decompressed prefix up to the last note segment was read: the section
+    # headers at the end of the ELF were not, because Xen never consults them once a PT_NOTE
+    # segment holds a Xen note (shared/abi/xen.md §5.1).
+    sections_read: bool = True
+    warnings: tuple[str, ...] = field(default=())
+    head: bytes = b""  # the first bytes of the file (QEMU's bzImage and multiboot probes)
+    note_bytes: tuple[NoteBytes, ...] = ()  # one per PT_NOTE segment, in header order
+
+    @property
+    def is_x86(self) -> bool:
+        return self.machine in (EM_386, EM_X86_64)
+
+    @property
+    def machine_name(self) -> str:
+        return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
+
+    @property
+    def note_regions_scanned(self) -> bool:
+        """libelf's elf_note_start is set once any PT_NOTE (offset != 0) or SHT_NOTE is seen."""
+        walked_segment = any(s.is_note and s.offset != 0 for s in self.segments)
+        return walked_segment or any(s.type == SHT_NOTE for s in self.sections)
+
+    @property
+    def note_source(self) -> Literal["segments", "sections", "xen_guest"] | None:
+        """Which source Xen takes its notes from (xen.md §5.1)."""
+        if self.segment_notes:
+            return "segments"
+        if self.section_notes:
+            return "sections"
+        if self.xen_guest is not None:
+            return "xen_guest"
+        return None
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        """The Xen notes Xen parses, in its walk order."""
+        return self.segment_notes or self.section_notes
+
+    @property
+    def problems(self) -> tuple[NoteProblem, ...]:
+        """Problems in the regions Xen actually walks."""
+        if self.segment_notes or not self.section_notes:
+            return self.segment_problems
+        return self.segment_problems + self.section_problems
+
+    def notes_of(self, note_type: N.NoteType) -> tuple[Note, ...]:
+        return tuple(n for n in self.notes if n.type == note_type.number)
+
+    def has_note(self, note_type: N.NoteType) -> bool:
+        return any(n.type == note_type.number for n in self.notes)
+
+    def load_segments(self) -> tuple[Segment, ...]:
+        return tuple(s for s in self.segments if s.loadable)
+
+    def paddr_range(self) -> tuple[int, int] | None:
+        """[pstart, pend) over loadable PT_LOADs, as elf_parse_binary computes it."""
+        loads = self.load_segments()
+        if not loads:
+            return None
+        return min(s.paddr for s in loads), max(s.paddr + s.memsz for s in loads)
+
+    def section_at(self, offset: int) -> Section | None:
+        for s in self.sections:
+            if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
+                return s
+        return None
+
+
+def _round4(n: int) -> int:
+    return (n + 3) & ~3

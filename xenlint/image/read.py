@@ -1,0 +1,217 @@
+"""Turn a path into an `Image`, whatever wrapping the kernel ships in: a bare ELF, a
+gzip-compressed ELF (`xen.gz`), or an x86 bzImage whose payload is a compressed vmlinux.
+
+The wrapping is sniffed from the content, never the file name. Compressed data is
+decompressed as a stream into an anonymous temporary file, counted against a size cap, and
+the stream is stopped as soon as the last PT_NOTE segment is out when that segment holds Xen
+notes: Xen reads nothing else in that case (shared/abi/xen.md §5.1), and the notes of a
+kernel sit in its first third. Input files are opened read-only and never written.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
+
+from xenlint.abi import bzimage as B
+from xenlint.image.model import Image, ImageError, open_regular
+
+if TYPE_CHECKING:
+    from xenlint.image.decompress import Codec, Source
+    from xenlint.image.elfheaders import Header
+    from xenlint.image.model import Segment
+
+# The decompressors, tempfile and mmap are imported only for a compressed image: a run on
+# bare ELF files (the common case) must not pay for them at start-up.
+
+ELF_MAGIC = b"\x7fELF"
+# Large enough for a debug vmlinux of a gigabyte and then some; config key
+# `max-decompressed-size` changes it.
+DEFAULT_MAX_DECOMPRESSED = 2 << 30
+
+
+def load_image(path: str, *, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Image:
+    """Read `path` as a kernel image. Raises ImageError with a one-line reason."""
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        head = os.pread(fd, B.HEADER_END, 0)
+        if head.startswith(ELF_MAGIC) or not head:
+            from xenlint.image.elf import load_elf
+
+            return load_elf(path)
+        from xenlint.image.decompress import Source, sniff
+
+        if _is_bzimage(head):
+            start, end = _bzimage_payload(head, size)
+            payload = Source(fd, start, end - B.SIZE_TRAILER)
+            codec = sniff(os.pread(fd, 16, start))
+            if codec is None:
+                magic = os.pread(fd, 4, start).hex(" ")
+                raise ImageError(
+                    f"bzImage payload at offset {start:#x} starts with {magic}, "
+                    "which is no compression xenlint (or Xen) knows"
+                )
+            declared = _le32(os.pread(fd, 4, end - B.SIZE_TRAILER))
+            origin, fmt = f"bzImage payload, {codec.name}", "bzimage"
+        elif (codec := sniff(head)) is not None and codec.name == "gzip":
+            payload = Source(fd, 0, size)
+            declared = _le32(os.pread(fd, 4, size - 4)) if size >= 4 else None
+            origin, fmt = "gzip", "elf.gz"
+        else:
+            raise ImageError(
+                "not an ELF file, a gzip-compressed ELF or an x86 bzImage "
+                f"(starts with {head[:4].hex(' ')})"
+            )
+        return _inflate(codec, payload, path, origin, fmt, declared, max_decompressed)
+    finally:
+        os.close(fd)
+
+
+def looks_like_image(path: str) -> bool:
+    """Whether a file found while walking a directory is worth checking: an ELF, a bzImage,
+    or gzip data that decompresses to an ELF."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(B.HEADER_END)
+    except OSError:
+        return False
+    if head.startswith(ELF_MAGIC) or _is_bzimage(head):
+        return True
+    if not head.startswith(B.GZIP_MAGIC):
+        return False
+    import zlib
+
+    try:
+        return zlib.decompressobj(wbits=31).decompress(head, 4) == ELF_MAGIC
+    except zlib.error:
+        return False
+
+
+def _le32(data: bytes) -> int | None:
+    return struct.unpack("<I", data)[0] if len(data) == 4 else None
+
+
+def _is_bzimage(head: bytes) -> bool:
+    return head[B.HEADER_MAGIC_OFFSET : B.HEADER_MAGIC_OFFSET + 4] == B.HEADER_MAGIC
+
+
+def _bzimage_payload(head: bytes, size: int) -> tuple[int, int]:
+    """[start, end) of the compressed payload, size trailer included (boot.rst)."""
+    if len(head) < B.HEADER_END:
+        raise ImageError(f"truncated bzImage: {size} bytes, shorter than its setup header")
+    (version,) = struct.unpack_from("<H", head, B.VERSION_OFFSET)
+    if version < B.PAYLOAD_MIN_VERSION:
+        raise ImageError(
+            f"bzImage boot protocol {version >> 8}.{version & 0xFF:02d} has no payload_offset "
+            "(needs 2.08 or later, as Xen's bzImage loader does)"
+        )
+    setup_sects = head[B.SETUP_SECTS_OFFSET] or B.SETUP_SECTS_DEFAULT
+    offset, length = struct.unpack_from("<II", head, B.PAYLOAD_OFFSET_OFFSET)
+    start = (setup_sects + 1) * B.SECTOR + offset
+    end = start + length
+    if length <= B.SIZE_TRAILER:
+        raise ImageError(f"bzImage payload_length {length} leaves no compressed data")
+    if end > size:
+        raise ImageError(
+            f"bzImage payload ({length} bytes at offset {start:#x}: setup_sects {setup_sects}, "
+            f"payload_offset {offset:#x}) runs past the end of the file ({size:#x} bytes)"
+        )
+    return start, end
+
+
+def _inflate(
+    codec: Codec,
+    payload: Source,
+    path: str,
+    origin: str,
+    fmt: str,
+    declared: int | None,
+    cap: int,
+) -> Image:
+    import tempfile
+
+    from xenlint.image.decompress import DecompressError
+
+    try:
+        with tempfile.TemporaryFile(prefix="xenlint-") as spool:
+            return _spool_and_parse(codec.stream(payload), spool, path, origin, fmt, declared, cap)
+    except DecompressError as exc:
+        raise ImageError(f"{origin}: {exc}") from None
+    except ImageError as exc:
+        raise ImageError(f"{origin}: {exc}") from None
+    except OSError as exc:
+        raise ImageError(f"{origin}: cannot spool the decompressed data: {exc}") from None
+
+
+def _spool_and_parse(
+    pieces: Iterator[bytes],
+    spool: IO[bytes],
+    path: str,
+    origin: str,
+    fmt: str,
+    declared: int | None,
+    cap: int,
+) -> Image:
+    """Write the stream to `spool`; after the PT_NOTE segments are out, try the prefix."""
+    from xenlint.image.elfheaders import read_header
+
+    fd = spool.fileno()
+    written = 0
+    stop_at: int | None = 64  # first the ELF header, then the phdr table, then the notes
+    stage = "header"
+    for piece in pieces:
+        over = len(piece) > cap - written
+        if over:  # keep what fits: the notes may still be inside the cap
+            piece = piece[: cap - written]
+        written += len(piece)
+        os.write(fd, piece)
+        while stop_at is not None and written >= stop_at:
+            if stage == "header":
+                header = read_header(os.pread(fd, 64, 0))
+                stage, stop_at = "phdrs", max(header.phdr_end, 64)
+            elif stage == "phdrs":
+                notes = _note_segments(fd, written, header)
+                stage, stop_at = "notes", max((s.offset + s.filesz for s in notes), default=None)
+                if not any(s.offset for s in notes):
+                    stop_at = None
+            else:
+                image = _parse(fd, written, path, origin, fmt, declared or written)
+                if image is not None and image.segment_notes:
+                    return image
+                stop_at = None
+        if over:
+            raise ImageError(
+                f"decompression stopped at the {cap}-byte limit (max-decompressed-size): "
+                "the data expands further (a decompression bomb, or a larger limit is needed)"
+            )
+    if written < 64:
+        read_header(os.pread(fd, 64, 0))  # raises the precise reason
+    image = _parse(fd, written, path, origin, fmt, None)
+    assert image is not None
+    return image
+
+
+def _note_segments(fd: int, length: int, header: Header) -> list[Segment]:
+    """The PT_NOTE program headers, read through a mapping of what is decompressed so far
+    (a hostile e_phentsize can make the table gigabytes long: it is never copied)."""
+    import mmap
+
+    from xenlint.image.elfheaders import check_phdr_table, read_segments
+
+    check_phdr_table(header, length)
+    with mmap.mmap(fd, length, access=mmap.ACCESS_READ) as data:
+        return [s for s in read_segments(data, header) if s.is_note]
+
+
+def _parse(
+    fd: int, length: int, path: str, origin: str, fmt: str, prefix_of: int | None
+) -> Image | None:
+    import mmap
+
+    from xenlint.image.elf import parse_elf
+
+    with mmap.mmap(fd, length, access=mmap.ACCESS_READ) as data:
+        return parse_elf(data, path, origin, fmt, prefix_of=prefix_of)

@@ -1,0 +1,351 @@
+"""What a PVH loader (QEMU, linux-loader and its VMMs) makes of an image: where it looks for
+the PHYS32_ENTRY note, which note it takes, the entry it reads, or why it gives up.
+
+This is the loader-side counterpart of `xenlint.replay.xen`: it replays each loader's own walk
+over the raw PT_NOTE bytes the ELF reader kept (`Image.note_bytes`, `Image.head`), driven by
+the behaviour fields of a `LoaderProfile`. Rules read the `Reading`; they never parse bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from xenlint.abi import loaders as L
+from xenlint.abi import notes as N
+from xenlint.abi.loaders import LoaderProfile
+from xenlint.image.model import Image, NoteBytes, Segment
+
+XEN_NAME = N.XEN_OWNER + b"\0"
+
+FailureKind = Literal[
+    "multiboot-64",  # QEMU: multiboot v1 header without the address flag in an x86-64 ELF
+    "eflags",  # QEMU: e_flags bits it refuses
+    "machine",  # e_machine the loader does not accept
+    "class",  # linux-loader: not an ELF64 program header table
+    "byte-order",  # big-endian image
+    "e-entry-low",  # VMM: e_entry below its highmem start
+    "align-crash",  # QEMU: PT_NOTE p_align 0 divides by zero
+    "align-error",  # linux-loader <= 0.8.1: p_align not a power of two
+    "desc-short",  # linux-loader: PHYS32_ENTRY descriptor under 4 bytes (InvalidPvhNote)
+    "past-file",  # a segment or note runs past the end of the file
+    "absent",  # no entry found, or QEMU read 0
+]
+
+
+@dataclass(frozen=True)
+class WalkedNote:
+    """A note header as this loader's walk meets it."""
+
+    segment: Segment
+    offset: int  # file offset of the header
+    namesz: int
+    descsz: int
+    type: int
+    name: bytes  # the name field's bytes (namesz of them, as far as the file has them)
+    desc_offset: int  # where this loader thinks the descriptor starts
+
+    @property
+    def owner(self) -> str:
+        text = self.name.split(b"\0", 1)[0].decode("latin-1")
+        return repr(text)
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: FailureKind
+    message: str  # what the loader prints or returns
+    segment: Segment | None = None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One loader's verdict on one image."""
+
+    loader: LoaderProfile
+    path: Literal["pvh", "multiboot"]  # QEMU boots a multiboot header before any PVH note
+    matches: tuple[WalkedNote, ...]  # the type-18 note each PT_NOTE's walk stopped at
+    note: WalkedNote | None  # the one whose value is used
+    raw: int | None  # the value read, at the loader's width
+    width: int  # bytes read for the value
+    entry: int | None  # where execution starts (32 bits), None when the load fails
+    failure: Failure | None
+    reset_by: Segment | None = None  # linux-loader: the later PT_NOTE that erased the match
+    multiboot_flags: int | None = None
+    multiboot_offset: int | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.note is not None and self.failure is None
+
+
+def read(image: Image, loader: LoaderProfile) -> Reading:
+    """Replay `loader` on `image`."""
+    if loader.engine == "qemu":
+        return _qemu(image, loader)
+    return _linux_loader(image, loader)
+
+
+def read_as_if_4(image: Image, loader: LoaderProfile) -> Reading:
+    """The same loader with 4-byte note padding: what a p_align-4 segment would give."""
+    return read(image, replace(loader, walk="4"))
+
+
+def entry_in_load(image: Image, entry: int) -> Segment | None:
+    """The PT_LOAD whose file bytes hold `entry` (loaded at p_paddr by every loader here)."""
+    for seg in image.segments:
+        if seg.is_load and seg.filesz and seg.paddr <= entry < seg.paddr + seg.filesz:
+            return seg
+    return None
+
+
+def boots(image: Image, reading: Reading) -> bool:
+    """Whether the loader really starts code of the kernel at a PVH entry (or, for QEMU's
+    multiboot path, at its multiboot entry)."""
+    if reading.failure is not None or reading.entry is None:
+        return False
+    return entry_in_load(image, reading.entry) is not None
+
+
+def multiboot_header(image: Image) -> tuple[int, int] | None:
+    """(offset, flags) of a multiboot v1 header QEMU would find, or None."""
+    head = image.head
+    limit = min(len(head) - 12, L.MULTIBOOT_SCAN_BYTES)
+    for off in range(0, max(limit, 0), 4):
+        magic, flags, checksum = struct.unpack_from("<III", head, off)
+        if magic == L.MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
+            return off, flags
+    return None
+
+
+# --- QEMU ---------------------------------------------------------------------------------
+
+
+def _qemu(image: Image, loader: LoaderProfile) -> Reading:
+    width = loader.elf64_desc_bytes if image.elf_class == 64 else loader.elf32_desc_bytes
+
+    def fail(kind: FailureKind, message: str, seg: Segment | None = None) -> Reading:
+        return Reading(loader, "pvh", (), None, None, width, None, Failure(kind, message, seg))
+
+    mb = multiboot_header(image) if loader.multiboot_first else None
+    if mb is not None:
+        off, flags = mb
+        if not flags & L.MULTIBOOT_AOUT_KLUDGE and image.machine == L.EM_X86_64:
+            reading = fail("multiboot-64", L.QEMU_MULTIBOOT_64)
+        else:
+            reading = Reading(loader, "multiboot", (), None, None, width, image.entry, None)
+        return replace(reading, multiboot_flags=flags, multiboot_offset=off)
+    if image.flags & loader.refused_eflags:
+        return fail("eflags", L.QEMU_EFLAGS.format(flags=image.flags))
+    if not image.little_endian:
+        return fail("byte-order", f"{L.QEMU_LOAD_ERROR} (the image has incorrect endianness)")
+    if image.machine not in loader.machines:
+        return fail("machine", f"{L.QEMU_LOAD_ERROR} (the image is from incompatible architecture)")
+    for seg in image.segments:
+        if (seg.is_load or seg.is_note) and seg.filesz and seg.offset + seg.filesz > image.size:
+            return fail("past-file", f"{L.QEMU_LOAD_ERROR} (segment {seg.index} past the file)")
+    matches: list[WalkedNote] = []
+    raw: int | None = None
+    chosen: WalkedNote | None = None
+    for seg in image.segments:
+        if not seg.is_note or not seg.filesz:
+            continue
+        align = seg.align if loader.walks_p_align else 4
+        if align == 0:
+            return fail("align-crash", "QEMU dies of SIGFPE (p_align 0 divides by zero)", seg)
+        note = _qemu_walk(seg, _bytes_of(image, seg), align)
+        if note is None:
+            continue
+        matches.append(note)
+        value = _value(image, note.desc_offset, width)
+        if value is None:
+            return fail("past-file", "QEMU reads the entry past the end of the file", seg)
+        raw, chosen = value, note  # every match overwrites pvh_start_addr: the last one wins
+    if raw is None or raw == 0:
+        reading = fail("absent", L.QEMU_NO_NOTE)
+        return replace(reading, matches=tuple(matches), note=chosen, raw=raw)
+    return Reading(loader, "pvh", tuple(matches), chosen, raw, width, raw & 0xFFFFFFFF, None)
+
+
+def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | None:
+    """get_elf_note_type: stop at the first type-18 note; step by the p_align-padded size; the
+    only stop is a note larger than the whole segment, so the walk may leave the segment."""
+    if raw is None:
+        return None
+    pos = 0
+    data = raw.data
+    while pos + 12 <= len(data):
+        namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+        desc = pos + 12 + _align_up(namesz, align)
+        note = WalkedNote(
+            seg,
+            raw.offset + pos,
+            namesz,
+            descsz,
+            ntype,
+            bytes(data[pos + 12 : pos + 12 + namesz]),
+            raw.offset + desc,
+        )
+        if ntype == N.PHYS32_ENTRY.number:
+            return note
+        size = 12 + _align_up(namesz, align) + _align_up(descsz, align)
+        if size > seg.filesz:
+            return None
+        pos += size
+    return None  # past what xenlint keeps (or the file): treated as not found
+
+
+# --- rust-vmm linux-loader -----------------------------------------------------------------
+
+
+def _linux_loader(image: Image, loader: LoaderProfile) -> Reading:
+    width = L.LINUX_LOADER_DESC
+
+    def fail(kind: FailureKind, message: str, seg: Segment | None = None) -> Reading:
+        return Reading(loader, "pvh", (), None, None, width, None, Failure(kind, message, seg))
+
+    if not image.little_endian:
+        return fail("byte-order", "BigEndianElfOnLittle")
+    if image.elf_class != 64:
+        # ELF32's e_phentsize is 32; linux-loader never reads EI_CLASS.
+        return fail("class", "InvalidProgramHeaderSize (an ELF32 image)")
+    if loader.min_e_entry is not None and image.entry < loader.min_e_entry:
+        return fail("e-entry-low", "InvalidEntryAddress")
+    matches: list[WalkedNote] = []
+    chosen: WalkedNote | None = None
+    reset_by: Segment | None = None
+    for seg in image.segments:
+        if seg.is_load and seg.filesz:
+            if seg.offset + seg.filesz > image.size:
+                return fail("past-file", "ReadKernelImage", seg)
+            continue
+        if not seg.is_note:
+            continue
+        align = seg.align if loader.walks_p_align else 4
+        found = _linux_loader_walk(image, seg, _bytes_of(image, seg), align)
+        if isinstance(found, Failure):
+            return replace(fail(found.kind, found.message, seg), matches=tuple(matches))
+        if found is not None:
+            matches.append(found)
+            reset_by = None
+        elif chosen is not None:
+            reset_by = seg
+        chosen = found  # each PT_NOTE overwrites the result: the last one decides
+    if chosen is None:
+        reading = fail("absent", "PvhEntryNotPresent")
+        return replace(reading, matches=tuple(matches), reset_by=reset_by)
+    value = _value(image, chosen.desc_offset, width)
+    if value is None:
+        return fail("past-file", "ReadNoteHeader", chosen.segment)
+    return Reading(loader, "pvh", tuple(matches), chosen, value, width, value, None)
+
+
+def _linux_loader_walk(
+    image: Image, seg: Segment, raw: NoteBytes | None, align: int
+) -> WalkedNote | Failure | None:
+    """parse_elf_note: headers while the running offset is inside p_filesz; a match needs
+    type 18, namesz 4 and the name 'Xen\\0'; descsz under 4 is InvalidPvhNote."""
+    data = raw.data if raw is not None else b""
+    pos = 0
+    while pos < seg.filesz:
+        if pos + 12 > len(data):
+            return Failure("past-file", "ReadNoteHeader")
+        namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
+        if align <= 0 or align & (align - 1):
+            return Failure("align-error", f"Align (p_align {seg.align} is not a power of two)")
+        name = bytes(data[pos + 12 : pos + 12 + namesz])
+        if ntype == N.PHYS32_ENTRY.number and namesz == len(XEN_NAME) and name == XEN_NAME:
+            assert raw is not None
+            desc = pos + 12 + _align_up(namesz, align)
+            if descsz < L.LINUX_LOADER_DESC:
+                return Failure("desc-short", "InvalidPvhNote")
+            return WalkedNote(seg, raw.offset + pos, namesz, descsz, ntype, name, raw.offset + desc)
+        pos += 12 + _align_up(namesz, align) + _align_up(descsz, align)
+    return None
+
+
+# --- shared helpers ------------------------------------------------------------------------
+
+
+def _bytes_of(image: Image, seg: Segment) -> NoteBytes | None:
+    for raw in image.note_bytes:
+        if raw.segment == seg.index:
+            return raw
+    return None
+
+
+def _value(image: Image, offset: int, width: int) -> int | None:
+    for raw in image.note_bytes:
+        start = offset - raw.offset
+        if start >= 0 and start + width <= len(raw.data):
+            return int.from_bytes(raw.data[start : start + width], "little")
+    return None
+
+
+def _align_up(n: int, align: int) -> int:
+    return -(-n // align) * align
+
+
+# --- for messages ---------------------------------------------------------------------------
+
+
+def declared_entry(image: Image) -> int | None:
+    """The entry the kernel declares: its last Xen PHYS32_ENTRY note (the one Xen uses),
+    read from its first 4 bytes, wherever Xen found it."""
+    notes = [n for n in image.notes if n.type == N.PHYS32_ENTRY.number and len(n.desc) >= 4]
+    if not notes:
+        return None
+    return int.from_bytes(notes[-1].desc[:4], "little")
+
+
+def has_any_entry_note(image: Image) -> bool:
+    """A type-18 note of any owner anywhere: PT_NOTE segments (even those Xen skips),
+    SHT_NOTE sections, or a foreign owner's."""
+    xen = image.segment_notes + image.section_notes + image.skipped_segment_notes
+    return any(n.type == N.PHYS32_ENTRY.number for n in xen) or any(
+        n.type == N.PHYS32_ENTRY.number for n in image.foreign_notes
+    )
+
+
+def segment_names(image: Image, seg: Segment) -> list[str]:
+    """Names of the sections a segment's file bytes hold."""
+    return [
+        s.name
+        for s in image.sections
+        if s.size and s.type != 8 and seg.offset <= s.offset < seg.offset + seg.filesz
+    ]
+
+
+def describe_segment(image: Image, seg: Segment) -> str:
+    names = ", ".join(segment_names(image, seg))
+    kind = "PT_NOTE" if seg.is_note else "PT_LOAD" if seg.is_load else f"type {seg.type:#x}"
+    return f"{kind} segment {seg.index}" + (f" ({names})" if names else "")
+
+
+def consequence(image: Image, reading: Reading) -> str:
+    """What the loader does with this reading, in words, quoting its own message."""
+    loader, failure = reading.loader, reading.failure
+    if failure is None:
+        return f"{loader.program} starts the kernel at {reading.entry:#x}"
+    if failure.kind == "absent":
+        if loader.absent == "linux-fallback":
+            return (
+                f"{loader.program} finds no PVH entry and silently boots the kernel through the "
+                f"64-bit Linux boot protocol at e_entry {image.entry:#x} instead"
+            )
+        if loader.engine == "qemu":
+            return f'{loader.program} exits with "{failure.message}"'
+        if loader.family == "cloud-hypervisor":
+            return f'{loader.program} fails with "{L.CH_NO_NOTE}"'
+        return f"{loader.program} returns {failure.message} (no PVH boot)"
+    if failure.kind == "align-crash":
+        return failure.message
+    if loader.engine == "qemu":
+        return f'{loader.program} exits with "{failure.message}"'
+    if loader.bzimage_retry:
+        return (
+            f"{loader.program}'s ELF load fails ({failure.message}); it retries the file as a "
+            "bzImage and reports that error instead"
+        )
+    return f"{loader.program} refuses the kernel ({failure.message})"

@@ -1,0 +1,379 @@
+"""What one Xen release makes of an image's notes in one guest mode: libelf's parse, replayed.
+
+This mirrors `elf_xen_parse()` (shared/abi/xen.md §3-§6) so rules can ask "what value does
+Xen 4.2 see for FEATURES in a PV boot" without touching bytes. The result is per
+(release, mode) and cached by the check context.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xenlint.abi import features as F
+from xenlint.abi import notes as N
+from xenlint.abi.profile import Mode
+from xenlint.abi.xen import XenRelease
+from xenlint.image.model import Image, Note
+
+Source = Literal["notes", "xen_guest"]
+Pae = Literal["no", "yes", "extended-cr3", "bimodal"]  # enum xen_pae_type
+
+
+@dataclass(frozen=True)
+class FeatureToken:
+    """One token of a FEATURES string as libelf cuts it (at '|', or every 63 characters)."""
+
+    text: str  # the token without '!'
+    required: bool
+    note: Note | None  # None when it came from __xen_guest
+    # One of several tokens libelf makes of one '|'-separated name because of the
+    # 63-character limit: every piece, the remainder, and the empty token a '|' right after
+    # a full 63-character piece produces.
+    split: bool = False
+    word: str = ""  # the '|'-separated name as written (with any '!'), which may be longer
+
+    @property
+    def display(self) -> str:
+        return ("!" if self.required else "") + self.text
+
+
+@dataclass(frozen=True)
+class Phys32Reloc:
+    """PHYS32_RELOC as the PVH dom0 builder reads it (xen.md §7): each note sets the words its
+    descsz covers (align, min, max), so with several notes every word keeps its last value."""
+
+    note: Note  # the last PHYS32_RELOC note
+    words: tuple[int | None, int | None, int | None]  # align, min, max as given; None = absent
+    default_align: int  # the largest loadable p_align if at least a page, else 2 MiB
+    # The last note whose descsz (at least 4) is not a multiple of 4: its words all read as 0.
+    zeroed: Note | None = None
+
+    @property
+    def align(self) -> int:
+        given = self.words[0]
+        return self.default_align if given in (None, N.PHYS32_UNSET) else given
+
+    @property
+    def min(self) -> int:
+        return N.RELOC_MIN_DEFAULT if self.words[1] is None else self.words[1]
+
+    @property
+    def max(self) -> int:
+        return N.RELOC_MAX_DEFAULT if self.words[2] is None else self.words[2]
+
+
+@dataclass
+class XenParse:
+    release: XenRelease
+    mode: Mode
+    hvm: bool  # parsed with the hvm flag (PVH on 4.16 and later)
+    source: Source | None
+    strings: dict[str, str] = field(default_factory=dict)  # note name -> value as kept
+    numbers: dict[str, int] = field(default_factory=dict)  # note name -> value as read
+    raw_phys32: int | None = None  # PHYS32_ENTRY before the uint32 store
+    phys32_reloc: Phys32Reloc | None = None  # PHYS32_RELOC, on releases that parse it
+    supported: int = 0
+    required: int = 0
+    tokens: list[FeatureToken] = field(default_factory=list)
+    # Every FEATURES string Xen reads, with its note (None for the __xen_guest item).
+    feature_strings: list[tuple[Note | None, str]] = field(default_factory=list)
+    # Every SUPPORTED_FEATURES note Xen reads, with the 32-bit words libelf's array reader
+    # sees in it (none when descsz is not a multiple of 4); only the first word counts.
+    supported_words: list[tuple[Note, tuple[int, ...]]] = field(default_factory=list)
+    unknown: list[FeatureToken] = field(default_factory=list)  # not in this release's table
+    fatal: FeatureToken | None = None  # the token that makes the parse fail
+    ignored: list[Note] = field(default_factory=list)  # notes of types this release skips
+    used: list[Note] = field(default_factory=list)  # notes this release parses
+    pae: Pae = "no"  # PAE_MODE as libelf settles it: only ever switched on (sticky)
+
+    @property
+    def phys32_entry(self) -> int | None:
+        """PHYS32_ENTRY as libelf stores it: a uint32, with 0xFFFFFFFF meaning unset."""
+        if self.raw_phys32 is None:
+            return None
+        value = self.raw_phys32 & 0xFFFFFFFF
+        return None if value == N.PHYS32_UNSET else value
+
+    @property
+    def shortcut(self) -> bool:
+        """PHYS32_ENTRY alone satisfies elf_xen_note_check (xen.md §4 step 3)."""
+        if self.phys32_entry is None:
+            return False
+        kind = self.release.phys32_shortcut
+        return kind == "pv+pvh" or (kind == "pvh" and self.hvm)
+
+    @property
+    def failed(self) -> bool:
+        return self.fatal is not None
+
+    def refuses(self, token: FeatureToken) -> bool:
+        """Whether this unknown token fails the parse: '!' always, a bare name before 4.2.
+        In the legacy __xen_guest string a failure only stops the remaining items."""
+        return token.required or self.release.unknown_feature_fatal
+
+
+def uses_xen_guest(release: XenRelease, mode: Mode) -> bool:
+    """Whether this release consults `__xen_guest` in this mode (PV only from 4.16)."""
+    return not (mode.is_pvh and release.hvm_flag)
+
+
+def parse(image: Image, release: XenRelease, mode: Mode) -> XenParse:
+    hvm = mode.is_pvh and release.hvm_flag
+    result = XenParse(release, mode, hvm, None)
+    if image.notes:
+        result.source = "notes"
+        for note in image.notes:
+            _parse_note(image, release, note, result)
+    elif image.xen_guest is not None and uses_xen_guest(release, mode):
+        result.source = "xen_guest"
+        _parse_xen_guest(image, release, result)
+    return result
+
+
+def numeric(image: Image, note: Note) -> int:
+    """elf_note_numeric: sizes 1/2/4/8 in the ELF's byte order; any other size reads 0."""
+    if note.descsz not in N.NUMERIC_SIZES or len(note.desc) < note.descsz:
+        return 0
+    return int.from_bytes(note.desc, "little" if image.little_endian else "big")
+
+
+def string_value(note: Note) -> str:
+    return note.string.decode("latin-1")
+
+
+def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) -> None:
+    kind = N.BY_NUMBER.get(note.type)
+    if kind is None or note.type not in release.known_notes:
+        out.ignored.append(note)
+        return
+    out.used.append(note)
+    if kind.kind is N.DescKind.STRING:
+        if release.bounded_reads and not note.string_terminated:
+            return  # XSA-55: an unterminated string note is skipped
+        value = string_value(note)
+        if kind is N.FEATURES:
+            _parse_features(value, release, note, out)
+        elif kind in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
+            out.strings[kind.name] = value[: N.STRING_KEEP]
+        elif kind is N.PAE_MODE:
+            out.strings[kind.name] = value
+            out.pae = _pae(value, out.pae)
+        else:
+            out.strings[kind.name] = value
+    elif kind is N.SUPPORTED_FEATURES:
+        words = _words(image, note) if note.descsz % 4 == 0 else ()
+        out.supported_words.append((note, words))
+        if words:
+            out.supported |= words[0]
+        out.numbers[kind.name] = numeric(image, note)
+    elif kind is N.PHYS32_ENTRY:
+        out.raw_phys32 = numeric(image, note)
+        out.numbers[kind.name] = out.raw_phys32
+    elif kind is N.PHYS32_RELOC:
+        out.phys32_reloc = _phys32_reloc(image, note, out.phys32_reloc)
+    else:
+        out.numbers[kind.name] = numeric(image, note)
+
+
+def _pae(value: str, before: Pae) -> Pae:
+    """PAE_MODE: exactly "yes" sets extended-cr3, anything containing "bimodal" bimodal;
+    nothing switches it off again."""
+    if "bimodal" in value:
+        return "bimodal"
+    return "extended-cr3" if value == "yes" else before
+
+
+def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys32Reloc:
+    """Words 0-2 are read when descsz reaches them, each as 0 if descsz is not a multiple of 4
+    or the word is not in the file (elf_note_numeric_array); absent words keep earlier values."""
+    order = "little" if image.little_endian else "big"
+    words = list(before.words if before else (None, None, None))
+    for i in range(len(words)):
+        if note.descsz >= 4 * (i + 1):
+            data = note.desc[4 * i : 4 * i + 4]
+            whole = note.descsz % 4 == 0 and len(data) == 4
+            words[i] = int.from_bytes(data, order) if whole else 0
+    palign = max((s.align for s in image.load_segments()), default=0) & 0xFFFFFFFF
+    zeroed = before.zeroed if before else None
+    if note.descsz >= 4 and note.descsz % 4:
+        zeroed = note
+    default = palign if palign >= N.RELOC_PAGE else N.RELOC_ALIGN_DEFAULT
+    return Phys32Reloc(note, (words[0], words[1], words[2]), default, zeroed)
+
+
+def _words(image: Image, note: Note) -> tuple[int, ...]:
+    """The descriptor as 32-bit words in the ELF's byte order (elf_note_numeric_array)."""
+    order = "little" if image.little_endian else "big"
+    size = min(note.descsz, len(note.desc)) // 4 * 4
+    return tuple(int.from_bytes(note.desc[i : i + 4], order) for i in range(0, size, 4))
+
+
+def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenParse) -> bool:
+    """Tokenise like elf_xen_parse_features; returns False where Xen fails the parse.
+    In __xen_guest (note None) libelf returns at the failing token, so the tokens after it
+    are not read; in a note the parse fails anyway, and all tokens are kept for the rules."""
+    ok = True
+    out.feature_strings.append((note, text))
+    for token in feature_tokens(text, note):
+        out.tokens.append(token)
+        feature = F.BY_NAME.get(token.text)
+        if feature is not None and token.text in release.feature_names:
+            out.supported |= 1 << feature.bit
+            if token.required:
+                out.required |= 1 << feature.bit
+            continue
+        out.unknown.append(token)
+        if token.required or release.unknown_feature_fatal:
+            if note is None:
+                return False
+            if out.fatal is None:
+                out.fatal = token
+            ok = False
+    return ok
+
+
+def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
+    """Cut a FEATURES string the way elf_xen_parse_features does: a token ends at '|' (which
+    is consumed) or after 63 characters (the next character, even a '|', starts a new token)."""
+    pieces: list[tuple[int, str]] = []  # (start of the '|'-separated name, piece)
+    pos = start = 0
+    while pos < len(text):
+        end = pos
+        while end - pos < F.TOKEN_MAX and end < len(text) and text[end] != "|":
+            end += 1
+        pieces.append((start, text[pos:end]))
+        if end - pos == F.TOKEN_MAX:
+            pos = end  # cut: the next token starts right here, even at a '|'
+        else:
+            pos = start = end + 1  # a '|' (or the end) closes the name
+    per_word = Counter(start for start, _ in pieces)
+    tokens = []
+    for start, piece in pieces:
+        end = text.find("|", start)
+        word = text[start : len(text) if end < 0 else end]
+        required = piece.startswith("!")  # libelf looks at each piece's first character
+        name = piece[1:] if required else piece
+        tokens.append(FeatureToken(name, required, note, per_word[start] > 1, word))
+    return tokens
+
+
+def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
+    """The legacy NAME=VALUE string (xen.md §5.5). A FEATURES failure stops the remaining
+    items but, unlike in a note, does not fail the parse."""
+    assert image.xen_guest is not None
+    names = {"LOADER": "LOADER", "GUEST_OS": "GUEST_OS", "GUEST_VER": "GUEST_VERSION"}
+    names["XEN_VER"] = "XEN_VERSION"
+    numbers = {"VIRT_BASE": "VIRT_BASE", "VIRT_ENTRY": "ENTRY"}
+    numbers["ELF_PADDR_OFFSET"] = "PADDR_OFFSET"
+    for key, value in image.xen_guest.items:
+        if key in names:
+            out.strings[names[key]] = value[: N.STRING_KEEP]
+        elif key in numbers:
+            out.numbers[numbers[key]] = _strtoull(value)
+        elif key == "HYPERCALL_PAGE":
+            out.numbers["HYPERCALL_PAGE_PFN"] = _strtoull(value)
+            if not release.xen_guest_hypercall_any_order:
+                # before 4.11 VIRT_BASE is added right here, all-ones while still unset
+                base = out.numbers.get("VIRT_BASE", _UNSET_ADDR)
+                out.numbers["HYPERCALL_PAGE"] = ((_strtoull(value) << 12) + base) & _UNSET_ADDR
+        elif key == "PAE":
+            out.strings["PAE_MODE"] = value
+            if value == "yes[extended-cr3]":
+                out.pae = "extended-cr3"
+            elif value.startswith("yes"):
+                out.pae = "yes"  # "bimodal" is not understood here
+        elif key == "BSD_SYMTAB":
+            out.strings["BSD_SYMTAB"] = "yes"
+        elif key == "FEATURES" and not _parse_features(value, release, None, out):
+            break
+    pfn = out.numbers.pop("HYPERCALL_PAGE_PFN", None)
+    if pfn is not None and release.xen_guest_hypercall_any_order:
+        # 4.11+: the page number becomes an address, plus VIRT_BASE only if that is set
+        out.numbers["HYPERCALL_PAGE"] = (
+            (pfn << 12) + out.numbers.get("VIRT_BASE", 0)
+        ) & _UNSET_ADDR
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """elf_xen_addr_calc_check's view of the kernel (xen.md §6.1): where it thinks the image
+    lies in the guest's virtual address space, and where it enters."""
+
+    virt_base: int  # VIRT_BASE, 0 when unset (forced to 0 for hvm)
+    paddr_offset: int  # PADDR_OFFSET, or its default (0 with notes, VIRT_BASE in __xen_guest)
+    kstart: int  # virt_kstart = pstart + VIRT_BASE - PADDR_OFFSET (64-bit wrap)
+    kend: int  # virt_kend, the same for pend
+    entry: int
+    entry_from: str  # "the ENTRY note", "e_entry", "PHYS32_ENTRY", "VIRT_ENTRY in __xen_guest"
+    pstart: int  # the p_paddr range of the loadable segments (all-ones/0 when there is none)
+    pend: int
+    paddr_offset_without_virt_base: bool  # "ERROR: ELF_PADDR_OFFSET set, VIRT_BASE unset"
+
+    @property
+    def out_of_bounds(self) -> str | None:
+        """Why "ELF start or entries are out of bounds" fires, or None."""
+        if self.kstart > self.kend:
+            return "the kernel's address range is empty (no loadable segment)"
+        if self.entry < self.kstart or self.entry > self.kend:
+            return "entry outside the kernel"
+        if self.virt_base > self.kstart:
+            return "VIRT_BASE above the kernel start"
+        return None
+
+
+def addresses(image: Image, parse: XenParse) -> Addresses:
+    """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
+    not modelled (it only widens the range)."""
+    numbers, hvm, legacy = parse.numbers, parse.hvm, parse.source == "xen_guest"
+    has_base = N.VIRT_BASE.name in numbers
+    has_offset = N.PADDR_OFFSET.name in numbers
+    check_offset = not hvm or parse.release.paddr_offset_check_pvh
+    base = 0 if hvm or not has_base else numbers[N.VIRT_BASE.name]
+    if hvm:
+        offset = 0
+    elif has_offset:
+        offset = numbers[N.PADDR_OFFSET.name]
+    else:
+        offset = base if legacy else 0
+    span = image.paddr_range()
+    pstart, pend = span if span else (_UNSET_ADDR, 0)
+    shift = (base - offset) & _UNSET_ADDR
+    kstart, kend = (pstart + shift) & _UNSET_ADDR, (pend + shift) & _UNSET_ADDR
+    if hvm and parse.phys32_entry is not None:
+        entry, entry_from = parse.phys32_entry, "PHYS32_ENTRY"
+    elif N.ENTRY.name in numbers and not hvm:
+        entry = numbers[N.ENTRY.name]
+        entry_from = "VIRT_ENTRY in __xen_guest" if legacy else "the ENTRY note"
+    else:
+        entry, entry_from = image.entry, "e_entry"
+    return Addresses(
+        base,
+        offset,
+        kstart,
+        kend,
+        entry,
+        entry_from,
+        pstart,
+        pend,
+        has_offset and not has_base and check_offset,
+    )
+
+
+# UNSET_ADDR: libelf's "not given" value for 64-bit addresses, and the width they wrap at.
+_UNSET_ADDR = (1 << 64) - 1
+
+
+def _strtoull(text: str) -> int:
+    """strtoull(text, NULL, 0): leading '0x' is hex, a leading '0' octal; stops at junk."""
+    text = text.strip()
+    base, digits = 10, "0123456789"
+    if text[:2].lower() == "0x":
+        base, digits, text = 16, "0123456789abcdefABCDEF", text[2:]
+    elif text.startswith("0"):
+        base, digits = 8, "01234567"
+    end = 0
+    while end < len(text) and text[end] in digits:
+        end += 1
+    return int(text[:end], base) if end else 0

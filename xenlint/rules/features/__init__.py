@@ -1,0 +1,1 @@
+"""XL4xx: the FEATURES string and the SUPPORTED_FEATURES bitmap."""

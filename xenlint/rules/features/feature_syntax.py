@@ -1,0 +1,144 @@
+"""XL403: a FEATURES string whose '|'-separated names libelf does not read the way they look:
+empty names, names with whitespace, names cut at 63 characters, and a trailing '|'."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from xenlint import hookimpl
+from xenlint.abi import features as F
+from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
+from xenlint.replay.xen import FeatureToken, XenParse
+
+
+class FeatureSyntax(Rule):
+    code = "XL403"
+    name = "feature-syntax"
+    severity = Severity.ERROR
+    summary = "a FEATURES string with empty names, whitespace or names cut at the length limit"
+    explanation = f"""
+libelf's elf_xen_parse_features cuts the FEATURES string at every '|' and compares each piece
+with its table by exact strcmp, without trimming anything:
+- 'a||b', a leading '|' and a lone '!' give an empty name;
+- ' dom0' (with a space) is not 'dom0';
+- a name is read at most {F.TOKEN_MAX} characters at a time: a longer one becomes several
+  names, and a '|' right after a full {F.TOKEN_MAX}-character piece gives an empty name;
+- a trailing '|' is harmless: it only ends the last name.
+Each such piece is an unknown name, so what Xen does depends on the release:
+- Xen 3.1 to 4.1.x refuse the kernel (any unknown name fails elf_xen_parse());
+- a piece starting with '!' is refused by every release;
+- Xen 4.2 and later ignore the rest, so a feature meant by ' dom0' is silently lost;
+- in the legacy __xen_guest string a failure only stops libelf reading that string.
+"""
+    fix = """
+Write the FEATURES string as names separated by single '|' characters, with no spaces, no
+empty entries and no trailing '|', e.g. "writable_page_tables|pae_pgdir_above_4gb".
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        for cell in ctx.xen_cells:
+            parse = ctx.xen(cell)
+            yield from _long_names(ctx, cell, parse)
+            yield from _bad_names(ctx, cell, parse)
+            yield from _trailing_bars(ctx, cell, parse)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What a release does with an unknown piece: refuse the kernel, stop reading the
+    __xen_guest string, or ignore it."""
+
+    severity: Severity
+    consequence: str
+
+
+def _verdict(
+    parse: XenParse, tokens: list[FeatureToken], ignored: Severity, it: str = "it"
+) -> _Verdict:
+    refused = any(t in parse.unknown and parse.refuses(t) for t in tokens)
+    legacy = tokens[0].note is None
+    if refused and legacy:
+        return _Verdict(Severity.WARNING, "Xen stops reading the __xen_guest string there")
+    if refused and any(t.required for t in tokens if t in parse.unknown):
+        return _Verdict(Severity.ERROR, "a required ('!') unknown name makes Xen refuse the kernel")
+    if refused:
+        return _Verdict(Severity.ERROR, "this release refuses a kernel naming unknown features")
+    return _Verdict(ignored, f"Xen ignores {it}")
+
+
+def _long_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
+    """One result per name libelf cuts into several tokens."""
+    groups: dict[tuple[int, str], list[FeatureToken]] = {}
+    for token in parse.tokens:
+        if token.split:
+            groups.setdefault((id(token.note), token.word), []).append(token)
+    for (_, word), tokens in groups.items():
+        verdict = _verdict(parse, tokens, Severity.WARNING, "them")
+        pieces = ", ".join(f"'{_short(t.display, 12)}'" for t in tokens)
+        yield Result(
+            (cell,),
+            f"FEATURES name '{_short(word, 24)}' is {len(word)} characters long; libelf "
+            f"reads at most {F.TOKEN_MAX} at a time and sees {len(tokens)} names ({pieces}): "
+            f"{verdict.consequence}",
+            ctx.location(tokens[0].note),
+            verdict.severity,
+            f"remove the {len(word)}-character name from the FEATURES string; no feature name "
+            f"is longer than {max(len(n) for n in F.BY_NAME)} characters",
+        )
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _bad_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
+    """Empty names and names with whitespace."""
+    seen: set[int] = set()  # the FEATURES strings (by note) already entered
+    for token in parse.tokens:
+        first = id(token.note) not in seen
+        seen.add(id(token.note))
+        if token.split:
+            continue
+        if not token.text:
+            verdict = _verdict(parse, [token], Severity.INFO)
+            if token.required:
+                what = "a lone '!'"
+            elif first:
+                what = "a leading '|'"
+            else:
+                what = "'||'"
+            fix = "remove the empty entry from the FEATURES string"
+            message = f"FEATURES has an empty name ({what}): {verdict.consequence}"
+        elif any(c.isspace() for c in token.text):
+            verdict = _verdict(parse, [token], Severity.WARNING)
+            clean = "".join(token.display.split())
+            message = (
+                f"FEATURES name {token.display!r} contains whitespace, which libelf does not "
+                f"trim, so it matches no feature: {verdict.consequence}"
+            )
+            fix = f"write '{clean}' without whitespace in the FEATURES string"
+        else:
+            continue
+        yield Result((cell,), message, ctx.location(token.note), verdict.severity, fix)
+
+
+def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
+    """A '|' at the end that only closes the last name (no empty name follows in libelf)."""
+    for note, text in parse.feature_strings:
+        if not text.endswith("|"):
+            continue
+        tokens = [t for t in parse.tokens if t.note is note]
+        if tokens and tokens[-1].text and not tokens[-1].split:
+            yield Result(
+                (cell,),
+                "FEATURES string ends with '|': harmless, libelf reads no empty name after it",
+                ctx.location(note),
+                Severity.INFO,
+                "remove the trailing '|' from the FEATURES string",
+            )
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [FeatureSyntax()]

@@ -1,0 +1,80 @@
+"""XL513: a PVH loader is given a bzImage or a gzip-compressed ELF, which it does not read as
+the ELF inside."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.abi import loaders as L
+from xenlint.engine.rule import Context, Result, Rule, Severity, group_cells
+
+
+class LoaderFileFormat(Rule):
+    code = "XL513"
+    name = "loader-file-format"
+    severity = Severity.ERROR
+    summary = "a PVH loader is given a bzImage or compressed ELF it boots another way, or not"
+    explanation = """
+xenlint reads a bzImage or a gzip-compressed ELF by decompressing the ELF inside, as Xen's
+toolstack does. The other PVH loaders do not:
+- QEMU (-kernel) checks for a bzImage ("HdrS" at 0x202) before anything else and boots it
+  through the Linux boot protocol: the PVH note is never read. A gzip-compressed ELF is no
+  bzImage, no multiboot image and no ELF to QEMU, so it is tried as an ancient zImage and
+  QEMU exits with "invalid kernel header" (seen with QEMU 7.2).
+- Cloud Hypervisor v39 and later retry a failed ELF load as a bzImage and boot that through
+  the Linux boot protocol; v28-v38 boot PVH ELF kernels only.
+- Firecracker 1.12-1.16 has no bzImage code, and rust-vmm linux-loader's Elf loader stops at
+  the magic with InvalidElfMagicNumber.
+So for these targets the PVH checks (XL501-XL512) do not apply to a wrapped file. Where the
+loader boots the bzImage anyway this is an info line, a reminder that its PVH entry is not what
+starts the kernel; where it refuses the file it is an error.
+"""
+    fix = """
+Give PVH loaders the uncompressed ELF (vmlinux) and lint that file for them; keep the bzImage
+for Xen and for loaders that boot it through the Linux boot protocol.
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        kind = {"bzimage": "a bzImage", "elf.gz": "a gzip-compressed ELF"}.get(ctx.image.format)
+        if kind is None:
+            return
+        verdicts = group_cells(
+            (cell, _verdict(cell.loader, ctx.image.format, kind))
+            for cell in ctx.cells
+            if cell.loader is not None
+        )
+        for (message, severity), cells in verdicts.items():
+            yield Result(cells, message, severity=severity)
+
+
+def _verdict(loader: L.LoaderProfile, fmt: str, kind: str) -> tuple[str, Severity]:
+    if fmt == "bzimage" and loader.boots_bzimage:
+        return (
+            f"the file is {kind}: {loader.program} boots it through the Linux boot protocol, "
+            "not through its PVH entry, so the PVH checks for this target do not apply",
+            Severity.INFO,
+        )
+    if loader.engine == "qemu":
+        return (
+            f"the file is {kind}: {loader.program} does not decompress it, tries it as an old "
+            f'zImage and exits with "{L.QEMU_NOT_KERNEL}"',
+            Severity.ERROR,
+        )
+    if loader.bzimage_retry:
+        return (
+            f"the file is {kind}: {loader.program} loads an uncompressed ELF or a bzImage and "
+            f"this is neither: the ELF load fails ({L.LINUX_LOADER_NOT_ELF}) and it reports "
+            "the error of its bzImage retry",
+            Severity.ERROR,
+        )
+    return (
+        f"the file is {kind}: {loader.program} loads only an uncompressed ELF and fails with "
+        f"{L.LINUX_LOADER_NOT_ELF}",
+        Severity.ERROR,
+    )
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [LoaderFileFormat()]

@@ -1,0 +1,53 @@
+"""XL510: a loader target needs a PHYS32_ENTRY note at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.engine.rule import Context, Result, Rule, Severity
+from xenlint.replay.pvh import consequence, has_any_entry_note
+
+
+class NoPvhNote(Rule):
+    code = "XL510"
+    name = "no-pvh-note"
+    severity = Severity.ERROR
+    summary = "a PVH loader is targeted but the kernel has no PHYS32_ENTRY note at all"
+    explanation = """
+QEMU (-kernel with an ELF), rust-vmm linux-loader, Firecracker and Cloud Hypervisor boot an
+uncompressed ELF kernel through the PVH entry in the Xen PHYS32_ENTRY note (type 18) only.
+Without one, QEMU exits with "Error loading uncompressed kernel without PVH ELF Note" (no
+fallback: not to the Linux protocol, not to e_entry), Cloud Hypervisor fails with "Kernel
+lacks PVH header", linux-loader reports PvhEntryNotPresent, and Firecracker (1.12+) quietly
+boots the ELF through the 64-bit Linux boot protocol at e_entry, which only a Linux vmlinux
+survives; that case is a warning.
+"""
+    fix = """
+Add ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical address of a 32-bit entry>) in an
+allocatable .note.Xen section covered by a PT_NOTE segment, or drop the loader from the
+project's targets.
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        if has_any_entry_note(ctx.image):
+            return
+        for cell in ctx.loader_cells:
+            reading = ctx.loader(cell)
+            if reading.path != "pvh":
+                continue
+            absent = reading.failure is not None and reading.failure.kind == "absent"
+            if not absent:  # the loader stops earlier (XL505-XL508 say why)
+                yield Result((cell,), "no PHYS32_ENTRY note: the kernel has no PVH entry")
+                continue
+            fallback = cell.loader is not None and cell.loader.absent == "linux-fallback"
+            yield Result(
+                (cell,),
+                f"no PHYS32_ENTRY note: {consequence(ctx.image, reading)}",
+                severity=Severity.WARNING if fallback else None,
+            )
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [NoPvhNote()]

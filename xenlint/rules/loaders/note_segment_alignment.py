@@ -1,0 +1,100 @@
+"""XL502: the PT_NOTE that holds the PVH entry note must have p_align 4."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.abi import notes as N
+from xenlint.engine.rule import Context, Location, Result, Rule, Severity
+from xenlint.image.model import Image, Segment
+from xenlint.replay.pvh import Reading, consequence, describe_segment, read_as_if_4
+
+
+class NoteSegmentAlignment(Rule):
+    code = "XL502"
+    name = "note-segment-alignment"
+    severity = Severity.ERROR
+    summary = "the PT_NOTE holding the PVH entry note has p_align other than 4"
+    explanation = """
+Xen notes are padded to 4 bytes. QEMU and rust-vmm linux-loader up to 0.8.1 (Cloud Hypervisor
+v28-v32) step from note to note by the PT_NOTE's p_align instead. When the linker merges an
+8-aligned section into the same note segment (binutils 2.36+ emits .note.gnu.property for
+x86-64 objects; OSv #1113, kata-containers #3135, QEMU's own PVH test), p_align becomes 8:
+QEMU then reads the wrong bytes as the entry or finds none ("Error loading uncompressed kernel
+without PVH ELF Note"), linux-loader 0.2-0.8.1 misses the note. p_align 0 makes QEMU divide by
+zero (SIGFPE) and linux-loader 0.2-0.8.1 fail with Error::Align, as does any value that is not
+a power of two. linux-loader 0.9+ (Firecracker 1.12+, Cloud Hypervisor v33+) and Xen always
+pad to 4. A p_align other than 4 that happens to parse is a warning: one more note breaks it.
+"""
+    fix = """
+Keep 8-aligned notes out of the Xen note segment: discard them in the linker script
+(/DISCARD/ : { *(.note.gnu.property) }), strip them (objcopy --remove-section
+.note.gnu.property), or give .note.Xen a PT_NOTE of its own (PHDRS { note PT_NOTE; }) with
+4-byte alignment (`.balign 4`).
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        for cell in ctx.loader_cells:
+            loader = cell.loader
+            reading = ctx.loader(cell)
+            if loader is None or not loader.walks_p_align or reading.path != "pvh":
+                continue
+            for seg in _misaligned(ctx.image, reading):
+                broken = _breaks(ctx.image, reading, seg)
+                yield Result(
+                    (cell,),
+                    _message(ctx.image, reading, seg, broken),
+                    Location(None, describe_segment(ctx.image, seg), seg.offset),
+                    severity=None if broken else Severity.WARNING,
+                )
+
+
+def _misaligned(image: Image, reading: Reading) -> list[Segment]:
+    """PT_NOTEs with p_align != 4 that matter: one that kills the loader, or one that holds
+    a PHYS32_ENTRY note by a 4-byte walk (Xen's)."""
+    failed = reading.failure.segment if reading.failure else None
+    holders = {
+        n.container.index
+        for n in image.segment_notes + image.skipped_segment_notes
+        if n.type == N.PHYS32_ENTRY.number
+    }
+    return [
+        s
+        for s in image.segments
+        if s.is_note and s.filesz and s.align != 4 and (s.index in holders or s == failed)
+    ]
+
+
+def _breaks(image: Image, reading: Reading, seg: Segment) -> bool:
+    if reading.failure is not None and reading.failure.kind in ("align-crash", "align-error"):
+        return True
+    ideal = read_as_if_4(image, reading.loader)
+    return (reading.entry, reading.failure) != (ideal.entry, ideal.failure)
+
+
+def _message(image: Image, reading: Reading, seg: Segment, broken: bool) -> str:
+    wide = [
+        f"{s.name} ({s.addralign}-aligned)"
+        for s in image.sections
+        if s.size and s.addralign > 4 and seg.offset <= s.offset < seg.offset + seg.filesz
+    ]
+    cause = f", raised by {', '.join(wide)}" if wide else ""
+    head = (
+        f"{describe_segment(image, seg)} has p_align {seg.align}{cause}, "
+        "but Xen notes are padded to 4"
+    )
+    if not broken:
+        return f"{head}: {reading.loader.program} still finds the entry by luck"
+    ideal = read_as_if_4(image, reading.loader)
+    if reading.failure is None and ideal.entry is not None:
+        return (
+            f"{head}: {reading.loader.program} walks by {seg.align} and reads the entry as "
+            f"{reading.entry:#x} instead of {ideal.entry:#x}"
+        )
+    return f"{head}: {consequence(image, reading)}"
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [NoteSegmentAlignment()]

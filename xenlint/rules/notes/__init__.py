@@ -1,0 +1,1 @@
+"""XL0xx: where the `Xen` notes are and whether they are well-formed."""

@@ -1,0 +1,41 @@
+"""XL000: the file cannot be read as a kernel image at all.
+
+The core reports it when loading fails (the rule never sees an Image); it lives here so it is
+listed, explained and configured like every other rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.engine.rule import Context, Result, Rule, Severity
+
+
+class ImageUnreadable(Rule):
+    code = "XL000"
+    name = "image-unreadable"
+    severity = Severity.ERROR
+    summary = "the file is not a kernel image xenlint (or Xen) can read"
+    explanation = """
+The file is not an ELF file, a gzip-compressed ELF or an x86 bzImage; or it is truncated;
+or its program or section header table lies outside the file; or its compressed data is
+corrupt, truncated, uses a compression xenlint cannot decode, or expands beyond the
+decompression limit (max-decompressed-size, default 2 GiB: a decompression bomb stops
+there). Xen's libelf refuses such an image too ("ELF: not an ELF binary", "ELF: phdr
+overflow", "ELF: shdr overflow"). This finding also makes xenlint exit with status 2,
+because nothing else about the image could be checked.
+"""
+    fix = """
+Check that the path names a kernel (vmlinux, bzImage, xen.gz) and that the build finished
+writing it; rebuild it if it is truncated. For a large debug kernel raise the limit
+(--max-decompressed-size 4G or max-decompressed-size in the config); for a zstd, lz4 or
+lzo payload install the extra the message names (pip install 'xenlint[zstd]').
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        return iter(())
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [ImageUnreadable()]
