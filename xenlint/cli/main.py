@@ -241,7 +241,12 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
             continue
         cells = cells_for(image, settings.profiles, settings.modes)
         found, crashed = run_rules(
-            image, settings.rules_for(path), cells, registry.profiles, settings.severity
+            image,
+            settings.rules_for(path),
+            cells,
+            registry.profiles,
+            settings.severity,
+            registry.engines,
         )
         findings.extend(found)
         errors.extend(crashed)
@@ -475,7 +480,12 @@ def _matrix(args: argparse.Namespace, registry: Registry) -> int:
         cells = cells_for(image, profiles, modes)
         judged = {(c.profile.name, c.mode) for c in cells}
         findings, errors = run_rules(
-            image, settings.rules_for(path), cells, registry.profiles, settings.severity
+            image,
+            settings.rules_for(path),
+            cells,
+            registry.profiles,
+            settings.severity,
+            registry.engines,
         )
         for error in errors:
             print(f"xenlint: error: {error}", file=sys.stderr)
