@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
+
+from xenlint.record import Frozen
 
 COMMANDS: dict[str, str] = {
     "check": "check kernel images (the default: 'xenlint PATH...' is 'xenlint check PATH...')",
@@ -35,13 +36,22 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-@dataclass(frozen=True)
-class _Option:
+class _Option(Frozen):
+    __slots__ = ("flags", "kwargs", "shown")
+
     flags: tuple[str, ...]
     kwargs: dict[str, Any]
     #: Commands whose --help shows the option; the others accept it (as before the split)
     #: but it changes nothing there, so their help hides it.
-    shown: frozenset[str] = field(default_factory=frozenset)
+    shown: frozenset[str]
+
+    def __init__(
+        self, flags: tuple[str, ...], kwargs: dict[str, Any], shown: frozenset[str] | None = None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "flags", flags)
+        set_(self, "kwargs", kwargs)
+        set_(self, "shown", frozenset() if shown is None else shown)
 
 
 _CONFIGURED = frozenset({"check", "notes", "targets", "matrix"})

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from xenlint.record import Record
 
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
 KEYS = (
@@ -32,18 +33,54 @@ class ConfigError(Exception):
     """A configuration problem, reported as one line naming the file and key."""
 
 
-@dataclass
-class Config:
-    path: Path | None = None
-    targets: list[str] | None = None
-    modes: list[str] | None = None
-    select: list[str] | None = None
-    ignore: list[str] = field(default_factory=list)
-    extend_select: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)
-    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    paths: list[str] = field(default_factory=list)  # images to check when none are named
-    max_decompressed: int | None = None  # bytes; None = the loader's default
+class Config(Record):
+    __slots__ = (
+        "extend_select",
+        "ignore",
+        "max_decompressed",
+        "modes",
+        "path",
+        "paths",
+        "per_file_ignores",
+        "select",
+        "severity",
+        "targets",
+    )
+
+    path: Path | None
+    targets: list[str] | None
+    modes: list[str] | None
+    select: list[str] | None
+    ignore: list[str]
+    extend_select: list[str]
+    severity: dict[str, str]
+    per_file_ignores: dict[str, list[str]]
+    paths: list[str]  # images to check when none are named
+    max_decompressed: int | None  # bytes; None = the loader's default
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        targets: list[str] | None = None,
+        modes: list[str] | None = None,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        extend_select: list[str] | None = None,
+        severity: dict[str, str] | None = None,
+        per_file_ignores: dict[str, list[str]] | None = None,
+        paths: list[str] | None = None,
+        max_decompressed: int | None = None,
+    ) -> None:
+        self.path = path
+        self.targets = targets
+        self.modes = modes
+        self.select = select
+        self.ignore = list() if ignore is None else ignore
+        self.extend_select = list() if extend_select is None else extend_select
+        self.severity = dict() if severity is None else severity
+        self.per_file_ignores = dict() if per_file_ignores is None else per_file_ignores
+        self.paths = list() if paths is None else paths
+        self.max_decompressed = max_decompressed
 
     def resolved_paths(self) -> list[str]:
         """`paths` relative to the config file's directory (build outputs, for hooks)."""

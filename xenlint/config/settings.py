@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
-from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 from xenlint.abi.profile import Mode, Profile
@@ -15,21 +14,55 @@ from xenlint.config.file import Config, ConfigError, parse_size
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
+from xenlint.record import Record, replace
 
 AUTO = "auto"
 
 
-@dataclass
-class Settings:
+class Settings(Record):
+    __slots__ = (
+        "base",
+        "max_decompressed",
+        "modes",
+        "paths",
+        "per_file_ignores",
+        "profiles",
+        "rules",
+        "severity",
+        "targets_given",
+    )
+
     rules: list[Rule]
     severity: dict[str, Severity]
     profiles: tuple[Profile, ...]
     modes: tuple[Mode, ...] | None  # None = auto
-    per_file_ignores: list[tuple[str, list[Rule]]] = field(default_factory=list)
-    base: Path | None = None  # directory the per-file-ignore globs are relative to
-    paths: list[str] = field(default_factory=list)  # configured images, resolved
-    max_decompressed: int | None = None  # decompression cap in bytes; None = default
-    targets_given: bool = False  # targets named by the config or --target (not the default)
+    per_file_ignores: list[tuple[str, list[Rule]]]
+    base: Path | None  # directory the per-file-ignore globs are relative to
+    paths: list[str]  # configured images, resolved
+    max_decompressed: int | None  # decompression cap in bytes; None = default
+    targets_given: bool  # targets named by the config or --target (not the default)
+
+    def __init__(
+        self,
+        rules: list[Rule],
+        severity: dict[str, Severity],
+        profiles: tuple[Profile, ...],
+        modes: tuple[Mode, ...] | None,
+        per_file_ignores: list[tuple[str, list[Rule]]] | None = None,
+        base: Path | None = None,
+        paths: list[str] | None = None,
+        max_decompressed: int | None = None,
+        targets_given: bool = False,
+    ) -> None:
+        self.rules = rules
+        self.severity = severity
+        self.profiles = profiles
+        self.modes = modes
+        self.per_file_ignores = list() if per_file_ignores is None else per_file_ignores
+        self.base = base
+        self.paths = list() if paths is None else paths
+        self.max_decompressed = max_decompressed
+        self.targets_given = targets_given
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -39,16 +72,33 @@ class Settings:
         return [r for r in self.rules if r.code not in ignored]
 
 
-@dataclass
-class Overrides:
+class Overrides(Record):
     """Command-line values; each replaces the config's value when given."""
 
-    targets: list[str] | None = None
-    modes: list[str] | None = None
-    select: list[str] | None = None
-    ignore: list[str] | None = None
-    extend_select: list[str] | None = None
-    max_decompressed: str | None = None
+    __slots__ = ("extend_select", "ignore", "max_decompressed", "modes", "select", "targets")
+
+    targets: list[str] | None
+    modes: list[str] | None
+    select: list[str] | None
+    ignore: list[str] | None
+    extend_select: list[str] | None
+    max_decompressed: str | None
+
+    def __init__(
+        self,
+        targets: list[str] | None = None,
+        modes: list[str] | None = None,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        extend_select: list[str] | None = None,
+        max_decompressed: str | None = None,
+    ) -> None:
+        self.targets = targets
+        self.modes = modes
+        self.select = select
+        self.ignore = ignore
+        self.extend_select = extend_select
+        self.max_decompressed = max_decompressed
 
 
 def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import MODE_ORDER, Mode, Profile
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.engine.targets import collapse
 from xenlint.image.model import Image, ImageError
+from xenlint.record import Frozen, replace
 from xenlint.replay.engines import LoaderEngine
 
 UNREADABLE = "XL000"
@@ -20,8 +20,20 @@ UNREADABLE = "XL000"
 MAX_RESULTS_PER_RULE = 5000
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Frozen):
+    __slots__ = (
+        "cells",
+        "code",
+        "fix",
+        "location",
+        "message",
+        "modes",
+        "name",
+        "path",
+        "severity",
+        "targets",
+    )
+
     path: str
     code: str
     name: str
@@ -31,7 +43,32 @@ class Finding:
     modes: tuple[str, ...]
     location: Location | None
     fix: str
-    cells: tuple[Cell, ...] = ()
+    cells: tuple[Cell, ...]
+
+    def __init__(
+        self,
+        path: str,
+        code: str,
+        name: str,
+        severity: Severity,
+        message: str,
+        targets: tuple[str, ...],
+        modes: tuple[str, ...],
+        location: Location | None,
+        fix: str,
+        cells: tuple[Cell, ...] = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "code", code)
+        set_(self, "name", name)
+        set_(self, "severity", severity)
+        set_(self, "message", message)
+        set_(self, "targets", targets)
+        set_(self, "modes", modes)
+        set_(self, "location", location)
+        set_(self, "fix", fix)
+        set_(self, "cells", cells)
 
     def as_dict(self) -> dict[str, object]:
         return {

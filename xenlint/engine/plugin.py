@@ -6,7 +6,6 @@ broken plugin is reported by name and the others still load (conventions.md §1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -16,6 +15,7 @@ from xenlint.abi.profile import Profile
 from xenlint.engine import discovery, hookspecs
 from xenlint.engine.discovery import EntryPoint
 from xenlint.engine.rule import Rule
+from xenlint.record import Frozen, Record
 from xenlint.replay.engines import LoaderEngine
 
 GROUP = "xenlint"
@@ -34,24 +34,50 @@ class _Manager(pluggy.PluginManager):
         return super().parse_hookimpl_opts(plugin, name)
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(Frozen):
+    __slots__ = ("dist", "name", "version")
+
     name: str  # entry-point name
     dist: str
     version: str
 
+    def __init__(self, name: str, dist: str, version: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "dist", dist)
+        set_(self, "version", version)
 
-@dataclass
-class Registry:
+
+class Registry(Record):
     """Everything the plugins contributed, validated."""
 
+    __slots__ = ("engines", "errors", "manager", "plugins", "profiles", "rule_plugin", "rules")
+
     manager: pluggy.PluginManager
-    plugins: list[PluginInfo] = field(default_factory=list)
-    rules: dict[str, Rule] = field(default_factory=dict)  # by code, in code order
-    rule_plugin: dict[str, str] = field(default_factory=dict)  # code -> plugin name
-    profiles: list[Profile] = field(default_factory=list)
-    engines: dict[str, LoaderEngine] = field(default_factory=dict)  # by name
-    errors: list[str] = field(default_factory=list)
+    plugins: list[PluginInfo]
+    rules: dict[str, Rule]  # by code, in code order
+    rule_plugin: dict[str, str]  # code -> plugin name
+    profiles: list[Profile]
+    engines: dict[str, LoaderEngine]  # by name
+    errors: list[str]
+
+    def __init__(
+        self,
+        manager: pluggy.PluginManager,
+        plugins: list[PluginInfo] | None = None,
+        rules: dict[str, Rule] | None = None,
+        rule_plugin: dict[str, str] | None = None,
+        profiles: list[Profile] | None = None,
+        engines: dict[str, LoaderEngine] | None = None,
+        errors: list[str] | None = None,
+    ) -> None:
+        self.manager = manager
+        self.plugins = list() if plugins is None else plugins
+        self.rules = dict() if rules is None else rules
+        self.rule_plugin = dict() if rule_plugin is None else rule_plugin
+        self.profiles = list() if profiles is None else profiles
+        self.engines = dict() if engines is None else engines
+        self.errors = list() if errors is None else errors
 
     def rule(self, code_or_name: str) -> Rule | None:
         key = code_or_name.strip()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from xenlint.abi import notes as N
+from xenlint.record import Frozen
 
 PT_LOAD = 1
 PT_NOTE = 4
@@ -46,8 +46,9 @@ def open_regular(path: str) -> int:
     return fd
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(Frozen):
+    __slots__ = ("align", "filesz", "flags", "index", "memsz", "offset", "paddr", "type", "vaddr")
+
     index: int
     type: int
     flags: int
@@ -57,6 +58,29 @@ class Segment:
     filesz: int
     memsz: int
     align: int
+
+    def __init__(
+        self,
+        index: int,
+        type: int,
+        flags: int,
+        offset: int,
+        vaddr: int,
+        paddr: int,
+        filesz: int,
+        memsz: int,
+        align: int,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "index", index)
+        set_(self, "type", type)
+        set_(self, "flags", flags)
+        set_(self, "offset", offset)
+        set_(self, "vaddr", vaddr)
+        set_(self, "paddr", paddr)
+        set_(self, "filesz", filesz)
+        set_(self, "memsz", memsz)
+        set_(self, "align", align)
 
     @property
     def is_load(self) -> bool:
@@ -95,15 +119,31 @@ class Section(NamedTuple):
 ContainerKind = Literal["segment", "section", "xen_guest"]
 
 
-@dataclass(frozen=True)
-class Container:
+class Container(Frozen):
     """Where a note was read from: a PT_NOTE segment, an SHT_NOTE section or `__xen_guest`."""
+
+    __slots__ = ("index", "kind", "name", "offset", "size")
 
     kind: ContainerKind
     index: int
-    name: str | None = None  # section name; for a segment, the section covering it if any
-    offset: int = 0
-    size: int = 0
+    name: str | None  # section name; for a segment, the section covering it if any
+    offset: int
+    size: int
+
+    def __init__(
+        self,
+        kind: ContainerKind,
+        index: int,
+        name: str | None = None,
+        offset: int = 0,
+        size: int = 0,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "index", index)
+        set_(self, "name", name)
+        set_(self, "offset", offset)
+        set_(self, "size", size)
 
     def describe(self) -> str:
         if self.kind == "segment":
@@ -114,9 +154,21 @@ class Container:
         return f"section {N.XEN_GUEST_SECTION}"
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(Frozen):
     """One note with owner `Xen`, as Xen's walk finds it."""
+
+    __slots__ = (
+        "container",
+        "desc",
+        "descsz",
+        "index",
+        "name",
+        "namesz",
+        "offset",
+        "string",
+        "string_terminated",
+        "type",
+    )
 
     container: Container
     offset: int  # file offset of the note header
@@ -128,8 +180,33 @@ class Note:
     index: int  # position among the Xen notes of its walk
     # The descriptor read as libelf reads strings: up to the first NUL, not bounded by descsz,
     # at most 4096 bytes; `string_terminated` is False when no NUL came within that bound.
-    string: bytes = b""
-    string_terminated: bool = True
+    string: bytes
+    string_terminated: bool
+
+    def __init__(
+        self,
+        container: Container,
+        offset: int,
+        namesz: int,
+        descsz: int,
+        type: int,
+        name: bytes,
+        desc: bytes,
+        index: int,
+        string: bytes = b"",
+        string_terminated: bool = True,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "container", container)
+        set_(self, "offset", offset)
+        set_(self, "namesz", namesz)
+        set_(self, "descsz", descsz)
+        set_(self, "type", type)
+        set_(self, "name", name)
+        set_(self, "desc", desc)
+        set_(self, "index", index)
+        set_(self, "string", string)
+        set_(self, "string_terminated", string_terminated)
 
     @property
     def desc_offset(self) -> int:
@@ -145,9 +222,10 @@ class Note:
         return len(self.desc) < self.descsz
 
 
-@dataclass(frozen=True)
-class ForeignNote:
+class ForeignNote(Frozen):
     """A note with another owner inside a note container (e.g. GNU build-id, property notes)."""
+
+    __slots__ = ("container", "descsz", "namesz", "offset", "owner", "type")
 
     container: Container
     offset: int
@@ -155,6 +233,17 @@ class ForeignNote:
     type: int
     namesz: int
     descsz: int
+
+    def __init__(
+        self, container: Container, offset: int, owner: bytes, type: int, namesz: int, descsz: int
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "container", container)
+        set_(self, "offset", offset)
+        set_(self, "owner", owner)
+        set_(self, "type", type)
+        set_(self, "namesz", namesz)
+        set_(self, "descsz", descsz)
 
 
 ProblemKind = Literal[
@@ -168,37 +257,95 @@ ProblemKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class NoteProblem:
+class NoteProblem(Frozen):
+    __slots__ = ("container", "detail", "kind", "note_type", "offset", "xen")
+
     kind: ProblemKind
     container: Container
     offset: int
     detail: str
-    note_type: int | None = None
-    xen: bool = True  # the note is (or might be) a Xen note
+    note_type: int | None
+    xen: bool  # the note is (or might be) a Xen note
+
+    def __init__(
+        self,
+        kind: ProblemKind,
+        container: Container,
+        offset: int,
+        detail: str,
+        note_type: int | None = None,
+        xen: bool = True,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "container", container)
+        set_(self, "offset", offset)
+        set_(self, "detail", detail)
+        set_(self, "note_type", note_type)
+        set_(self, "xen", xen)
 
 
-@dataclass(frozen=True)
-class XenGuest:
+class XenGuest(Frozen):
     """The legacy `__xen_guest` section: a comma-separated NAME=VALUE string."""
+
+    __slots__ = ("items", "section", "text")
 
     section: Section
     text: str
     items: tuple[tuple[str, str], ...]
 
+    def __init__(self, section: Section, text: str, items: tuple[tuple[str, str], ...]) -> None:
+        set_ = object.__setattr__
+        set_(self, "section", section)
+        set_(self, "text", text)
+        set_(self, "items", items)
 
-@dataclass(frozen=True)
-class NoteBytes:
+
+class NoteBytes(Frozen):
     """The raw bytes of one PT_NOTE segment and what follows it in the file, kept for the
     loaders' own note walks (xenlint.replay.pvh): QEMU's walk can run past the segment's end."""
+
+    __slots__ = ("data", "offset", "segment")
 
     segment: int  # index of the PT_NOTE program header
     offset: int  # file offset of `data[0]` (the segment's p_offset)
     data: bytes
 
+    def __init__(self, segment: int, offset: int, data: bytes) -> None:
+        set_ = object.__setattr__
+        set_(self, "segment", segment)
+        set_(self, "offset", offset)
+        set_(self, "data", data)
 
-@dataclass(frozen=True)
-class Image:
+
+class Image(Frozen):
+    __slots__ = (
+        "elf_class",
+        "entry",
+        "etype",
+        "flags",
+        "foreign_notes",
+        "format",
+        "head",
+        "little_endian",
+        "machine",
+        "note_bytes",
+        "origin",
+        "path",
+        "section_notes",
+        "section_problems",
+        "sections",
+        "sections_read",
+        "segment_notes",
+        "segment_problems",
+        "segments",
+        "size",
+        "skipped_segment_notes",
+        "skipped_segments",
+        "warnings",
+        "xen_guest",
+    )
+
     path: str
     format: str  # "elf"; later "elf.gz", "bzimage"
     size: int
@@ -218,14 +365,67 @@ class Image:
     segment_problems: tuple[NoteProblem, ...]
     section_problems: tuple[NoteProblem, ...]
     xen_guest: XenGuest | None
-    origin: str = ""  # where the ELF came from when it was wrapped (bzImage payload, gzip)
+    origin: str  # where the ELF came from when it was wrapped (bzImage payload, gzip)
     # False when only a decompressed prefix up to the last note segment was read: the section
     # headers at the end of the ELF were not, because Xen never consults them once a PT_NOTE
     # segment holds a Xen note (shared/abi/xen.md §5.1).
-    sections_read: bool = True
-    warnings: tuple[str, ...] = field(default=())
-    head: bytes = b""  # the first bytes of the file (QEMU's bzImage and multiboot probes)
-    note_bytes: tuple[NoteBytes, ...] = ()  # one per PT_NOTE segment, in header order
+    sections_read: bool
+    warnings: tuple[str, ...]
+    head: bytes  # the first bytes of the file (QEMU's bzImage and multiboot probes)
+    note_bytes: tuple[NoteBytes, ...]  # one per PT_NOTE segment, in header order
+
+    def __init__(
+        self,
+        path: str,
+        format: str,
+        size: int,
+        elf_class: int,
+        little_endian: bool,
+        machine: int,
+        etype: int,
+        entry: int,
+        flags: int,
+        segments: tuple[Segment, ...],
+        sections: tuple[Section, ...],
+        segment_notes: tuple[Note, ...],
+        section_notes: tuple[Note, ...],
+        skipped_segments: tuple[Segment, ...],
+        skipped_segment_notes: tuple[Note, ...],
+        foreign_notes: tuple[ForeignNote, ...],
+        segment_problems: tuple[NoteProblem, ...],
+        section_problems: tuple[NoteProblem, ...],
+        xen_guest: XenGuest | None,
+        origin: str = "",
+        sections_read: bool = True,
+        warnings: tuple[str, ...] = (),
+        head: bytes = b"",
+        note_bytes: tuple[NoteBytes, ...] = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "format", format)
+        set_(self, "size", size)
+        set_(self, "elf_class", elf_class)
+        set_(self, "little_endian", little_endian)
+        set_(self, "machine", machine)
+        set_(self, "etype", etype)
+        set_(self, "entry", entry)
+        set_(self, "flags", flags)
+        set_(self, "segments", segments)
+        set_(self, "sections", sections)
+        set_(self, "segment_notes", segment_notes)
+        set_(self, "section_notes", section_notes)
+        set_(self, "skipped_segments", skipped_segments)
+        set_(self, "skipped_segment_notes", skipped_segment_notes)
+        set_(self, "foreign_notes", foreign_notes)
+        set_(self, "segment_problems", segment_problems)
+        set_(self, "section_problems", section_problems)
+        set_(self, "xen_guest", xen_guest)
+        set_(self, "origin", origin)
+        set_(self, "sections_read", sections_read)
+        set_(self, "warnings", warnings)
+        set_(self, "head", head)
+        set_(self, "note_bytes", note_bytes)
 
     @property
     def is_x86(self) -> bool:

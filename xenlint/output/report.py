@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, target_label
 from xenlint.engine.rule import Rule
+from xenlint.record import Frozen
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(Frozen):
     """One `xenlint check` as the machine reporters see it."""
+
+    __slots__ = ("errors", "exit_status", "files", "findings", "rules", "universe")
 
     findings: Sequence[Finding]
     errors: Sequence[str]  # one line each: rules that crashed
@@ -21,6 +22,23 @@ class Run:
     rules: Mapping[str, Rule]  # every registered rule, by code
     universe: Sequence[Profile]  # every known target, for collapsing target lists
     exit_status: int
+
+    def __init__(
+        self,
+        findings: Sequence[Finding],
+        errors: Sequence[str],
+        files: Sequence[str],
+        rules: Mapping[str, Rule],
+        universe: Sequence[Profile],
+        exit_status: int,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "findings", findings)
+        set_(self, "errors", errors)
+        set_(self, "files", files)
+        set_(self, "rules", rules)
+        set_(self, "universe", universe)
+        set_(self, "exit_status", exit_status)
 
 
 def text(findings: Sequence[Finding], universe: Sequence[Profile], show_fixes: bool) -> str:

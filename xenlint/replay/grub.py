@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from xenlint.abi import loaders as L
 from xenlint.abi import notes as N
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import EM_386, EM_X86_64, Image
+from xenlint.record import Frozen
 from xenlint.replay.engines import LoaderEngine
 from xenlint.replay.pvh import Failure, FailureKind, Reading
 
@@ -34,13 +34,20 @@ GRUB_CODECS = frozenset({"gzip", "xz", "lzo"})
 MULTIBOOT_UNSUPPORTED = 0x0000FFF8
 
 
-@dataclass(frozen=True)
-class GrubNote:
+class GrubNote(Frozen):
     """A note parse_note takes as Xen's."""
+
+    __slots__ = ("desc", "offset", "type")
 
     offset: int
     type: int
     desc: bytes
+
+    def __init__(self, offset: int, type: int, desc: bytes) -> None:
+        set_ = object.__setattr__
+        set_(self, "offset", offset)
+        set_(self, "type", type)
+        set_(self, "desc", desc)
 
 
 def segment_notes(image: Image) -> Iterator[GrubNote]:
