@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -102,6 +101,8 @@ def _report(args: argparse.Namespace, run: Run) -> str:
     if args.statistics:
         rows = report.statistics(run.findings)
         if args.format == "json":
+            import json
+
             return json.dumps(rows, indent=2) + "\n"
         return report.statistics_text(rows)
     if args.format == "json":

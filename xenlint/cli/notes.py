@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TextIO
 
 from xenlint.cli.inputs import readable, settings
@@ -13,6 +12,8 @@ from xenlint.image.model import Image
 
 def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Write each readable image's notes to `out`; returns 2 if one was unreadable, else 0."""
+    import json
+
     images, status = readable(args.paths, "notes", settings(args, registry).max_decompressed)
     records = [record(image) for image in images]
     if args.format == "json":

@@ -7,7 +7,6 @@ against the loaded plugins by `xenlint.selection`.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from pathlib import Path
 from typing import Any
@@ -130,6 +129,8 @@ def load(path: Path) -> Config:
 
 
 def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Config:
+    import difflib
+
     where = f"{path}: {prefix}" if path else prefix
     for key in table:
         if key not in KEYS:

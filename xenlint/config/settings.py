@@ -4,7 +4,6 @@ on which targets and modes. Every name that matches nothing is an error here."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 from pathlib import Path, PurePath
 
@@ -172,6 +171,8 @@ def parse_modes(values: list[str] | None, where: str) -> tuple[Mode, ...] | None
 
 def match_selector(registry: Registry, selector: str, where: str, key: str) -> list[Rule]:
     """Rules a selector names: a code, a code prefix ('XL2'), a rule name or ALL."""
+    import difflib
+
     sel = selector.strip()
     if sel.upper() == "ALL":
         return list(registry.rules.values())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
 from xenlint.abi.profile import Profile
@@ -68,6 +67,8 @@ def _position(f: Finding) -> str:
 
 
 def as_json(findings: Sequence[Finding], errors: Sequence[str] = ()) -> str:
+    import json
+
     payload = {
         "version": 1,
         "findings": [f.as_dict() for f in findings],

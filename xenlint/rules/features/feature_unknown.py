@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
 from xenlint import hookimpl
@@ -65,6 +64,8 @@ def _mine(token: FeatureToken) -> bool:
 
 def suggestion(text: str) -> str | None:
     """The real feature name closest to `text`, ignoring case; None if none is close."""
+    import difflib
+
     lower = {name.lower(): name for name in F.BY_NAME}
     close = difflib.get_close_matches(text.lower(), list(lower), n=1, cutoff=0.6)
     return lower[close[0]] if close else None
