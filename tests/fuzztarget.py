@@ -89,10 +89,10 @@ def _scratch() -> str:
     return path
 
 
-def lint_bytes(data: bytes) -> None:
-    """Load `data` as an image file and run every rule over every registered target in
-    every mode selection, then render the findings in every output format and the `notes`
-    record. Raises Crash (or lets the unexpected exception through) if xenlint misbehaves."""
+def lint_bytes(data: bytes, cap: int = FUZZ_CAP) -> None:
+    """Load `data` as an image file (decompressing at most `cap` bytes) and run every rule
+    over every registered target in every mode selection, then render the findings in every
+    output format and the `notes` record. Raises Crash (or lets the unexpected exception through) if xenlint misbehaves."""
     from xenlint.cli.main import _notes_record
     from xenlint.engine.check import cells_for, run_rules
     from xenlint.image.model import ImageError
@@ -102,7 +102,7 @@ def lint_bytes(data: bytes) -> None:
     with open(path, "wb") as fh:
         fh.write(data)
     try:
-        image = load_image(path, max_decompressed=FUZZ_CAP)
+        image = load_image(path, max_decompressed=cap)
     except ImageError as exc:
         if "\n" in str(exc) or not str(exc):
             raise Crash(f"ImageError message is not one line: {exc!r}") from None
@@ -169,14 +169,14 @@ def _reset_peak() -> bool:
         return False
 
 
-def measure(data: bytes) -> Cost:
+def measure(data: bytes, cap: int = FUZZ_CAP) -> Cost:
     """Run lint_bytes on `data` and return its cost. Where VmHWM cannot be reset, the peak
     is ru_maxrss, a lifetime maximum: an input is then charged only the peak it raised."""
     rss0 = _status_kb("VmRSS:") or 0
     exact = _reset_peak()
     max0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.process_time()
-    lint_bytes(data)
+    lint_bytes(data, cap)
     cpu = time.process_time() - t0
     peak = _status_kb("VmHWM:") if exact else None
     if peak is None:
