@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import random
 import struct
 import sys
@@ -56,8 +55,9 @@ def hot_ranges(data: bytes) -> list[tuple[int, int]]:
         order = "<" if data[5] == 1 else ">"
         wide = data[4] == 2
         phoff, phentsize, phnum = (
-            struct.unpack_from(order + "Q", data, 0x20)[0] if wide else
-            struct.unpack_from(order + "I", data, 0x1C)[0],
+            struct.unpack_from(order + "Q", data, 0x20)[0]
+            if wide
+            else struct.unpack_from(order + "I", data, 0x1C)[0],
             *struct.unpack_from(order + "HH", data, 0x36 if wide else 0x2A),
         )
         ranges = [(0, 64 if wide else 52), (phoff, phoff + phentsize * phnum)]
@@ -129,9 +129,7 @@ class Plan:
         return variant(data, hot, kind, random.Random(f"{self.seed}:{i}"))
 
 
-def _worker(
-    conn: mp.connection.Connection, images: list[str], seed: int, all_modes: bool
-) -> None:
+def _worker(conn: mp.connection.Connection, images: list[str], seed: int, all_modes: bool) -> None:
     options = {} if all_modes else {"selections": [None]}
     plan = Plan([Path(p) for p in images], seed)
     fuzztarget.registry()
@@ -210,8 +208,16 @@ def main() -> int:
         if status != "ok":
             name = f"{status}-{i}-{image.name}-{kind}"
             (out / name).write_bytes(plan.build(i))
-            bad.append({"variant": i, "image": image.name, "kind": kind, "status": status,
-                        "detail": detail[:3000], "file": str(out / name)})
+            bad.append(
+                {
+                    "variant": i,
+                    "image": image.name,
+                    "kind": kind,
+                    "status": status,
+                    "detail": detail[:3000],
+                    "file": str(out / name),
+                }
+            )
             print(f"variant {i} ({image.name}, {kind}): {status}: {detail[:300]}", flush=True)
         if done % 500 == 0:
             rate = done / (time.monotonic() - started)
@@ -245,8 +251,11 @@ def main() -> int:
         "elapsed_s": round(elapsed, 1),
         "outcomes": dict(total),
         "per_image": {
-            name: {**dict(c), "max_cpu_s": round(worst[name][0], 3),
-                   "max_mb": round(worst[name][1], 1)}
+            name: {
+                **dict(c),
+                "max_cpu_s": round(worst[name][0], 3),
+                "max_mb": round(worst[name][1], 1),
+            }
             for name, c in stats.items()
         },
         "bad": bad,
@@ -257,8 +266,10 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in dict.fromkeys(p.name for p in images if p.name in stats):
         c = stats[name]
-        print(f"| {name} | {sum(c.values())} | {c['over-budget']} | {c['crash']} | {c['hang']} "
-              f"| {worst[name][0]:.2f} | {worst[name][1]:.0f} |")
+        print(
+            f"| {name} | {sum(c.values())} | {c['over-budget']} | {c['crash']} | {c['hang']} "
+            f"| {worst[name][0]:.2f} | {worst[name][1]:.0f} |"
+        )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 1 if bad else 0

@@ -42,7 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 def _packages() -> list[str]:
     """xenlint and the top-level package of every module a `xenlint` entry point names."""
-    return sorted({"xenlint"} | {ep.module.split(".")[0] for ep in md.entry_points(group="xenlint")})
+    return sorted(
+        {"xenlint"} | {ep.module.split(".")[0] for ep in md.entry_points(group="xenlint")}
+    )
 
 
 PACKAGES = _packages()

@@ -211,9 +211,10 @@ def lint_bounded(
     return cost
 
 
-def measure_apart(data: bytes) -> Cost:
-    """The cost of `data` in a fresh, uninstrumented Python (atheris's tracing makes an
-    instrumented run several times slower, so only this figure is held to the budget)."""
+def measure_apart(data: bytes, timeout: float | None = None) -> Cost:
+    """The cost of lint_bytes(data) in a fresh, uninstrumented Python: atheris's tracing
+    makes an instrumented run several times slower, so only this figure is held to the
+    budget, and a replay that hangs is killed after `timeout` wall seconds (OverBudget)."""
     fd, path = tempfile.mkstemp(prefix="xenlint-fuzz-measure-")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -222,7 +223,10 @@ def measure_apart(data: bytes) -> Cost:
             [sys.executable, str(Path(__file__).resolve()), "--measure", path],
             capture_output=True,
             text=True,
+            timeout=timeout,
         )
+    except subprocess.TimeoutExpired:
+        raise OverBudget(f"input of {len(data)} bytes still running after {timeout} s") from None
     finally:
         os.unlink(path)
     if proc.returncode != 0:

@@ -18,13 +18,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from fuzztarget import GUARD_MB, GUARD_SECONDS, crashers, families, lint_bounded, seeds
+from fuzztarget import (
+    GUARD_MB,
+    GUARD_SECONDS,
+    crashers,
+    families,
+    lint_bounded,
+    measure_apart,
+    seeds,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xenlint.abi.profile import MODE_ORDER
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 EXTREMES = [0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0xFFFFFFFF, 2**63, 2**64 - 1]
 seed = st.sampled_from(seeds())
 
@@ -118,7 +126,12 @@ def test_every_family_and_mode(
 
 # Saved inputs whose fix belongs to another open issue: replayed, expected to fail until it
 # lands (strict=False, so the fix turns them green without touching this file).
-KNOWN: dict[str, str] = {}
+KNOWN: dict[str, str] = {
+    "notes-70000-bzimage-xz": "issue 13 (branch hostile): every Xen note is re-parsed in each "
+    "target x mode cell; 40+ s CPU through every mode selection",
+    "wrapped-offsetless-finding-sort": "issue 13 (branch hostile): difflib suggestions for "
+    "each of ~100 unknown FEATURES names in every cell; 6 s CPU",
+}
 
 
 def _replay_params() -> list[object]:
@@ -132,7 +145,11 @@ def _replay_params() -> list[object]:
 
 @pytest.mark.parametrize("path", _replay_params())
 def test_saved_crashers(path: Path) -> None:
-    lint_bounded(path.read_bytes())
+    """Each saved input in a Python of its own, killed if it runs past the guard (a known
+    slow one sooner: it is expected to fail until its fix lands)."""
+    limit = GUARD_SECONDS / 4 if path.name in KNOWN else GUARD_SECONDS
+    cost = measure_apart(path.read_bytes(), timeout=limit)
+    assert not cost.over(GUARD_SECONDS, GUARD_MB), f"{path.name}: {cost}"
 
 
 # Coverage edges of the run before every module was instrumented (issue 16): 204 after 40
@@ -169,7 +186,8 @@ def test_atheris_short_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         timeout=int(seconds) + 240,
         env=env,
     )
-    found = sorted(p.name for p in tmp_path.glob("*-*") if p.is_file())
+    # (slow-unit-* files only say the loaded machine was slow: the budget check is in-process)
+    found = sorted(p.name for k in ("crash", "timeout", "oom") for p in tmp_path.glob(f"{k}-*"))
     edges = [int(n) for n in re.findall(r"\bcov: (\d+)", proc.stderr)]
     modules = re.search(r"fuzz_images: (\d+) modules .*", proc.stderr)
     with capsys.disabled():
