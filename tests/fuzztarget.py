@@ -107,7 +107,7 @@ def lint_bytes(
     selection (default: mode_selections(data)), then render the findings in every output
     format and the `notes` record. Raises Crash (or lets the unexpected exception through)
     if xenlint misbehaves."""
-    from xenlint.cli.main import _notes_record
+    from xenlint.cli.notes import record as notes_record
     from xenlint.engine.check import cells_for, run_rules
     from xenlint.image.model import ImageError
     from xenlint.image.read import load_image
@@ -130,7 +130,7 @@ def lint_bytes(
         if errors:
             raise Crash("; ".join(errors))
         findings.extend(found)
-    json.dumps(_notes_record(image))
+    json.dumps(notes_record(image))
     _render(findings, reg)
 
 
