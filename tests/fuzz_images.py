@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Coverage-guided fuzzing of the whole of xenlint with atheris (libFuzzer).
 
     python tests/fuzz_images.py -max_total_time=1800 corpus/     # a long run by hand
