@@ -10,6 +10,7 @@ from xenlint.abi.loaders import segment_only_readers
 from xenlint.abi.profile import Mode
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image
+from xenlint.replay.toolchain import unallocated_note_fix
 
 
 class NotesOnlyInSections(Rule):
@@ -45,7 +46,8 @@ Give the notes a PT_NOTE program header with a non-zero p_offset: in the linker 
         for cell in ctx.xen_cells:
             by_mode.setdefault(Mode.PVH if cell.mode.is_pvh else Mode.PV, []).append(cell)
         for mode, cells in by_mode.items():
-            yield Result(tuple(cells), _message(image, mode), Location.of_note(first), fix=_FIX)
+            fix = unallocated_note_fix(image, first.container.name) or _FIX
+            yield Result(tuple(cells), _message(image, mode), Location.of_note(first), fix=fix)
 
 
 _FIX = (
