@@ -182,6 +182,14 @@ def unreadable(path: str, error: ImageError, rule: Rule | None) -> Finding:
 
 def target_label(finding: Finding, universe: Sequence[Profile]) -> str:
     """'xen-4.0–4.3; pv, pvh' for text output."""
-    chosen = [p for p in universe if p.name in finding.targets]
-    names = ", ".join(collapse(chosen, universe))
+    key = (finding.targets, tuple(p.name for p in universe))
+    names = _LABELS.get(key)
+    if names is None:  # thousands of findings share a handful of target lists
+        chosen = [p for p in universe if p.name in finding.targets]
+        names = _LABELS[key] = ", ".join(collapse(chosen, universe))
+        if len(_LABELS) > 4096:
+            _LABELS.clear()
     return f"{names}; {', '.join(finding.modes)}" if finding.modes else names
+
+
+_LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}

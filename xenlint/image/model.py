@@ -5,9 +5,11 @@ Loaders (`xenlint.image.elf`) build it; rules never see bytes beyond what is rec
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal, NamedTuple
 
 from xenlint.abi import notes as N
@@ -259,27 +261,61 @@ class Image:
             return self.segment_problems
         return self.segment_problems + self.section_problems
 
+    @cached_property
+    def _notes_by_type(self) -> dict[int, tuple[Note, ...]]:
+        """The notes of each type, in walk order; rules ask per cell, an image may hold 65536."""
+        by_type: dict[int, list[Note]] = {}
+        for note in self.notes:
+            by_type.setdefault(note.type, []).append(note)
+        return {t: tuple(notes) for t, notes in by_type.items()}
+
     def notes_of(self, note_type: N.NoteType) -> tuple[Note, ...]:
-        return tuple(n for n in self.notes if n.type == note_type.number)
+        return self._notes_by_type.get(note_type.number, ())
 
     def has_note(self, note_type: N.NoteType) -> bool:
-        return any(n.type == note_type.number for n in self.notes)
+        return note_type.number in self._notes_by_type
 
-    def load_segments(self) -> tuple[Segment, ...]:
+    @cached_property
+    def _load_segments(self) -> tuple[Segment, ...]:
         return tuple(s for s in self.segments if s.loadable)
 
-    def paddr_range(self) -> tuple[int, int] | None:
-        """[pstart, pend) over loadable PT_LOADs, as elf_parse_binary computes it."""
-        loads = self.load_segments()
+    @cached_property
+    def _paddr_range(self) -> tuple[int, int] | None:
+        loads = self._load_segments
         if not loads:
             return None
         return min(s.paddr for s in loads), max(s.paddr + s.memsz for s in loads)
+
+    def load_segments(self) -> tuple[Segment, ...]:
+        """The loadable PT_LOADs (worked out once: rules ask per cell, e_phnum may be 65535)."""
+        return self._load_segments
+
+    def paddr_range(self) -> tuple[int, int] | None:
+        """[pstart, pend) over loadable PT_LOADs, as elf_parse_binary computes it."""
+        return self._paddr_range
+
+    @cached_property
+    def _placed_sections(self) -> tuple[list[int], list[Section]]:
+        """Sections with file bytes (size > 0, not NOBITS), sorted by offset, for bisection."""
+        placed = sorted((s for s in self.sections if s.size and s.type != 8), key=_by_offset)
+        return [s.offset for s in placed], placed
+
+    def sections_in(self, start: int, end: int, limit: int) -> tuple[list[Section], int]:
+        """The first `limit` sections (by offset) that start in [start, end), and how many
+        start there in all: a hostile file may put 65535 sections over one segment."""
+        offsets, placed = self._placed_sections
+        lo, hi = bisect.bisect_left(offsets, start), bisect.bisect_left(offsets, end)
+        return placed[lo : min(hi, lo + limit)], max(hi - lo, 0)
 
     def section_at(self, offset: int) -> Section | None:
         for s in self.sections:
             if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
                 return s
         return None
+
+
+def _by_offset(section: Section) -> tuple[int, int]:
+    return section.offset, section.index
 
 
 def _round4(n: int) -> int:
