@@ -10,6 +10,7 @@ from xenlint.abi import notes as N
 from xenlint.abi.profile import MODE_ORDER, Mode, Profile
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.engine.targets import collapse
+from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 
 UNREADABLE = "XL000"
@@ -95,8 +96,10 @@ def run_rules(
             results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
         except Exception as exc:  # a plugin bug must not hide the other rules' findings
             errors.append(
-                f"rule {rule.code} ({rule.name}) failed on {image.path}: "
-                f"{type(exc).__name__}: {exc}"
+                escape(
+                    f"rule {rule.code} ({rule.name}) failed on {image.path}: "
+                    f"{type(exc).__name__}: {exc}"
+                )
             )
             continue
         if len(results) > MAX_RESULTS_PER_RULE:
@@ -135,7 +138,14 @@ def merge(
     groups: dict[tuple[object, ...], list[Cell]] = {}
     for res in results:
         sev = overrides.get(rule.code, res.severity if res.severity is not None else rule.severity)
-        key = (res.message, res.location, sev, res.fix or rule.fix)
+        # Messages quote note strings, owner and section names: escaped here, once for every
+        # rule and output (xenlint.escape), so no image byte steers a terminal or a CI log.
+        key = (
+            escape(res.message),
+            _escaped(res.location),
+            sev,
+            escape(res.fix or rule.fix, newlines=True),
+        )
         cells = groups.setdefault(key, [])
         cells.extend(c for c in res.cells if c not in cells)
     findings = []
@@ -166,13 +176,21 @@ def merge(
     return findings
 
 
+def _escaped(location: Location | None) -> Location | None:
+    """The location with its image-given texts (section names) escaped."""
+    if location is None:
+        return None
+    texts = {k: escape(v) for k in ("container", "origin") if (v := getattr(location, k))}
+    return replace(location, **texts) if texts else location
+
+
 def unreadable(path: str, error: ImageError, rule: Rule | None) -> Finding:
     return Finding(
         path=path,
         code=UNREADABLE,
         name=rule.name if rule else "image-unreadable",
         severity=Severity.ERROR,
-        message=str(error),
+        message=escape(str(error)),
         targets=(),
         modes=(),
         location=None,

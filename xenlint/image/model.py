@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Literal, NamedTuple
 
 from xenlint.abi import notes as N
+from xenlint.escape import escape
 
 PT_LOAD = 1
 PT_NOTE = 4
@@ -103,11 +104,12 @@ class Container:
     size: int = 0
 
     def describe(self) -> str:
+        """'PT_NOTE segment 1 (.note.Xen)'; section names, which the image gives, escaped."""
         if self.kind == "segment":
-            extra = f" ({self.name})" if self.name else ""
+            extra = f" ({escape(self.name)})" if self.name else ""
             return f"PT_NOTE segment {self.index}{extra}"
         if self.kind == "section":
-            return f"section {self.name or f'[{self.index}]'}"
+            return f"section {escape(self.name) if self.name else f'[{self.index}]'}"
         return f"section {N.XEN_GUEST_SECTION}"
 
 
