@@ -71,6 +71,10 @@ class Location:
     # Where the ELF came from when the file wraps it ("bzImage payload, xz", "gzip"); offsets
     # are then offsets in the decompressed ELF.
     origin: str | None = None
+    # A line and column (1-based) in a source file, for findings on the assembly or linker
+    # script that writes a note; text output then names `path:line:column` as compilers do.
+    line: int | None = None
+    column: int | None = None
 
     @classmethod
     def of_note(cls, note: Note) -> Location:
