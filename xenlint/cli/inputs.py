@@ -13,6 +13,7 @@ from xenlint.cli.stream import EXIT_ERROR, EXIT_OK
 from xenlint.config.file import Config, ConfigError, find, load, split_list
 from xenlint.config.settings import Overrides, Settings, build
 from xenlint.engine.plugin import Registry
+from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 
 
@@ -79,6 +80,6 @@ def readable(
         try:
             images.append(load_image(path, max_decompressed))
         except ImageError as exc:
-            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
+            print(f"xenlint: error: {escape(f'{path}: {exc}')}", file=sys.stderr)
             status = EXIT_ERROR
     return images, status

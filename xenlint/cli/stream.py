@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import TextIO
 
 from xenlint.cli.parser import UsageError
+from xenlint.escape import escape
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def fail(message: str) -> int:
     """Print `message` as xenlint's one-line error on stderr; return the usage exit status."""
-    print(f"xenlint: error: {message}", file=sys.stderr)
+    print(f"xenlint: error: {escape(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
