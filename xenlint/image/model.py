@@ -35,18 +35,31 @@ class ImageError(Exception):
 
 def open_regular(path: str) -> int:
     """Open `path` read-only as a file descriptor; anything but a regular file (a directory,
-    a FIFO that would block, a device) is refused with a one-line ImageError."""
+    a FIFO, a device, a socket) is refused with a one-line ImageError. The type is checked
+    before the open (opening a FIFO waits for a writer, opening a device may act on it) and
+    again after it, on the descriptor opened without blocking, in case the path changed."""
+    if not path:
+        raise ImageError("an empty file name names no file")
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except IsADirectoryError:
-        raise ImageError("is a directory") from None
+        _refuse_special(os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ImageError(exc.strerror or str(exc)) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        _refuse_special(os.fstat(fd).st_mode)
+    except ImageError:
         os.close(fd)
-        raise ImageError("is a directory" if stat.S_ISDIR(mode) else "not a regular file")
+        raise
     return fd
+
+
+def _refuse_special(mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ImageError("is a directory")
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    raise ImageError(f"not a regular file ({kind})")
 
 
 @dataclass(frozen=True)
