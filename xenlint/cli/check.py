@@ -66,6 +66,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             cells,
             registry.profiles,
             config.severity,
+            registry.engines,
             time_limit=config.rule_time_limit or DEFAULT_RULE_TIME_LIMIT,
             disabled=disabled,
         )

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
@@ -18,6 +18,7 @@ from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.engine.targets import collapse
 from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
+from xenlint.replay.engines import LoaderEngine
 
 UNREADABLE = "XL000"
 # A real kernel has a few dozen notes, so a rule yields at most a few hundred results on it.
@@ -101,6 +102,7 @@ def run_rules(
     cells: Sequence[Cell],
     universe: Sequence[Profile],
     severity: dict[str, Severity] | None = None,
+    engines: Mapping[str, LoaderEngine] | None = None,
     *,
     time_limit: float | None = None,
     disabled: set[str] | None = None,
@@ -111,8 +113,9 @@ def run_rules(
     signal; the CLI passes rule-time-limit). Such a rule's results on the image are left out
     and its code is added to `disabled`, whose rules are not run (pass one set for a whole
     run: a broken plugin rule is reported once, not once per image). Rule code writes to
-    standard error, never into a report on standard output."""
-    ctx = Context(image, cells)
+    standard error, never into a report on standard output. `engines`: the registered
+    loader replay engines (None: the built-in ones)."""
+    ctx = Context(image, cells, engines)
     findings: list[Finding] = []
     errors: list[str] = []
     disabled = set() if disabled is None else disabled

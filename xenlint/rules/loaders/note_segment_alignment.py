@@ -51,7 +51,7 @@ Keep 8-aligned notes out of the Xen note segment: discard them in the linker scr
                 holders = _holders(ctx.image)
             ideal: Reading | None = None
             for seg in _misaligned(ctx.image, reading, holders):
-                ideal = ideal or read_as_if_4(ctx.image, reading.loader)
+                ideal = ideal or read_as_if_4(ctx.image, reading)
                 broken = _breaks(reading, ideal)
                 yield Result(
                     (cell,),
