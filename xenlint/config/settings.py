@@ -26,6 +26,7 @@ class Settings(Record):
         "paths",
         "per_file_ignores",
         "profiles",
+        "rule_time_limit",
         "rules",
         "severity",
         "targets_given",
@@ -40,6 +41,7 @@ class Settings(Record):
     paths: list[str]  # configured images, resolved
     max_decompressed: int | None  # decompression cap in bytes; None = default
     targets_given: bool  # targets named by the config or --target (not the default)
+    rule_time_limit: float | None  # seconds per rule and image; None = the default
 
     def __init__(
         self,
@@ -52,6 +54,7 @@ class Settings(Record):
         paths: list[str] | None = None,
         max_decompressed: int | None = None,
         targets_given: bool = False,
+        rule_time_limit: float | None = None,
     ) -> None:
         self.rules = rules
         self.severity = severity
@@ -62,6 +65,7 @@ class Settings(Record):
         self.paths = list() if paths is None else paths
         self.max_decompressed = max_decompressed
         self.targets_given = targets_given
+        self.rule_time_limit = rule_time_limit
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -111,6 +115,8 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     )
     where = cfg.where
     rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
+    if not rules:
+        raise ConfigError(_nothing_selected(merged, cli, where))
     severity = {}
     for selector, level in merged.severity.items():
         try:
@@ -153,6 +159,24 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             else cfg.max_decompressed
         ),
         targets_given=bool(merged.targets),
+        rule_time_limit=cfg.rule_time_limit,
+    )
+
+
+def _nothing_selected(merged: Config, cli: Overrides, where: str) -> str:
+    """'--select '' selects no rule ...': the selection as given, and where it came from."""
+    given = []
+    for key, values, from_cli in (
+        ("select", merged.select, cli.select is not None),
+        ("extend-select", merged.extend_select, bool(cli.extend_select)),
+        ("ignore", merged.ignore, cli.ignore is not None),
+    ):
+        if values is not None and (values or key == "select"):
+            source = f"--{key}" if from_cli else f"{key} in {where}"
+            given.append(f"{source} {','.join(values)!r}")
+    return (
+        f"{' with '.join(given) or 'the selection'} leaves no rule to run "
+        "(give rule codes, prefixes such as XL4, or names; see 'xenlint rules')"
     )
 
 
