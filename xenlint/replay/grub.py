@@ -24,6 +24,7 @@ from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import EM_386, EM_X86_64, Image
 from xenlint.replay.engines import LoaderEngine
 from xenlint.replay.pvh import Failure, FailureKind, Reading
+from xenlint.replay.reach import segment_at
 
 PAGE_SIZE = 4096
 # bzImage payloads GRUB's PV loader decompresses: grub_file_offset_open runs the
@@ -50,7 +51,7 @@ def segment_notes(image: Image) -> Iterator[GrubNote]:
     does not skip it, unlike libelf): 4-byte padding; a note is Xen's when namesz >= 3 and
     its name starts with "Xen" (namesz 3) or "Xen\\0" (namesz 4 or more)."""
     for raw in image.note_bytes:
-        seg = next((s for s in image.segments if s.index == raw.segment), None)
+        seg = segment_at(image, raw.segment)
         if seg is None:
             continue
         data, pos, end = raw.data, 0, min(seg.filesz, len(raw.data))
