@@ -191,7 +191,7 @@ def xen_desyncs(image: Image) -> list[Desync]:
     out = []
     seen: dict[tuple[object, ...], Desync | None] = {}
     for raw in image.note_bytes:
-        seg = _segment(image, raw.segment)
+        seg = segment_at(image, raw.segment)
         if seg is None or seg.offset == 0:
             continue
         found = _desync_once(seen, raw, seg, 4, None)
@@ -205,7 +205,7 @@ def walk_desyncs(image: Image, align_of: dict[int, int], types: set[int]) -> lis
     out = []
     seen: dict[tuple[object, ...], Desync | None] = {}
     for raw in image.note_bytes:
-        seg = _segment(image, raw.segment)
+        seg = segment_at(image, raw.segment)
         align = align_of.get(raw.segment, 0)
         if seg is None or align <= 0:
             continue
@@ -231,11 +231,11 @@ def _desync_once(
     return found if found is None or found.segment is seg else replace(found, segment=seg)
 
 
-def _segment(image: Image, index: int) -> Segment | None:
-    """The program header `index` (segments are numbered by their position)."""
-    if 0 <= index < len(image.segments) and image.segments[index].index == index:
-        return image.segments[index]
-    return next((s for s in image.segments if s.index == index), None)
+def segment_at(image: Image, index: int) -> Segment | None:
+    """Program header `index`: segments are every header in table order, so a lookup by
+    position (no scan: an image may have 65535 headers)."""
+    segs = image.segments
+    return segs[index] if 0 <= index < len(segs) and segs[index].index == index else None
 
 
 # The last image's answers: several rules ask the same question of one image, per cell.
