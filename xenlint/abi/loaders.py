@@ -25,8 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from xenlint.abi.elf import EM_386, EM_X86_64
 from xenlint.abi.profile import Mode, Profile
-from xenlint.image.model import EM_386, EM_X86_64
 
 Engine = Literal["qemu", "linux-loader"]
 Absent = Literal["fatal", "linux-fallback", "not-present"]
@@ -36,12 +36,9 @@ QEMU_REFUSED_EFLAGS = 0x00010004
 # x86-common.c x86_load_linux reads this much of the file for the bzImage and multiboot probes.
 QEMU_HEADER_BYTES = 8192
 # multiboot.c: the v1 header is looked for in the first 8192 - 48 bytes, at 4-byte steps.
-MULTIBOOT_SCAN_BYTES = 8192 - 48
+MULTIBOOT_SCAN_BYTES = QEMU_HEADER_BYTES - 48
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_AOUT_KLUDGE = 1 << 16  # flag bit 16: the header carries load addresses
-# linux-loader validate_header: e_phentsize must be sizeof(Elf64_Phdr), e_phoff >= sizeof(Ehdr).
-ELF64_PHENTSIZE = 56
-ELF64_EHSIZE = 64
 # Firecracker layout.rs HIMEM_START and Cloud Hypervisor layout.rs HIGH_RAM_START, both passed
 # to Elf::load as highmem_start_address, which is compared with e_entry.
 VMM_HIGHMEM_START = 0x100000

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from xenlint.cli.inputs import expand, load_image, settings
 from xenlint.cli.parser import UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
-from xenlint.engine.check import Finding, cells_for, run_rules, unreadable
+from xenlint.engine.check import UNREADABLE, Finding, cells_for, run_rules, unreadable
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
 from xenlint.image.model import ImageError
@@ -41,8 +41,13 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         try:
             image = load_image(path, config.max_decompressed)
         except ImageError as exc:
-            findings.append(unreadable(path, exc, registry.rules.get("XL000")))
-            status = EXIT_ERROR
+            rule = registry.rules.get(UNREADABLE)
+            if rule is not None and rule not in config.rules_for(path):
+                continue  # XL000 ignored (for this file): the file is skipped silently
+            finding = unreadable(path, exc, rule, config.severity.get(UNREADABLE))
+            findings.append(finding)
+            if finding.severity is Severity.ERROR:
+                status = EXIT_ERROR
             continue
         cells = cells_for(image, config.profiles, config.modes)
         found, crashed = run_rules(
@@ -54,7 +59,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         print(f"xenlint: error: {error}", file=sys.stderr)
     if errors:
         status = EXIT_ERROR
-    has_error = any(f.severity is Severity.ERROR and f.code != "XL000" for f in findings)
+    has_error = any(f.severity is Severity.ERROR and f.code != UNREADABLE for f in findings)
     if has_error and not args.exit_zero:
         status = max(status, EXIT_FINDINGS)
     from xenlint.output.report import Run

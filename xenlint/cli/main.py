@@ -18,9 +18,9 @@ from typing import TextIO
 from xenlint import __version__
 from xenlint.cli.parser import COMMAND_FORMATS, UsageError, command_parser, split_command
 from xenlint.cli.stream import EXIT_ERROR, EXIT_OK, fail, to_output
-from xenlint.config.file import ConfigError
 from xenlint.engine.plugin import Registry
 from xenlint.engine.plugin import load as load_plugins
+from xenlint.errors import XenlintError
 
 #: command -> (module under xenlint.cli, function(args, registry[, out]) -> exit status)
 _HANDLERS: dict[str, tuple[str, str]] = {
@@ -41,9 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         return _main(args_list)
-    except UsageError as exc:
-        return fail(str(exc))
-    except ConfigError as exc:
+    except XenlintError as exc:  # usage, config, target: one line
         return fail(str(exc))
     except KeyboardInterrupt:
         return fail("interrupted")

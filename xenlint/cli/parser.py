@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from xenlint.errors import XenlintError
+
 COMMANDS: dict[str, str] = {
     "check": "check kernel images (the default: 'xenlint PATH...' is 'xenlint check PATH...')",
     "rules": "list the rules",
@@ -26,7 +28,7 @@ COMMAND_FORMATS: dict[str, tuple[str, ...]] = {
 }
 
 
-class UsageError(Exception):
+class UsageError(XenlintError):
     """A bad command line: reported as one line, exit status 2."""
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xenlint.errors import XenlintError
+
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
 KEYS = (
     "targets",
@@ -28,7 +30,7 @@ KEYS = (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(XenlintError):
     """A configuration problem, reported as one line naming the file and key."""
 
 

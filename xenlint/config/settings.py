@@ -12,6 +12,7 @@ from pathlib import Path, PurePath
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
 from xenlint.config.file import Config, ConfigError, parse_size
+from xenlint.engine.check import UNREADABLE
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
@@ -166,6 +167,11 @@ def select_rules(
             if rule.default_enabled:
                 best[code] = (0, True)
     else:
+        # XL000 stays on whatever `select` names: a selection chooses checks, and a file that
+        # could not be read was not checked at all. `ignore` and per-file-ignores still
+        # drop it like any rule (docs/rules/XL000.md).
+        if UNREADABLE in registry.rules:
+            best[UNREADABLE] = (0, True)
         mark(select, "select", True)
     mark(extend, "extend-select", True)
     mark(ignore, "ignore", False)

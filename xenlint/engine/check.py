@@ -46,10 +46,6 @@ class Finding:
         }
 
 
-class RuleCrash(Exception):
-    """A rule raised; reported as an internal error naming the rule, never a traceback."""
-
-
 def declared_modes(image: Image) -> tuple[Mode, ...]:
     """The domU modes an image declares (`auto`): PVH with PHYS32_ENTRY; PV with PV notes,
     `__xen_guest`, or no PHYS32_ENTRY at all."""
@@ -166,12 +162,20 @@ def merge(
     return findings
 
 
-def unreadable(path: str, error: ImageError, rule: Rule | None) -> Finding:
+def unreadable(
+    path: str, error: ImageError, rule: Rule | None, severity: Severity | None = None
+) -> Finding:
+    """The XL000 finding for a file that could not be read as an image (`error` says why).
+
+    `rule` is the registered XL000 rule (None when its plugin is not loaded: an unread file is
+    still reported, as an error); `severity` is the configured override, if any."""
+    if severity is None:  # not `or`: Severity.INFO is 0
+        severity = rule.severity if rule else Severity.ERROR
     return Finding(
         path=path,
         code=UNREADABLE,
         name=rule.name if rule else "image-unreadable",
-        severity=Severity.ERROR,
+        severity=severity,
         message=str(error),
         targets=(),
         modes=(),

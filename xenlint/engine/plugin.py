@@ -20,10 +20,6 @@ GROUP = "xenlint"
 PREFIX = "xenlint_"
 
 
-class PluginError(Exception):
-    """A plugin could not be loaded or contributes something invalid; one line."""
-
-
 class _Manager(pluggy.PluginManager):
     def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
         # Only `xenlint_*` attributes can be hooks, as pytest does with `pytest_*`.

@@ -11,17 +11,21 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import (
+    EM_386,
+    EM_X86_64,
+    MACHINE_NAMES,
+    PF_R,
+    PF_W,
+    PF_X,
+    PT_LOAD,
+    PT_NOTE,
+    SHT_NOTE,
+)
+from xenlint.errors import XenlintError
 
-PT_LOAD = 1
-PT_NOTE = 4
-PF_X, PF_W, PF_R = 1, 2, 4
-SHT_NOTE = 7
-EM_386, EM_X86_64 = 3, 62
 
-MACHINE_NAMES = {EM_386: "x86 (EM_386)", EM_X86_64: "x86-64 (EM_X86_64)", 40: "ARM", 183: "AArch64"}
-
-
-class ImageError(Exception):
+class ImageError(XenlintError):
     """The file cannot be read as a kernel image at all; the message is one line."""
 
 
@@ -274,12 +278,6 @@ class Image:
         if not loads:
             return None
         return min(s.paddr for s in loads), max(s.paddr + s.memsz for s in loads)
-
-    def section_at(self, offset: int) -> Section | None:
-        for s in self.sections:
-            if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
-                return s
-        return None
 
 
 def _round4(n: int) -> int:

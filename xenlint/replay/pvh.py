@@ -14,6 +14,7 @@ from typing import Literal
 
 from xenlint.abi import loaders as L
 from xenlint.abi import notes as N
+from xenlint.abi.elf import SHT_NOBITS
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import Image, NoteBytes, Segment
 
@@ -313,7 +314,7 @@ def segment_names(image: Image, seg: Segment) -> list[str]:
     return [
         s.name
         for s in image.sections
-        if s.size and s.type != 8 and seg.offset <= s.offset < seg.offset + seg.filesz
+        if s.size and s.type != SHT_NOBITS and seg.offset <= s.offset < seg.offset + seg.filesz
     ]
 
 

@@ -6,14 +6,15 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_SMK = "Dom0 requires supervisor-mode execution"
-_AUTO = "PV Autotranslate guests no longer supported"
+_SMK = M.SUPERVISOR_MODE
+_AUTO = M.PV_AUTOTRANSLATE
 AUTO_FROM = format_version(min(r.version for r in RELEASES if r.pv_autotranslate_refused))
 
 

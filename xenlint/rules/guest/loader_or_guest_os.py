@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES, XenRelease
@@ -21,7 +22,7 @@ PV_SHORTCUT_UNTIL = format_version(
     max(r.version for r in RELEASES if r.phys32_shortcut == "pv+pvh")
 )
 
-_LOADER_TEXT = "Will only load images built for the generic loader or Linux images"
+_LOADER_TEXT = M.LOADER_OR_GUEST_OS
 
 
 class LoaderOrGuestOs(Rule):

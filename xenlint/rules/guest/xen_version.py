@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
 from xenlint.image.model import Image
@@ -19,7 +20,7 @@ from xenlint.rules.guest.loader_or_guest_os import (
     shortcut_hint,
 )
 
-_VERSION_TEXT = "Xen will only load images built for Xen v3.0"
+_VERSION_TEXT = M.XEN_VERSION
 
 
 class XenVersion(Rule):

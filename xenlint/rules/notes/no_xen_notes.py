@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image
 from xenlint.replay.xen import uses_xen_guest
 
-_NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found"
-_LOADER = "Will only load images built for the generic loader or Linux images"
+_NO_NOTES = M.NO_XEN_NOTES
+_LOADER = M.LOADER_OR_GUEST_OS
 
 
 class NoXenNotes(Rule):

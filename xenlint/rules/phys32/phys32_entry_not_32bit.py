@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image, Segment
 from xenlint.replay.xen import XenParse
 
-_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+_OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 
 
 class Phys32EntryNot32bit(Rule):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import COMPAT_HV_START, HV_START_ROUND
@@ -13,8 +14,8 @@ from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
 from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_TOO_HIGH = "Dom0 expects too high a hypervisor start address"
-_OVERLAP = "DOM0 image overlaps with Xen private area."
+_TOO_HIGH = M.HV_START_TOO_HIGH
+_OVERLAP = M.OVERLAPS_XEN
 
 
 class HvStartLow(Rule):

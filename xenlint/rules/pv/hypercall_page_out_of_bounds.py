@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import PAGE_SIZE
@@ -13,7 +14,7 @@ from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.xen import addresses
 from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_DOM0_ERROR = "Invalid HYPERCALL_PAGE field in ELF notes."
+_DOM0_ERROR = M.BAD_HYPERCALL_PAGE
 
 
 class HypercallPageOutOfBounds(Rule):

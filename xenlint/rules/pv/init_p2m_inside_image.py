@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
 from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_ERROR = "P->M table base is out of bounds"
+_ERROR = M.P2M_OUT_OF_BOUNDS
 
 
 class InitP2mInsideImage(Rule):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES
@@ -12,7 +13,7 @@ from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.xen import addresses
 from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_ERROR = "ELF_PADDR_OFFSET set, VIRT_BASE unset"
+_ERROR = M.PADDR_OFFSET_WITHOUT_VIRT_BASE
 # First release whose PVH (hvm) parse skips the check (b77ed96fce).
 PVH_SKIPS_FROM = format_version(
     min(r.version for r in RELEASES if r.hvm_flag and not r.paddr_offset_check_pvh)

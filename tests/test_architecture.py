@@ -1,0 +1,60 @@
+"""The package's shape (issue 9): one error base, layers that import downwards only."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import xenlint
+from xenlint.errors import XenlintError
+
+PACKAGE = Path(xenlint.__file__).parent
+
+
+def _modules() -> list[str]:
+    return [
+        m.name
+        for m in pkgutil.walk_packages([str(PACKAGE)], prefix="xenlint.")
+        if m.name != "xenlint.__main__"
+    ]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every xenlint module a source file imports (absolute imports, any nesting)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("xenlint"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("xenlint"))
+    return found
+
+
+def test_every_exception_class_derives_from_xenlint_error() -> None:
+    strays = []
+    for name in _modules():
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+                and not issubclass(value, XenlintError)
+            ):
+                strays.append(f"{name}.{attr}")
+    assert strays == []
+
+
+def test_abi_imports_nothing_above_it() -> None:
+    """ABI facts are data at the bottom: abi/ imports only abi/ (and xenlint.errors)."""
+    upward = {
+        f"{path.name}: {imported}"
+        for path in (PACKAGE / "abi").glob("*.py")
+        for imported in _imports(path)
+        if not imported.startswith("xenlint.abi") and imported not in ("xenlint", "xenlint.errors")
+    }
+    assert upward == set()
