@@ -58,3 +58,26 @@ def test_abi_imports_nothing_above_it() -> None:
         if not imported.startswith("xenlint.abi") and imported not in ("xenlint", "xenlint.errors")
     }
     assert upward == set()
+
+
+
+def test_no_rule_module_imports_another() -> None:
+    """Rules are plugins, not libraries: what rules share lives in their family's helpers.py
+    (or on the engine's Context), so any rule module can be removed or replaced alone."""
+    rules = PACKAGE / "rules"
+    crossings = set()
+    for path in rules.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            crossings.update(
+                f"{path.relative_to(rules)}: {name}"
+                for name in names
+                if name.startswith("xenlint.rules") and not name.endswith(".helpers")
+            )
+    assert crossings == set()

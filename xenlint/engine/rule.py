@@ -145,6 +145,17 @@ class Context:
             self._readings[name] = pvhload.read(self.image, cell.loader)
         return self._readings[name]
 
+    def parsed_cells(self) -> Iterator[tuple[Cell, XenParse]]:
+        """(cell, Xen's parse) for the Xen cells whose libelf parse reaches the address
+        checks: the release boots the mode, Xen found notes or __xen_guest (a kernel with
+        neither is XL001's), and no FEATURES name failed the parse."""
+        for cell in self.xen_cells:
+            if cell.mode not in cell.profile.modes:
+                continue
+            parse = self.xen(cell)
+            if parse.source is not None and not parse.failed:
+                yield cell, parse
+
     def location(self, note: Note | None) -> Location | None:
         """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
         if note is not None:

@@ -14,7 +14,6 @@ from xenlint.abi.xen import RELEASES, XenRelease
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.image.model import Note
 from xenlint.replay.xen import XenParse
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 _DOM0 = M.NO_DOM0
 _DOMU = M.NO_DOMU
@@ -54,7 +53,7 @@ For a dom0 kernel set bit 11 in SUPPORTED_FEATURES (e.g. .long (1 << XENFEAT_dom
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             assert cell.xen is not None
             if cell.mode.is_dom0 and _dom0_checked(cell.xen, cell.mode):
                 if parse.supported_words and not parse.supported >> F.DOM0.bit & 1:

@@ -11,7 +11,6 @@ from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 _SMK = M.SUPERVISOR_MODE
 _AUTO = M.PV_AUTOTRANSLATE
@@ -40,7 +39,7 @@ FEATURES: no kernel that runs on current Xen may require these.
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             assert cell.xen is not None
             refused = None
             if cell.mode is Mode.PV_DOM0:

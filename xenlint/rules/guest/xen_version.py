@@ -11,7 +11,7 @@ from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
 from xenlint.image.model import Image
 from xenlint.replay.xen import XenParse
-from xenlint.rules.guest.loader_or_guest_os import (
+from xenlint.rules.guest.helpers import (
     PVH_ONLY_FROM,
     SHORTCUT_FROM,
     note_check_cells,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import messages as M
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.rules.phys32.phys32_entry_not_32bit import (
+from xenlint.rules.phys32.helpers import (
     entry_fix,
     entry_location,
     paddr_bounds,

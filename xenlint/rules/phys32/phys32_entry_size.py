@@ -11,7 +11,7 @@ from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
 from xenlint.image.decode import words
 from xenlint.image.model import Image, Note
-from xenlint.rules.phys32.phys32_entry_not_32bit import (
+from xenlint.rules.phys32.helpers import (
     entry_location,
     paddr_bounds,
     phys32_cells,

@@ -12,7 +12,6 @@ from xenlint.abi.profile import Mode
 from xenlint.abi.xen import COMPAT_HV_START, HV_START_ROUND
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 _TOO_HIGH = M.HV_START_TOO_HIGH
 _OVERLAP = M.OVERLAPS_XEN
@@ -42,7 +41,7 @@ the kernel below it.
     def check(self, ctx: Context) -> Iterator[Result]:
         if ctx.image.elf_class != 32:
             return
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if cell.mode is not Mode.PV_DOM0:
                 continue
             notes = ctx.image.notes_of(N.HV_START_LOW)

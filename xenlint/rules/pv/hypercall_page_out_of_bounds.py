@@ -12,7 +12,6 @@ from xenlint.abi.profile import Mode
 from xenlint.abi.xen import PAGE_SIZE
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 _DOM0_ERROR = M.BAD_HYPERCALL_PAGE
 
@@ -42,7 +41,7 @@ ELFNOTE(Xen, XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page) with hypercall_pa
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             page = parse.numbers.get(N.HYPERCALL_PAGE.name)
             if cell.mode.is_pvh or page is None:
                 continue

@@ -9,7 +9,6 @@ from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 _ERROR = M.P2M_OUT_OF_BOUNDS
 
@@ -34,7 +33,7 @@ Give INIT_P2M an address outside the kernel, below VIRT_BASE and page-aligned (L
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             base = parse.numbers.get(N.INIT_P2M.name)
             if base is None:
                 continue

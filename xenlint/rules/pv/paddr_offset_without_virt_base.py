@@ -11,7 +11,6 @@ from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 _ERROR = M.PADDR_OFFSET_WITHOUT_VIRT_BASE
 # First release whose PVH (hvm) parse skips the check (b77ed96fce).
@@ -39,7 +38,7 @@ ELF notes it defaults to 0, which is right when p_paddr holds physical addresses
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if not addresses(ctx.image, parse).paddr_offset_without_virt_base:
                 continue
             offset = parse.numbers[N.PADDR_OFFSET.name]

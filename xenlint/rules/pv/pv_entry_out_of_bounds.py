@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import messages as M
 from xenlint.abi import notes as N
-from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
+from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import Addresses, XenParse, addresses
 
 OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
@@ -43,7 +43,7 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if parse.hvm:
                 continue  # PHYS32_ENTRY is the entry: XL202 and XL103
             calc = addresses(ctx.image, parse)
@@ -55,17 +55,6 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
                 f"{_describe(calc, problem)}: Xen refuses the kernel with '{OUT_OF_BOUNDS}'",
                 _location(ctx, parse, problem),
             )
-
-
-def parsed_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
-    """Cells whose libelf parse reaches the address checks: the release boots the mode, Xen
-    found notes or __xen_guest (none is XL001's), and no FEATURES name failed the parse."""
-    for cell in ctx.xen_cells:
-        if cell.mode not in cell.profile.modes:
-            continue
-        parse = ctx.xen(cell)
-        if parse.source is not None and not parse.failed:
-            yield cell, parse
 
 
 def _describe(calc: Addresses, problem: str) -> str:
