@@ -60,7 +60,6 @@ def test_abi_imports_nothing_above_it() -> None:
     assert upward == set()
 
 
-
 def test_no_rule_module_imports_another() -> None:
     """Rules are plugins, not libraries: what rules share lives in their family's helpers.py
     (or on the engine's Context), so any rule module can be removed or replaced alone."""

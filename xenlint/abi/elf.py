@@ -21,6 +21,6 @@ EM_ARM, EM_AARCH64 = 40, 183
 MACHINE_NAMES = {
     EM_386: "x86 (EM_386)",
     EM_X86_64: "x86-64 (EM_X86_64)",
-    EM_ARM: "ARM",
+    EM_ARM: "ARM (EM_ARM)",
     EM_AARCH64: "AArch64",
 }

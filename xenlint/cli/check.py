@@ -14,6 +14,7 @@ from xenlint.engine.check import UNREADABLE, Finding, cells_for, run_rules, unre
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
 from xenlint.image.model import ImageError
+from xenlint.source import kind as source_kind
 
 if TYPE_CHECKING:
     from xenlint.output.report import Run
@@ -35,9 +36,13 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
     checked: list[str] = []
+    sources: list[str] = []
     for path, _ in expand(args.paths, args.skip_non_elf):
         files += 1
         checked.append(path)
+        if source_kind(path) is not None:
+            sources.append(path)  # checked together below: pieces of one tree
+            continue
         try:
             image = load_image(path, config.max_decompressed)
         except ImageError as exc:
@@ -55,6 +60,14 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         )
         findings.extend(found)
         errors.extend(crashed)
+    if sources:
+        from xenlint.source.run import check_paths
+
+        found, crashed, bad = check_paths(sources, config, registry)
+        findings.extend(found)
+        errors.extend(crashed)
+        if bad:
+            status = EXIT_ERROR
     for error in errors:
         print(f"xenlint: error: {error}", file=sys.stderr)
     if errors:

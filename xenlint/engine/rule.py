@@ -71,6 +71,10 @@ class Location:
     # Where the ELF came from when the file wraps it ("bzImage payload, xz", "gzip"); offsets
     # are then offsets in the decompressed ELF.
     origin: str | None = None
+    # A line and column (1-based) in a source file, for findings on the assembly or linker
+    # script that writes a note; text output then names `path:line:column` as compilers do.
+    line: int | None = None
+    column: int | None = None
 
     @classmethod
     def of_note(cls, note: Note) -> Location:
@@ -147,13 +151,14 @@ class Context:
 
     def parsed_cells(self) -> Iterator[tuple[Cell, XenParse]]:
         """(cell, Xen's parse) for the Xen cells whose libelf parse reaches the address
-        checks: the release boots the mode, Xen found notes or __xen_guest (a kernel with
-        neither is XL001's), and no FEATURES name failed the parse."""
+        checks: the release boots the mode, no FEATURES name failed the parse, and Xen found
+        notes or __xen_guest, or the machine is not x86 (elf_xen_note_check lets a non-x86
+        image without notes through to the address checks; an x86 one is XL001's)."""
         for cell in self.xen_cells:
             if cell.mode not in cell.profile.modes:
                 continue
             parse = self.xen(cell)
-            if parse.source is not None and not parse.failed:
+            if (parse.source is not None or not self.image.is_x86) and not parse.failed:
                 yield cell, parse
 
     def location(self, note: Note | None) -> Location | None:

@@ -28,7 +28,7 @@ def text(findings: Sequence[Finding], universe: Sequence[Profile], show_fixes: b
     `path: severity: CODE name: message [targets] (where)`."""
     lines = []
     for f in findings:
-        line = f"{f.path}: {f.severity}: {f.code} {f.name}: {f.message}"
+        line = f"{f.path}{_position(f)}: {f.severity}: {f.code} {f.name}: {f.message}"
         label = target_label(f, universe)
         if label:
             line += f" [{label}]"
@@ -39,6 +39,14 @@ def text(findings: Sequence[Finding], universe: Sequence[Profile], show_fixes: b
             # Multi-line fixes stay under their finding, indented past "  fix: ".
             lines.append("  fix: " + f.fix.strip().replace("\n", "\n       "))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _position(f: Finding) -> str:
+    """`:line:column` for a finding in a source file, as GCC prints it; empty for images."""
+    loc = f.location
+    if loc is None or loc.line is None:
+        return ""
+    return f":{loc.line}:{loc.column or 1}"
 
 
 def as_json(findings: Sequence[Finding], errors: Sequence[str] = ()) -> str:

@@ -10,7 +10,7 @@ from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES, XenRelease
 from xenlint.engine.rule import Cell, Context, Location
 from xenlint.image.model import Image
-from xenlint.replay.xen import XenParse
+from xenlint.replay.xen import XenParse, note_check_applies
 
 # First release where PHYS32_ENTRY stands in for these notes at all, and first where it does
 # so only for PVH (hvm) parses: 4.10.1 (2dd3e22949) and 4.16 (632cbaf124).
@@ -22,16 +22,19 @@ PV_SHORTCUT_UNTIL = format_version(
 
 
 def note_check_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
-    """The x86 cells whose parse reaches elf_xen_note_check's content checks: the mode boots
-    on that release, Xen has note values to check (none at all is XL001's), and no
-    PHYS32_ENTRY shortcut applies."""
-    if not ctx.image.is_x86:
-        return
+    """The cells whose parse reaches elf_xen_note_check's content checks: the mode boots
+    on that release, the machine is checked (all but EM_ARM from 4.2), Xen has note values to
+    check (none at all is XL001's), and no PHYS32_ENTRY shortcut applies."""
     for cell in ctx.xen_cells:
         if cell.mode not in cell.profile.modes:
             continue  # XL103: this release cannot boot the mode at all
+        if not note_check_applies(ctx.image, xen_release(cell)):
+            continue
         parse = ctx.xen(cell)
-        if parse.source is not None and not parse.shortcut:
+        # libelf checks whenever it walked a note region or read __xen_guest; an x86 image
+        # with note regions but no Xen note is XL001's, any other machine's is checked here
+        scanned = ctx.image.note_regions_scanned and not ctx.image.is_x86
+        if (parse.source is not None or scanned) and not parse.shortcut:
             yield cell, parse
 
 

@@ -42,8 +42,10 @@ A PHYS32_ENTRY note skips the check ("ELF: Found PVH image"), but not everywhere
 - {SHORTCUT_FROM} to 4.15: in PV and PVH boots alike (2dd3e22949, backported to 4.10.1);
 - {PVH_ONLY_FROM} and later: only in PVH boots (632cbaf124), so a PV boot needs the notes again.
 PVH dom0 on 4.9 to 4.15 is parsed like PV, with the same rules as that release's PV boots.
-The stored values are cut to 15 characters. ARM kernels skip the check; this rule reads x86
-kernels only. Kernels without any Xen note are XL001's.
+The stored values are cut to 15 characters. The check applies to every e_machine: only
+EM_ARM (32-bit ARM) kernels skip it, and only from 4.2 (before, ARM was checked like x86).
+x86 kernels without any Xen note are XL001's; another machine whose note regions hold no Xen
+note is checked here, with empty values.
 """
     fix = f"""
 Add ELFNOTE(Xen, XEN_ELFNOTE_LOADER, .asciz "{N.LOADER_PREFIX}"), which works for any guest

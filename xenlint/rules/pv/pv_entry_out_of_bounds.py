@@ -27,14 +27,17 @@ virtual address space, from the physical extent [pstart, pend] of the loadable P
     virt_kstart = pstart + VIRT_BASE - PADDR_OFFSET, virt_kend = pend + VIRT_BASE - PADDR_OFFSET
 VIRT_BASE defaults to 0; PADDR_OFFSET to 0 with ELF notes but to VIRT_BASE with the legacy
 __xen_guest string. The entry is the ENTRY note (VIRT_ENTRY in __xen_guest), else e_entry.
+A note holding all-ones (0xffffffffffffffff, libelf's "unset" marker) counts as absent.
 Xen refuses the kernel with "ERROR: {OUT_OF_BOUNDS}" when
 - the range is empty (no loadable segment), or
 - the entry is below virt_kstart or above virt_kend (the end itself is allowed), or
 - VIRT_BASE is above virt_kstart.
 This binds PV domU and PV dom0 on every release, and PVH boots parsed without the hvm flag
 (before 4.16). From 4.16 a PVH parse forces VIRT_BASE and PADDR_OFFSET to 0 and checks
-PHYS32_ENTRY instead (XL202). The usual cause is a kernel linked high whose p_paddr is
-physical but which has no VIRT_BASE note, or an ENTRY given as a physical address.
+PHYS32_ENTRY instead (XL202), or e_entry when there is none. The check has no machine
+test: a non-x86 image meets it even without Xen notes. The usual cause is a kernel linked
+high whose p_paddr is physical but which has no VIRT_BASE note, or an ENTRY given as a
+physical address.
 """
     fix = """
 Give VIRT_BASE (the virtual address the kernel's physical address 0 maps to, e.g.
@@ -44,12 +47,10 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
 
     def check(self, ctx: Context) -> Iterator[Result]:
         for cell, parse in ctx.parsed_cells():
-            if parse.hvm:
-                continue  # PHYS32_ENTRY is the entry: XL202 and XL103
             calc = addresses(ctx.image, parse)
             problem = calc.out_of_bounds
-            if problem is None:
-                continue
+            if problem is None or (parse.hvm and calc.entry_from == "PHYS32_ENTRY"):
+                continue  # a PVH entry from PHYS32_ENTRY is XL202's
             yield Result(
                 (cell,),
                 f"{_describe(calc, problem)}: Xen refuses the kernel with '{OUT_OF_BOUNDS}'",
