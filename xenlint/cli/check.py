@@ -56,7 +56,12 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             continue
         cells = cells_for(image, config.profiles, config.modes)
         found, crashed = run_rules(
-            image, config.rules_for(path), cells, registry.profiles, config.severity
+            image,
+            config.rules_for(path),
+            cells,
+            registry.profiles,
+            config.severity,
+            registry.engines,
         )
         findings.extend(found)
         errors.extend(crashed)

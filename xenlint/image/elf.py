@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from xenlint.abi import notes as N
 from xenlint.abi.elf import SHT_NOBITS, SHT_NOTE
-from xenlint.abi.loaders import QEMU_HEADER_BYTES
+from xenlint.abi.loaders import GRUB_MULTIBOOT2_SEARCH, QEMU_HEADER_BYTES
 from xenlint.image.elfheaders import (
     check_phdr_table,
     check_shdr_table,
@@ -40,9 +40,10 @@ from xenlint.image.model import (
     open_regular,
 )
 
-# Raw bytes kept for the PVH loaders' own reading (xenlint.replay.pvh): QEMU probes the first
-# 8 KiB for bzImage and multiboot headers, and its note walk can run past a PT_NOTE's end.
-HEAD_BYTES = QEMU_HEADER_BYTES
+# Raw bytes kept for the loaders' own reading (xenlint.replay): QEMU probes the first 8 KiB
+# for bzImage and multiboot headers, GRUB searches 32 KiB for a multiboot2 header
+# (commands/file.c), and QEMU's note walk can run past a PT_NOTE's end.
+HEAD_BYTES = max(QEMU_HEADER_BYTES, GRUB_MULTIBOOT2_SEARCH)
 NOTE_SLACK = 1 << 20
 # Hostile bounds on those copies: a PT_NOTE claiming the whole of a 1 GB file, or 65535 of
 # them, must not copy gigabytes. Real note segments are a few KiB.
