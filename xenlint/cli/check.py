@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from xenlint.cli.inputs import expand, load_image, settings
-from xenlint.cli.parser import UsageError
+from xenlint.cli.inputs import settings
+from xenlint.cli.parser import COMMAND_FORMATS, UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
-from xenlint.engine.check import UNREADABLE, Finding, cells_for, run_rules, unreadable
+from xenlint.engine.check import UNREADABLE
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
-from xenlint.image.model import ImageError
-from xenlint.source import kind as source_kind
+from xenlint.session import lint
 
 if TYPE_CHECKING:
     from xenlint.output.report import Run
@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Check every image named (or the config's `paths`); returns the exit status."""
+    fmt = registry.output_formats.get(args.format)
+    if fmt is None:
+        names = ", ".join(registry.output_formats)
+        if any(args.format in formats for formats in COMMAND_FORMATS.values()):
+            raise UsageError(f"check has no {args.format} format (use {names})")
+        raise UsageError(
+            f"argument --format: invalid choice: {args.format!r} (choose from {names}) "
+            "(see 'xenlint check --help')"
+        )
     config = settings(args, registry)
     if not args.paths:
         args.paths = config.paths
@@ -29,50 +38,12 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         raise UsageError(
             "no PATH given: name kernel images or directories, or set 'paths' in the config"
         )
-    findings: list[Finding] = []
-    errors: list[str] = []
-    status = EXIT_OK
-    files = 0
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
-    checked: list[str] = []
-    sources: list[str] = []
-    for path, _ in expand(args.paths, args.skip_non_elf):
-        files += 1
-        checked.append(path)
-        if source_kind(path) is not None:
-            sources.append(path)  # checked together below: pieces of one tree
-            continue
-        try:
-            image = load_image(path, config.max_decompressed)
-        except ImageError as exc:
-            rule = registry.rules.get(UNREADABLE)
-            if rule is not None and rule not in config.rules_for(path):
-                continue  # XL000 ignored (for this file): the file is skipped silently
-            finding = unreadable(path, exc, rule, config.severity.get(UNREADABLE))
-            findings.append(finding)
-            if finding.severity is Severity.ERROR:
-                status = EXIT_ERROR
-            continue
-        cells = cells_for(image, config.profiles, config.modes)
-        found, crashed = run_rules(
-            image,
-            config.rules_for(path),
-            cells,
-            registry.profiles,
-            config.severity,
-            registry.engines,
-        )
-        findings.extend(found)
-        errors.extend(crashed)
-    if sources:
-        from xenlint.source.run import check_paths
-
-        found, crashed, bad = check_paths(sources, config, registry)
-        findings.extend(found)
-        errors.extend(crashed)
-        if bad:
-            status = EXIT_ERROR
+    outcome = lint(args.paths, config, registry, args.skip_non_elf)
+    findings, errors, checked = outcome.findings, outcome.errors, outcome.checked
+    files = len(checked)
+    status = EXIT_ERROR if outcome.unreadable else EXIT_OK
     for error in errors:
         print(f"xenlint: error: {error}", file=sys.stderr)
     if errors:
@@ -82,8 +53,10 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         status = max(status, EXIT_FINDINGS)
     from xenlint.output.report import Run
 
-    result = Run(findings, errors, checked, registry.rules, registry.profiles, status)
-    write(_report(args, result), args.output_file)
+    result = Run(
+        findings, errors, checked, registry.rules, registry.profiles, status, args.show_fixes
+    )
+    write(_report(args, result, fmt.render), args.output_file)
     to_file = args.output_file not in (None, "-")
     # A machine report written to a file still leaves the findings in the build or CI log.
     log_text = args.format == "text" or (to_file and not args.statistics)
@@ -100,19 +73,13 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     return status
 
 
-def _report(args: argparse.Namespace, run: Run) -> str:
-    """The report in the chosen format; machine formats are imported only when chosen."""
-    from xenlint.output import report
-
+def _report(args: argparse.Namespace, run: Run, render: Callable[[Run], str]) -> str:
+    """The report: --statistics, or the chosen format's rendering (xenlint_output_formats)."""
     if args.statistics:
+        from xenlint.output import report
+
         rows = report.statistics(run.findings)
         if args.format == "json":
             return json.dumps(rows, indent=2) + "\n"
         return report.statistics_text(rows)
-    if args.format == "json":
-        return report.as_json(run.findings, run.errors)
-    if args.format == "text":
-        return report.text(run.findings, run.universe, args.show_fixes)
-    from xenlint import output as reporters
-
-    return reporters.load(args.format)(run)
+    return render(run)

@@ -66,7 +66,7 @@ def _main(argv: list[str]) -> int:
         _print_version(registry)
         return status
     formats = COMMAND_FORMATS.get(command, ("text", "json"))
-    if args.format not in formats:
+    if command != "check" and args.format not in formats:
         raise UsageError(f"{command} has no {args.format} format (use {', '.join(formats)})")
     module, function = _HANDLERS[command]
     handler = getattr(importlib.import_module(f"xenlint.cli.{module}"), function)

@@ -13,7 +13,9 @@ from xenlint.image.model import Image
 
 def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Write each readable image's notes to `out`; returns 2 if one was unreadable, else 0."""
-    images, status = readable(args.paths, "notes", settings(args, registry).max_decompressed)
+    images, status = readable(
+        args.paths, "notes", settings(args, registry).max_decompressed, registry
+    )
     records = [record(image) for image in images]
     if args.format == "json":
         print(json.dumps(records, indent=2), file=out)

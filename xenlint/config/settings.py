@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
@@ -13,6 +14,7 @@ from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
 from xenlint.config.file import Config, ConfigError, parse_size
 from xenlint.engine.check import UNREADABLE
+from xenlint.engine.options import resolve as resolve_options
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
@@ -31,6 +33,8 @@ class Settings:
     paths: list[str] = field(default_factory=list)  # configured images, resolved
     max_decompressed: int | None = None  # decompression cap in bytes; None = default
     targets_given: bool = False  # targets named by the config or --target (not the default)
+    # rule code -> its plugin's options (declared defaults, overridden by the config)
+    rule_options: dict[str, Mapping[str, object]] = field(default_factory=dict)
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -91,7 +95,13 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         raise ConfigError(
             f"{where}: no target boots mode {named}: the targeted loaders boot only {booted}"
         )
+    plugin_options = resolve_options(registry.options, cfg.plugins, f"{where}: ")
     return Settings(
+        rule_options={
+            code: plugin_options[plugin]
+            for code, plugin in registry.rule_plugin.items()
+            if plugin in plugin_options
+        },
         rules=rules,
         severity=severity,
         profiles=profiles,

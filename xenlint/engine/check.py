@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import MODE_ORDER, Mode, Profile
@@ -65,7 +66,7 @@ def cells_for(
 ) -> list[Cell]:
     """Named modes are checked on every target; `auto` checks the declared modes on the
     targets that have them, and all of them on a target that has none."""
-    cells = []
+    cells: list[Cell] = []
     wanted = tuple(modes) if modes else declared_modes(image)
     for profile in profiles:
         if profile.fixed_modes:
@@ -83,13 +84,17 @@ def run_rules(
     universe: Sequence[Profile],
     severity: dict[str, Severity] | None = None,
     engines: Mapping[str, LoaderEngine] | None = None,
+    options: Mapping[str, Mapping[str, object]] | None = None,
 ) -> tuple[list[Finding], list[str]]:
     """Findings for one image, plus one-line errors for rules that crashed. `engines`: the
-    registered loader replay engines (None: the built-in ones)."""
+    registered loader replay engines (None: the built-in ones). `options` maps rule codes to
+    what `ctx.options` holds while that rule runs (its plugin's options)."""
     ctx = Context(image, cells, engines)
     findings: list[Finding] = []
     errors: list[str] = []
+    no_options: Mapping[str, object] = MappingProxyType({})
     for rule in rules:
+        ctx.options = (options or {}).get(rule.code, no_options)
         try:
             results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
         except Exception as exc:  # a plugin bug must not hide the other rules' findings
@@ -131,9 +136,10 @@ def merge(
     overrides: dict[str, Severity],
 ) -> list[Finding]:
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
-    groups: dict[tuple[object, ...], list[Cell]] = {}
+    groups: dict[tuple[str, Location | None, Severity, str], list[Cell]] = {}
     for res in results:
-        sev = overrides.get(rule.code, res.severity if res.severity is not None else rule.severity)
+        default = res.severity if res.severity is not None else rule.severity
+        sev = overrides.get(rule.code, default)
         key = (res.message, res.location, sev, res.fix or rule.fix)
         cells = groups.setdefault(key, [])
         cells.extend(c for c in res.cells if c not in cells)
@@ -153,12 +159,12 @@ def merge(
                     path=path,
                     code=rule.code,
                     name=rule.name,
-                    severity=sev,  # type: ignore[arg-type]
-                    message=message,  # type: ignore[arg-type]
+                    severity=sev,
+                    message=message,
                     targets=tuple(p.name for p in profiles),
                     modes=tuple(m.value for m in modes),
-                    location=location,  # type: ignore[arg-type]
-                    fix=fix,  # type: ignore[arg-type]
+                    location=location,
+                    fix=fix,
                     cells=tuple(bucket),
                 )
             )

@@ -10,7 +10,8 @@ import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
@@ -134,6 +135,9 @@ class Context:
         self.image = image
         self.cells = tuple(cells)
         self._engines = engines
+        #: The options of the plugin whose rule is running: its [tool.xenlint.plugins.NAME]
+        #: table over the defaults it declares (the xenlint_options hook); read-only.
+        self.options: Mapping[str, object] = MappingProxyType({})
         self._parses: dict[tuple[str, Mode], XenParse] = {}
         self._readings: dict[str, Reading] = {}
 
@@ -227,10 +231,13 @@ class Rule:
         return f"<rule {self.code} {self.name}>"
 
 
-def group_cells(pairs: Iterable[tuple[Cell, object]]) -> dict[object, tuple[Cell, ...]]:
-    """Group cells by a key computed per cell, keeping cell order; rules use it to turn
-    per-cell verdicts into one Result per distinct verdict."""
-    groups: dict[object, list[Cell]] = {}
+K = TypeVar("K")  # a per-cell verdict, for group_cells
+
+
+def group_cells(pairs: Iterable[tuple[Cell, K | None]]) -> dict[K, tuple[Cell, ...]]:
+    """Group cells by a key computed per cell (None: the cell is left out), keeping cell
+    order; rules use it to turn per-cell verdicts into one Result per distinct verdict."""
+    groups: dict[K, list[Cell]] = {}
     for cell, key in pairs:
         if key is not None:
             groups.setdefault(key, []).append(cell)

@@ -82,7 +82,7 @@ class Section(NamedTuple):
     """A section header. A NamedTuple, not a dataclass: a vmlinux has thousands of sections
     and building them must not cost more than the rest of a run."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     name: str
     type: int
     flags: int

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
 from xenlint.abi import bzimage as B
+from xenlint.image.format import HEAD_BYTES, ImageFormat
 from xenlint.image.model import Image, ImageError, open_regular
 
 if TYPE_CHECKING:
@@ -32,54 +33,86 @@ ELF_MAGIC = b"\x7fELF"
 DEFAULT_MAX_DECOMPRESSED = 2 << 30
 
 
-def load_image(path: str, *, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Image:
-    """Read `path` as a kernel image. Raises ImageError with a one-line reason."""
+def load_image(
+    path: str,
+    *,
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED,
+    formats: Sequence[ImageFormat] | None = None,
+) -> Image:
+    """Read `path` as a kernel image, in the first of `formats` (default: the built-in ELF,
+    bzImage and gzip-compressed ELF) whose `sniff` claims its first bytes. Raises ImageError
+    with a one-line reason."""
+    fd = open_regular(path)
+    try:
+        head = os.pread(fd, HEAD_BYTES, 0)
+    finally:
+        os.close(fd)
+    for fmt in formats or BUILTIN_FORMATS:
+        if fmt.sniff(head):
+            return fmt.load(path, max_decompressed)
+    raise ImageError(
+        "not an ELF file, a gzip-compressed ELF or an x86 bzImage "
+        f"(starts with {head[:4].hex(' ')})"
+    )
+
+
+def looks_like_image(path: str, formats: Sequence[ImageFormat] | None = None) -> bool:
+    """Whether a file found while walking a directory is worth checking: one of `formats`
+    (default: the built-ins: an ELF, a bzImage, or gzip data that decompresses to an ELF)
+    recognises it."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+    except OSError:
+        return False
+    return any((fmt.looks_like or fmt.sniff)(head) for fmt in formats or BUILTIN_FORMATS)
+
+
+def _load_elf(path: str, max_decompressed: int) -> Image:
+    from xenlint.image.elf import load_elf
+
+    return load_elf(path)
+
+
+def _load_bzimage(path: str, max_decompressed: int) -> Image:
+    from xenlint.image.decompress import Source, sniff
+
     fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
-        head = os.pread(fd, B.HEADER_END, 0)
-        if head.startswith(ELF_MAGIC) or not head:
-            from xenlint.image.elf import load_elf
-
-            return load_elf(path)
-        from xenlint.image.decompress import Source, sniff
-
-        if _is_bzimage(head):
-            start, end = _bzimage_payload(head, size)
-            payload = Source(fd, start, end - B.SIZE_TRAILER)
-            codec = sniff(os.pread(fd, 16, start))
-            if codec is None:
-                magic = os.pread(fd, 4, start).hex(" ")
-                raise ImageError(
-                    f"bzImage payload at offset {start:#x} starts with {magic}, "
-                    "which is no compression xenlint (or Xen) knows"
-                )
-            declared = _le32(os.pread(fd, 4, end - B.SIZE_TRAILER))
-            origin, fmt = f"bzImage payload, {codec.name}", "bzimage"
-        elif (codec := sniff(head)) is not None and codec.name == "gzip":
-            payload = Source(fd, 0, size)
-            declared = _le32(os.pread(fd, 4, size - 4)) if size >= 4 else None
-            origin, fmt = "gzip", "elf.gz"
-        else:
+        head = os.pread(fd, HEAD_BYTES, 0)
+        start, end = _bzimage_payload(head, size)
+        payload = Source(fd, start, end - B.SIZE_TRAILER)
+        codec = sniff(os.pread(fd, 16, start))
+        if codec is None:
+            magic = os.pread(fd, 4, start).hex(" ")
             raise ImageError(
-                "not an ELF file, a gzip-compressed ELF or an x86 bzImage "
-                f"(starts with {head[:4].hex(' ')})"
+                f"bzImage payload at offset {start:#x} starts with {magic}, "
+                "which is no compression xenlint (or Xen) knows"
             )
-        return _inflate(codec, payload, path, origin, fmt, declared, max_decompressed)
+        declared = _le32(os.pread(fd, 4, end - B.SIZE_TRAILER))
+        origin = f"bzImage payload, {codec.name}"
+        return _inflate(codec, payload, path, origin, "bzimage", declared, max_decompressed)
     finally:
         os.close(fd)
 
 
-def looks_like_image(path: str) -> bool:
-    """Whether a file found while walking a directory is worth checking: an ELF, a bzImage,
-    or gzip data that decompresses to an ELF."""
+def _load_gzip(path: str, max_decompressed: int) -> Image:
+    from xenlint.image.decompress import CODECS, Source
+
+    codec = next(c for c in CODECS if c.name == "gzip")
+    fd = open_regular(path)
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(B.HEADER_END)
-    except OSError:
-        return False
-    if head.startswith(ELF_MAGIC) or _is_bzimage(head):
-        return True
+        size = os.fstat(fd).st_size
+        payload = Source(fd, 0, size)
+        declared = _le32(os.pread(fd, 4, size - 4)) if size >= 4 else None
+        return _inflate(codec, payload, path, "gzip", "elf.gz", declared, max_decompressed)
+    finally:
+        os.close(fd)
+
+
+def _gzip_elf(head: bytes) -> bool:
+    """gzip data whose first decompressed bytes are an ELF magic (for directory walks)."""
     if not head.startswith(B.GZIP_MAGIC):
         return False
     import zlib
@@ -88,6 +121,27 @@ def looks_like_image(path: str) -> bool:
         return zlib.decompressobj(wbits=31).decompress(head, 4) == ELF_MAGIC
     except zlib.error:
         return False
+
+
+#: The formats xenlint reads itself, in the order they are tried (registered by the
+#: xenlint.image.formats plugin; a file that is none of them is XL000).
+BUILTIN_FORMATS: tuple[ImageFormat, ...] = (
+    ImageFormat(
+        "elf",
+        "an ELF file",
+        lambda head: head.startswith(ELF_MAGIC) or not head,  # empty: load_elf says why
+        _load_elf,
+        lambda head: head.startswith(ELF_MAGIC),
+    ),
+    ImageFormat("bzimage", "an x86 bzImage", lambda head: _is_bzimage(head), _load_bzimage),
+    ImageFormat(
+        "elf.gz",
+        "a gzip-compressed ELF",
+        lambda head: head.startswith(B.GZIP_MAGIC),
+        _load_gzip,
+        _gzip_elf,
+    ),
+)
 
 
 def _le32(data: bytes) -> int | None:

@@ -196,7 +196,7 @@ def _pae(value: str, before: Pae) -> Pae:
 def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys32Reloc:
     """Words 0-2 are read when descsz reaches them, each as 0 if descsz is not a multiple of 4
     or the word is not in the file (elf_note_numeric_array); absent words keep earlier values."""
-    order = "little" if image.little_endian else "big"
+    order: Literal["little", "big"] = "little" if image.little_endian else "big"
     words = list(before.words if before else (None, None, None))
     for i in range(len(words)):
         if note.descsz >= 4 * (i + 1):
@@ -213,7 +213,7 @@ def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys3
 
 def _words(image: Image, note: Note) -> tuple[int, ...]:
     """The descriptor as 32-bit words in the ELF's byte order (elf_note_numeric_array)."""
-    order = "little" if image.little_endian else "big"
+    order: Literal["little", "big"] = "little" if image.little_endian else "big"
     size = min(note.descsz, len(note.desc)) // 4 * 4
     return tuple(int.from_bytes(note.desc[i : i + 4], order) for i in range(0, size, 4))
 

@@ -46,6 +46,7 @@ and for a PVH kernel ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical entr
         if not image.is_x86 or image.notes:
             return
         for cell in ctx.xen_cells:
+            assert cell.xen is not None  # ctx.xen_cells are Xen cells
             if image.xen_guest is not None and uses_xen_guest(cell.xen, cell.mode):
                 continue  # Xen reads the legacy string instead (XL005)
             yield Result((cell,), _message(image), _location(image), fix=_fix(image))
