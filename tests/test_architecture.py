@@ -81,3 +81,19 @@ def test_no_rule_module_imports_another() -> None:
                 if name.startswith("xenlint.rules") and not name.endswith(".helpers")
             )
     assert crossings == set()
+
+
+def test_every_rule_is_found_from_its_code_in_the_tests() -> None:
+    """`grep -l XL507 tests/` lists a rule's tests: every built-in rule code is named by a
+    test module other than the catalogue (which only lists codes and names)."""
+    from xenlint.engine.plugin import load
+
+    tests = Path(__file__).parent
+    texts = [p.read_text() for p in tests.glob("test_*.py") if p.name != "test_catalogue.py"]
+    registry = load()
+    missing = [
+        code
+        for code, plugin in registry.rule_plugin.items()
+        if plugin.startswith("XL") and not any(code in text for text in texts)
+    ]
+    assert missing == []

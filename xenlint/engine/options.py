@@ -7,7 +7,6 @@ of xenlint.toml), NAME being the plugin's entry-point name; rules read them as
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -77,6 +76,8 @@ def resolve(
         names = [o.name for o in declared[plugin]]
         for key in table:
             if key not in names:
+                import difflib  # only for the error message
+
                 hint = difflib.get_close_matches(key, names, n=1)
                 extra = f" (did you mean {hint[0]!r}?)" if hint else ""
                 raise OptionError(

@@ -6,9 +6,13 @@ Each renderer imports its module when called, so start-up pays for none of them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from xenlint import hookimpl
 from xenlint.engine.formats import OutputFormat
-from xenlint.output.report import Run
+
+if TYPE_CHECKING:  # every plugin is imported at start-up; the report code only when used
+    from xenlint.output.report import Run
 
 
 def _text(run: Run) -> str:
