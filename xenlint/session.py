@@ -6,14 +6,23 @@ command-line layers.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xenlint.config.settings import Settings
-from xenlint.engine.check import UNREADABLE, Finding, cells_for, run_rules, unreadable
+from xenlint.engine.check import (
+    DEFAULT_RULE_TIME_LIMIT,
+    UNREADABLE,
+    Finding,
+    cells_for,
+    run_rules,
+    unreadable,
+)
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
+from xenlint.errors import XenlintError
 from xenlint.image.format import ImageFormat
 from xenlint.image.model import Image, ImageError
 
@@ -32,21 +41,58 @@ def expand(
     paths: Iterable[str],
     skip_non_elf: bool = False,
     formats: Sequence[ImageFormat] | None = None,
-) -> Iterator[tuple[str, bool]]:
-    """Files to check, each with whether it was found inside a directory; files found inside a
-    directory are taken only if one of `formats` (default: the built-in ELF, gzip-compressed
-    ELF, bzImage) recognises their content, and so are named files with `skip_non_elf`
-    (pre-commit hands over any binary file)."""
-    from xenlint.image.read import looks_like_image
+) -> Iterator[tuple[str, str | None]]:
+    """Files to check, each with the reason it cannot be read (None when it can). Files found
+    inside a directory are taken only if one of `formats` (default: the built-in ELF,
+    gzip-compressed ELF, bzImage) recognises their content, and so are named files with
+    `skip_non_elf` (pre-commit hands over any binary file); what cannot be read (a file or
+    directory without permission, a dangling or looping symbolic link) is never skipped: it
+    is an XL000 of its own. FIFOs, devices and sockets inside a directory are no images and
+    are passed over. An empty path is a usage error."""
+    from xenlint.image.read import probe
 
     for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                if looks_like_image(str(sub), formats):
-                    yield str(sub), True
-        elif not skip_non_elf or looks_like_image(raw, formats):
-            yield raw, False
+        if not raw:
+            raise XenlintError("an empty PATH ('') names no file (use '.' for this directory)")
+        if os.path.isdir(raw):
+            yield from _walk(raw, formats)
+        elif not skip_non_elf:
+            yield raw, None
+        else:
+            kind = probe(raw, formats)
+            if kind != "other":
+                yield raw, _unreadable(raw) if kind == "unreadable" else None
+
+
+def _walk(top: str, formats: Sequence[ImageFormat] | None) -> Iterator[tuple[str, str | None]]:
+    """The images below `top` in path order, and every entry that could not be read."""
+    from xenlint.image.read import probe
+
+    found: list[tuple[str, str | None]] = []
+
+    def failed(exc: OSError) -> None:
+        found.append((exc.filename or top, exc.strerror or str(exc)))
+
+    for directory, _, names in os.walk(top, onerror=failed):
+        for name in names:
+            path = os.path.join(directory, name)
+            kind = probe(path, formats)
+            if kind == "image":
+                found.append((path, None))
+            elif kind == "unreadable":
+                found.append((path, _unreadable(path)))
+    yield from sorted(found, key=lambda item: Path(item[0]).parts)
+
+
+def _unreadable(path: str) -> str:
+    """Why `path` cannot be read, in the words of the OS."""
+    try:
+        os.stat(path)
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "cannot be read"
 
 
 def load_image(
@@ -62,22 +108,31 @@ def load_image(
 
 
 def lint(
-    paths: Iterable[str], settings: Settings, registry: Registry, skip_non_elf: bool = False
+    paths: Iterable[str],
+    settings: Settings,
+    registry: Registry,
+    skip_non_elf: bool = False,
+    time_limit: float | None = DEFAULT_RULE_TIME_LIMIT,
 ) -> Outcome:
     """Run the selected rules over every file under `paths` (see `expand`). A file that
     cannot be read gives an XL000 finding, unless XL000 is ignored for it. Source files
-    (assembly, linker scripts: xenlint.source) are checked together, as pieces of one tree."""
+    (assembly, linker scripts: xenlint.source) are checked together, as pieces of one tree.
+    A rule runs at most rule-time-limit (else `time_limit`) seconds per image; one that
+    misbehaves is reported once and not run again (xenlint.engine.check.run_rules)."""
     from xenlint.source import kind as source_kind
 
     out = Outcome()
     sources: list[str] = []
+    disabled: set[str] = set()  # rules that misbehaved: reported once, then not run again
     formats = registry.image_formats
-    for path, _ in expand(paths, skip_non_elf, formats):
+    for path, problem in expand(paths, skip_non_elf, formats):
         out.checked.append(path)
-        if source_kind(path) is not None:
+        if problem is None and source_kind(path) is not None:
             sources.append(path)  # checked together below: pieces of one tree
             continue
         try:
+            if problem is not None:  # an entry of a directory that cannot be read
+                raise ImageError(problem)
             image = load_image(path, settings.max_decompressed, formats)
         except ImageError as exc:
             rule = registry.rules.get(UNREADABLE)
@@ -96,6 +151,8 @@ def lint(
             settings.severity,
             registry.engines,
             settings.rule_options,
+            time_limit=settings.rule_time_limit or time_limit,
+            disabled=disabled,
         )
         out.findings.extend(found)
         out.errors.extend(crashed)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from xenlint.cli.inputs import settings
 from xenlint.cli.parser import COMMAND_FORMATS, UsageError
-from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
+from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, refuse_overwrite, write
 from xenlint.engine.check import UNREADABLE
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     config = settings(args, registry)
     if not args.paths:
         args.paths = config.paths
+        refuse_overwrite(args.output_file, args.paths)
     if not args.paths:
         raise UsageError(
             "no PATH given: name kernel images or directories, or set 'paths' in the config"

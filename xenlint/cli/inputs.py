@@ -10,9 +10,10 @@ from pathlib import Path
 
 from xenlint.cli.parser import UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_OK
-from xenlint.config.file import Config, ConfigError, find, load, split_list
+from xenlint.config.file import Config, find, load, split_list
 from xenlint.config.settings import Overrides, Settings, build
 from xenlint.engine.plugin import Registry
+from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 from xenlint.session import expand, load_image
 
@@ -22,11 +23,8 @@ def settings(args: argparse.Namespace, registry: Registry) -> Settings:
     one found from the working directory; none with --isolated) overridden by the options."""
     if args.isolated:
         cfg = Config()
-    elif args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise ConfigError(f"config file {args.config} not found")
-        cfg = load(path)
+    elif args.config is not None:
+        cfg = load(Path(args.config))
     else:
         env = os.environ.get("XENLINT_CONFIG")
         found = Path(env) if env else find(Path.cwd())
@@ -51,10 +49,12 @@ def readable(
     if not paths:
         raise UsageError(f"{command} needs a PATH")
     images, status = [], EXIT_OK
-    for path, _ in expand(paths, formats=registry.image_formats):
+    for path, problem in expand(paths, formats=registry.image_formats):
         try:
+            if problem is not None:
+                raise ImageError(problem)
             images.append(load_image(path, max_decompressed, registry.image_formats))
         except ImageError as exc:
-            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
+            print(f"xenlint: error: {escape(f'{path}: {exc}')}", file=sys.stderr)
             status = EXIT_ERROR
     return images, status

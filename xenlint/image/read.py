@@ -11,9 +11,10 @@ kernel sit in its first third. Input files are opened read-only and never writte
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator, Sequence
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Literal
 
 from xenlint.abi import bzimage as B
 from xenlint.image.format import HEAD_BYTES, ImageFormat
@@ -60,12 +61,31 @@ def looks_like_image(path: str, formats: Sequence[ImageFormat] | None = None) ->
     """Whether a file found while walking a directory is worth checking: one of `formats`
     (default: the built-ins: an ELF, a bzImage, or gzip data that decompresses to an ELF)
     recognises it."""
+    return probe(path, formats) == "image"
+
+
+def probe(
+    path: str, formats: Sequence[ImageFormat] | None = None
+) -> Literal["image", "other", "unreadable"]:
+    """What a file is, without blocking on a FIFO or opening a device: a kernel image (one of
+    `formats`, default the built-ins, recognises its first bytes), something else (any other
+    content, or not a regular file), or unreadable (it cannot be stat'ed or read)."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(HEAD_BYTES)
+        fd = open_regular(path)
+    except ImageError:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return "unreadable"
+        return "unreadable" if stat.S_ISREG(mode) else "other"
+    try:
+        head = os.read(fd, HEAD_BYTES)
     except OSError:
-        return False
-    return any((fmt.looks_like or fmt.sniff)(head) for fmt in formats or BUILTIN_FORMATS)
+        return "unreadable"
+    finally:
+        os.close(fd)
+    recognised = any((fmt.looks_like or fmt.sniff)(head) for fmt in formats or BUILTIN_FORMATS)
+    return "image" if recognised else "other"
 
 
 def _load_elf(path: str, max_decompressed: int) -> Image:
