@@ -163,7 +163,7 @@ def run_rules(
     return findings, errors
 
 
-class MalformedResult(Exception):
+class MalformedResult(XenlintError):
     """A rule yielded something that is not a well-formed Result."""
 
 
