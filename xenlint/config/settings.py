@@ -68,7 +68,11 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     )
     where = cfg.where
     rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
-    if not rules:
+    # XL000 rides along with any selection; a selection that chooses no check is still empty.
+    chosen = select_rules(
+        registry, merged.select, merged.extend_select, merged.ignore, where, implicit=False
+    )
+    if not chosen:
         raise ConfigError(_nothing_selected(merged, cli, where))
     severity = {}
     for selector, level in merged.severity.items():
@@ -175,9 +179,11 @@ def select_rules(
     extend: list[str],
     ignore: list[str],
     where: str,
+    implicit: bool = True,
 ) -> list[Rule]:
     """ruff's precedence: a more specific selector beats a less specific one; at equal
-    specificity ignore wins. Without `select`, every rule enabled by default is selected."""
+    specificity ignore wins. Without `select`, every rule enabled by default is selected.
+    With `implicit`, XL000 starts selected whatever `select` names (docs/rules/XL000.md)."""
     best: dict[str, tuple[int, bool]] = {}
 
     def mark(selectors: list[str], key: str, enable: bool) -> None:
@@ -201,7 +207,7 @@ def select_rules(
         # XL000 stays on whatever `select` names: a selection chooses checks, and a file that
         # could not be read was not checked at all. `ignore` and per-file-ignores still
         # drop it like any rule (docs/rules/XL000.md).
-        if UNREADABLE in registry.rules:
+        if implicit and UNREADABLE in registry.rules:
             best[UNREADABLE] = (0, True)
         mark(select, "select", True)
     mark(extend, "extend-select", True)
