@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import importlib.metadata as md
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ import pluggy
 
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.abi.profile import Profile
-from xenlint.engine import hookspecs
+from xenlint.engine import discovery, hookspecs
+from xenlint.engine.discovery import EntryPoint
 from xenlint.engine.formats import OutputFormat
 from xenlint.engine.options import TYPES, Option
 from xenlint.engine.rule import Rule, Severity
@@ -67,19 +67,11 @@ class Registry:
         return next((r for r in self.rules.values() if r.name == key.lower()), None)
 
 
-def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
+def _entry_points() -> list[tuple[EntryPoint, str, str]]:
     """The `xenlint` entry points with their distribution's name and version, built-ins
-    first, then by distribution and name so the order does not depend on sys.path."""
-    seen: set[tuple[str, str]] = set()
-    found = []
-    for ep in md.entry_points(group=GROUP):
-        dist_name = (ep.dist.name if ep.dist else None) or "?"
-        version = (ep.dist.version if ep.dist else None) or "?"
-        if (dist_name, ep.name) not in seen:
-            seen.add((dist_name, ep.name))
-            found.append((ep, dist_name, version))
-    found.sort(key=lambda item: (item[1] != "xenlint", item[1].lower(), item[0].name))
-    return found
+    first, then by distribution and name so the order does not depend on sys.path (found
+    by importlib.metadata, memoised: see xenlint.engine.discovery)."""
+    return discovery.entry_points()
 
 
 def load(extra: list[tuple[str, object]] | None = None) -> Registry:
