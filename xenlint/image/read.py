@@ -209,15 +209,53 @@ def _inflate(
 
     from xenlint.image.decompress import DecompressError
 
+    args = (path, origin, fmt, declared, cap)
     try:
         with tempfile.TemporaryFile(prefix="xenlint-") as spool:
-            return _spool_and_parse(codec.stream(payload), spool, path, origin, fmt, declared, cap)
+            try:
+                return _spool_and_parse(codec.stream(payload), spool, *args, sparse=True)
+            except _NeedEverything:
+                # Rare: the PT_NOTE segments hold no Xen note (or the stream ended before
+                # them), so Xen reads the whole ELF, sections included. Decompress again,
+                # this time keeping every byte.
+                payload.pos = payload.start
+                os.ftruncate(spool.fileno(), 0)
+                return _spool_and_parse(codec.stream(payload), spool, *args, sparse=False)
     except DecompressError as exc:
         raise ImageError(f"{origin}: {exc}") from None
     except ImageError as exc:
         raise ImageError(f"{origin}: {exc}") from None
     except OSError as exc:
         raise ImageError(f"{origin}: cannot spool the decompressed data: {exc}") from None
+
+
+class _NeedEverything(Exception):
+    """The sparse spool skipped bytes that the parse turns out to need."""
+
+
+def _over_cap(cap: int, why: str) -> ImageError:
+    return ImageError(
+        f"decompression stopped at the {cap}-byte limit (max-decompressed-size): {why}; "
+        "if the image is genuine, raise the limit with --max-decompressed-size SIZE or "
+        "max-decompressed-size in the config"
+    )
+
+
+def _store(fd: int, piece: bytes, pos: int, keep: list[tuple[int, int]] | None) -> None:
+    """Write the part of `piece` (at stream offset `pos`) that the parse can read: all of it
+    (`keep` None) or its overlap with the `keep` ranges. Runs of zeros are not written: the
+    spool is extended with ftruncate, so they read back as the holes of a sparse file."""
+    if keep is None:
+        if piece.count(0) != len(piece):
+            os.pwrite(fd, piece, pos)
+        return
+    end = pos + len(piece)
+    for start, stop in keep:
+        lo, hi = max(start, pos), min(stop, end)
+        if lo < hi:
+            chunk = piece[lo - pos : hi - pos]
+            if chunk.count(0) != len(chunk):
+                os.pwrite(fd, chunk, lo)
 
 
 def _spool_and_parse(
@@ -228,21 +266,31 @@ def _spool_and_parse(
     fmt: str,
     declared: int | None,
     cap: int,
+    *,
+    sparse: bool,
 ) -> Image:
-    """Write the stream to `spool`; after the PT_NOTE segments are out, try the prefix."""
+    """Spool the stream; after the PT_NOTE segments are out, try the prefix.
+
+    With `sparse`, once the program headers are known only the bytes the prefix parse reads
+    are written (the head loaders probe, the headers, each PT_NOTE segment and the slack the
+    loaders' walks may read past it), so a note segment far into a payload costs no disk;
+    raises _NeedEverything when the parse then needs the whole ELF after all."""
+    from xenlint.image.elf import HEAD_BYTES, NOTE_SLACK
     from xenlint.image.elfheaders import read_header
 
     fd = spool.fileno()
     written = 0
+    keep: list[tuple[int, int]] | None = None  # None: keep every byte
     stop_at: int | None = 64  # first the ELF header, then the phdr table, then the notes
     stage = "header"
     for piece in pieces:
         over = len(piece) > cap - written
         if over:  # keep what fits: the notes may still be inside the cap
             piece = piece[: cap - written]
+        _store(fd, piece, written, keep)
         written += len(piece)
-        os.write(fd, piece)
         while stop_at is not None and written >= stop_at:
+            os.ftruncate(fd, written)
             if stage == "header":
                 header = read_header(os.pread(fd, 64, 0))
                 stage, stop_at = "phdrs", max(header.phdr_end, 64)
@@ -251,16 +299,27 @@ def _spool_and_parse(
                 stage, stop_at = "notes", max((s.offset + s.filesz for s in notes), default=None)
                 if not any(s.offset for s in notes):
                     stop_at = None
+                elif stop_at is not None and stop_at > cap:
+                    # The notes lie past the cap: decompressing up to it would only find
+                    # that out seconds (and gigabytes of a bomb) later.
+                    raise _over_cap(cap, f"the PT_NOTE segments end at {stop_at:#x}, past it")
+                elif sparse:
+                    keep = [(0, HEAD_BYTES), (header.phoff, header.phdr_end)]
+                    keep += [(s.offset, s.offset + s.filesz + NOTE_SLACK) for s in notes]
             else:
                 image = _parse(fd, written, path, origin, fmt, declared or written)
                 if image is not None and image.segment_notes:
                     return image
+                if keep is not None:
+                    raise _NeedEverything
                 stop_at = None
         if over:
-            raise ImageError(
-                f"decompression stopped at the {cap}-byte limit (max-decompressed-size): "
-                "the data expands further (a decompression bomb, or a larger limit is needed)"
+            raise _over_cap(
+                cap, "the data expands further (a decompression bomb, or a larger limit is needed)"
             )
+    if keep is not None:
+        raise _NeedEverything
+    os.ftruncate(fd, written)
     if written < 64:
         read_header(os.pread(fd, 64, 0))  # raises the precise reason
     image = _parse(fd, written, path, origin, fmt, None)

@@ -1,0 +1,92 @@
+"""The decompression spool: sparse (only what the prefix parse reads is written), bounded
+when the notes lie past the cap, and a full second pass when the prefix is not enough."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elfbuilder import Note, xen_kernel
+from wrapping import COMPRESSORS, wrap
+
+import xenlint.image.read as read
+from xenlint.image.model import ImageError
+from xenlint.image.read import load_image
+
+CODECS = list(COMPRESSORS)
+
+
+@pytest.fixture
+def spool_blocks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Bytes of disk the spool used (st_blocks) at the end of each spooling pass."""
+    used: list[int] = []
+    original = read._spool_and_parse
+
+    def watched(pieces: Any, spool: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(pieces, spool, *args, **kwargs)
+        finally:
+            used.append(os.fstat(spool.fileno()).st_blocks * 512)
+
+    monkeypatch.setattr(read, "_spool_and_parse", watched)
+    return used
+
+
+@pytest.mark.parametrize("codec", ["gzip", "xz"])
+def test_notes_far_into_the_payload_cost_no_disk(
+    tmp_path: Path, codec: str, spool_blocks: list[int]
+) -> None:
+    """24 MiB of code before the notes: only the head, the headers, the note segment and
+    the slack after it are written (a few MiB at most, not 24)."""
+    bare = xen_kernel([Note(6, b"linux\0"), Note(5, b"xen-3.0\0")], text_size=24 << 20)
+    image = load_image(str(wrap(tmp_path, bare, codec)))
+    plain = tmp_path / "bare.elf"
+    plain.write_bytes(bare)
+    expected = load_image(str(plain)).notes  # (the prefix read names no sections)
+    assert [(n.offset, n.type, n.desc) for n in image.notes] == [
+        (n.offset, n.type, n.desc) for n in expected
+    ]
+    assert len(spool_blocks) == 1 and spool_blocks[0] <= 4 << 20, spool_blocks
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_no_xen_note_in_the_segments_reads_everything(
+    tmp_path: Path, codec: str, spool_blocks: list[int]
+) -> None:
+    """An empty PT_NOTE: the sparse pass cannot answer, the second pass keeps every byte
+    and sees the sections, as the bare ELF's reading does."""
+    bare = xen_kernel([], text_size=1 << 16)
+    plain = tmp_path / "bare.elf"
+    plain.write_bytes(bare)
+    image = load_image(str(wrap(tmp_path, bare, codec)))
+    expected = load_image(str(plain))
+    assert image.sections_read and image.sections == expected.sections
+    assert image.notes == expected.notes == ()
+    assert len(spool_blocks) == 2
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_notes_past_the_cap_stop_at_the_headers(tmp_path: Path, codec: str) -> None:
+    """The cap error comes as soon as the program headers say where the notes end, and says
+    how to raise the cap."""
+    bomb = wrap(tmp_path, xen_kernel([Note(6, b"linux\0")], text_size=16 << 20), codec)
+    pieces: list[int] = []
+    original = read._store
+
+    def counting(fd: int, piece: bytes, pos: int, keep: Any) -> None:
+        pieces.append(len(piece))
+        original(fd, piece, pos, keep)
+
+    read._store = counting  # type: ignore[assignment]
+    try:
+        with pytest.raises(ImageError) as info:
+            load_image(str(bomb), max_decompressed=4 << 20)
+    finally:
+        read._store = original  # type: ignore[assignment]
+    message = str(info.value)
+    assert "decompression stopped at the 4194304-byte limit" in message
+    assert "PT_NOTE segments end at" in message
+    assert "--max-decompressed-size" in message
+    assert sum(pieces) <= (8 << 20) + (1 << 20), "decompressed far past the headers"
