@@ -33,6 +33,7 @@ from xenlint.engine.plugin import Registry
 from xenlint.engine.targets import resolve
 from xenlint.image.model import ImageError
 from xenlint.image.read import load_image
+from xenlint.replay import xen as xen_replay
 
 MODES = (Mode.PV, Mode.PVH, Mode.PV_DOM0, Mode.PVH_DOM0)
 
@@ -221,6 +222,8 @@ def compare(
             for mode in MODES:
                 res = oracle[(r, "pvh" if mode.is_pvh else "pv")][i]
                 _cell(out, path, r, profile, mode, res, findings, image.is_x86)
+            for m in ("pv", "pvh"):
+                _features(out, path, r, profile, image, oracle[(r, m)][i], m)
     records = {rec["path"]: rec for rec in notes_json(readable)} if readable else {}
     for i, path in enumerate(paths):
         rec = records.get(str(path))
@@ -282,6 +285,23 @@ _CHECKS = ("Will only load", "Xen will only load", "out of bounds", "PADDR_OFFSE
 # (ORed into f_supported), which `xenlint notes` shows; 4.18's L1_MFN_VALID number is
 # likewise stored and never used.
 _NOT_SHOWN = (17, 13)
+
+
+def _features(out: Outcome, path: Path, release: str, profile, image, res: dict, m: str) -> None:
+    """SUPPORTED_FEATURES has no single note value: what libelf keeps is the bitmap of
+    FEATURES names and SUPPORTED_FEATURES words (f_supported[0], f_required[0]), which the
+    feature rules read from the replay: compare those for every accepted parse."""
+    if res.get("crash") or res["rc"] != 0 or res.get("f_supported") is None:
+        return
+    parse = xen_replay.parse(image, profile, Mode.PVH if m == "pvh" else Mode.PV)
+    out.values += 1
+    got = (parse.supported & 0xFFFFFFFF, parse.required & 0xFFFFFFFF)
+    want = (res["f_supported"][0], res["f_required"][0])
+    if got != want:
+        out.mismatched.append(
+            f"{path.name} xen-{release} {m} feature bitmaps: libelf {want}, replay {got}"
+        )
+        out.kinds["value feature bitmaps"] += 1
 
 
 def _values(out: Outcome, path: Path, release: str, res: dict, rec: dict) -> None:
