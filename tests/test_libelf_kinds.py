@@ -183,7 +183,7 @@ def oracles(request: pytest.FixtureRequest) -> Path:
     reason = libelf_oracle.available()
     if reason is not None:
         pytest.skip(reason)
-    return libelf_oracle.build(Path(request.config.cache.mkdir("libelf-oracles")))
+    return libelf_oracle.build(libelf_oracle.cache_dir(request.config))
 
 
 def _write(tmp_path: Path, name: str) -> Path:
