@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
-from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.replay.pvh import consequence, has_any_entry_note, is_linux
+from xenlint.engine.rule import Context, Location, Result, Rule, Severity
+from xenlint.replay.pvh import (
+    QEMU_LAST_MULTIBOOT,
+    consequence,
+    has_any_entry_note,
+    is_linux,
+    multiboot_past_qemu_window,
+)
+from xenlint.replay.reach import loader_miss
 
 
 class NoPvhNote(Rule):
@@ -38,11 +45,30 @@ project's targets.
             if reading.path != "pvh":
                 continue
             absent = reading.failure is not None and reading.failure.kind == "absent"
+            if cell.loader and loader_miss(ctx.image, cell.loader.walks_p_align):
+                continue  # the note is there, the walk misses it: XL008 says where
             if not absent:  # the loader stops earlier (XL505-XL508 say why)
                 yield Result((cell,), "no PHYS32_ENTRY note: the kernel has no PVH entry")
                 continue
             fallback = cell.loader is not None and cell.loader.absent == "linux-fallback"
             message = f"no PHYS32_ENTRY note: {consequence(ctx.image, reading)}"
+            late = multiboot_past_qemu_window(ctx.image)
+            if late is not None and cell.loader is not None and cell.loader.multiboot_first:
+                move = late - QEMU_LAST_MULTIBOOT
+                yield Result(
+                    (cell,),
+                    f"the multiboot header at {late:#x} is outside QEMU's multiboot window "
+                    f"(offsets up to {QEMU_LAST_MULTIBOOT:#x}: it probes 8192 - 48 bytes, GRUB "
+                    f"8192), so QEMU looks for a PVH note instead and exits with "
+                    f'"{reading.failure.message if reading.failure else ""}"',
+                    Location(None, None, late),
+                    fix=(
+                        f"move the multiboot header at least {move} bytes earlier (to "
+                        f"{QEMU_LAST_MULTIBOOT:#x} or below), e.g. by placing its section first "
+                        "in the first PT_LOAD; or add a PHYS32_ENTRY note for QEMU's PVH boot"
+                    ),
+                )
+                continue
             if fallback and not is_linux(ctx.image):
                 # Only a Linux vmlinux survives the 64-bit Linux entry; nothing here says
                 # this is one, so the fallback most likely crashes.
