@@ -60,6 +60,12 @@ LATER: dict[str, tuple[str, str]] = {
         "RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv; "
         "RELEASE-4.22.0:xen/arch/x86/hvm/dom0_build.c dom0_construct_pvh",
     ),
+    "XL008": (
+        "its PVH error only: Xen's walk lost PHYS32_ENTRY, and the toolstack (4.10+) and the "
+        "PVH dom0 builder refuse a kernel without it (as XL103)",
+        "RELEASE-4.10.0:tools/libxc/xc_dom_elfloader.c xc_dom_guest_type; "
+        "RELEASE-4.9.0:xen/arch/x86/hvm/dom0_build.c dom0_construct_pvh",
+    ),
     "XL201": (
         "a boot that cannot run: the vCPU starts at the truncated PHYS32_ENTRY",
         "RELEASE-4.17.0:tools/libs/guest/xg_dom_x86.c vcpu_hvm",
@@ -160,6 +166,8 @@ def _later(code: str, profile, mode: Mode, image_is_x86: bool, message: str = ""
         return True
     if code == "XL202":
         return not profile.pvh_entry_bounds_checked
+    if code == "XL008":
+        return mode.is_pvh and "without PHYS32_ENTRY" in message
     if code == "XL006":
         return mode.is_dom0 and "not even the dom0 bit" in message
     return code in LATER

@@ -14,6 +14,7 @@ from xenlint.replay.xen import uses_xen_guest
 
 _NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found"
 _LOADER = "Will only load images built for the generic loader or Linux images"
+LOADER_TEXT = _LOADER  # what XL008 quotes when Xen's walk lost every Xen note
 
 
 class NoXenNotes(Rule):
