@@ -28,7 +28,9 @@ ELF64-layout .note.gnu.property and then its PHYS32_ENTRY note: Xen and QEMU bot
 entry and refused the kernel as if it had no Xen notes. xenlint scans each PT_NOTE for
 well-formed Xen note headers independently of the walks and, where a walk misses one, says
 where the walk lost step, which bytes threw it off, and the offset of the note it missed
-(instead of XL001/XL103/XL510's "add the notes").
+(instead of XL001/XL103/XL510's "add the notes"). For a Xen target it is an error where Xen
+then refuses the kernel (no Xen note left on x86: the note check fails; PHYS32_ENTRY lost in
+a PVH boot), and a warning where Xen reads the kernel without the lost notes.
 """
     fix = """
 Keep every note in the segment that holds the Xen notes padded to 4 bytes: discard the
