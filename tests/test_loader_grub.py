@@ -188,3 +188,15 @@ def test_qemu_multiboot_window(tmp_path: Path, lint: Lint, offset: int, seen: bo
     (finding,) = xl510
     assert f"multiboot header at {offset:#x} is outside QEMU's multiboot window" in finding.message
     assert f"at least {offset - 0x1FCC} bytes earlier (to 0x1fcc or below)" in finding.fix
+
+
+def test_xl002_names_the_loaders_of_each_mode(lint: Lint) -> None:
+    """Section-only notes: in pv mode the loader that misses them is GRUB's PV loader before
+    2.04 (QEMU, Firecracker and Cloud Hypervisor never boot PV kernels); in pvh mode the PVH
+    loaders."""
+    data = PV_CASES["pv64-section-only"][0]
+    found = lint(data, targets=["xen-4.19"], modes=["pv", "pvh"])
+    by_mode = {f.modes: f.message for f in found if f.code == "XL002"}
+    assert "GRUB's Xen PV loader (pvgrub2 2.02)" in by_mode[("pv",)]
+    assert "QEMU" not in by_mode[("pv",)]
+    assert "QEMU, Firecracker, Cloud Hypervisor" in by_mode[("pvh",)]

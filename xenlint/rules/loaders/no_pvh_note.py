@@ -14,6 +14,7 @@ from xenlint.replay.pvh import (
     multiboot_past_qemu_window,
 )
 from xenlint.replay.reach import loader_miss
+from xenlint.replay.toolchain import missing_pvh_note_fix
 
 
 class NoPvhNote(Rule):
@@ -79,6 +80,7 @@ project's targets.
                 (cell,),
                 message,
                 severity=Severity.WARNING if fallback and is_linux(ctx.image) else None,
+                fix=missing_pvh_note_fix(ctx.image),
             )
 
 
