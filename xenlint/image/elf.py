@@ -342,7 +342,10 @@ def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:
 
 
 def _r4(n: int) -> int:
-    return (n + 3) & ~3
+    """namesz/descsz rounded up to 4 as libelf's elf_note_next/elf_note_desc do it, in a
+    32-bit `unsigned` (an `int` before 4.3): a size of 0xfffffffd or more wraps to 0, so the
+    walk goes on right after the header (found by the libelf differential, every release)."""
+    return ((n + 3) & ~3) & 0xFFFFFFFF
 
 
 def _c_string(data: mmap.mmap | bytes, offset: int, bound: int) -> tuple[bytes, bool]:

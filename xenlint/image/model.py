@@ -300,4 +300,5 @@ _U64 = (1 << 64) - 1
 
 
 def _round4(n: int) -> int:
-    return (n + 3) & ~3
+    # libelf rounds in 32-bit arithmetic: sizes of 0xfffffffd and more wrap to 0 (elf.py _r4)
+    return ((n + 3) & ~3) & 0xFFFFFFFF
