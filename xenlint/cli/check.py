@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING
 
 from xenlint.cli.inputs import expand, load_image, settings
 from xenlint.cli.parser import UsageError
-from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
-from xenlint.engine.check import Finding, cells_for, run_rules, unreadable
+from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, refuse_overwrite, write
+from xenlint.engine.check import (
+    DEFAULT_RULE_TIME_LIMIT,
+    Finding,
+    cells_for,
+    run_rules,
+    unreadable,
+)
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
 from xenlint.image.model import ImageError
@@ -25,6 +31,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     config = settings(args, registry)
     if not args.paths:
         args.paths = config.paths
+        refuse_overwrite(args.output_file, args.paths)
     if not args.paths:
         raise UsageError(
             "no PATH given: name kernel images or directories, or set 'paths' in the config"
@@ -36,14 +43,17 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
     checked: list[str] = []
+    disabled: set[str] = set()  # rules that misbehaved: reported once, then not run again
     sources: list[str] = []
-    for path, _ in expand(args.paths, args.skip_non_elf):
+    for path, problem in expand(args.paths, args.skip_non_elf):
         files += 1
         checked.append(path)
-        if source_kind(path) is not None:
+        if problem is None and source_kind(path) is not None:
             sources.append(path)  # checked together below: pieces of one tree
             continue
         try:
+            if problem is not None:  # an entry of a directory that cannot be read
+                raise ImageError(problem)
             image = load_image(path, config.max_decompressed)
         except ImageError as exc:
             findings.append(unreadable(path, exc, registry.rules.get("XL000")))
@@ -57,6 +67,8 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             registry.profiles,
             config.severity,
             registry.engines,
+            time_limit=config.rule_time_limit or DEFAULT_RULE_TIME_LIMIT,
+            disabled=disabled,
         )
         findings.extend(found)
         errors.extend(crashed)

@@ -30,6 +30,7 @@ class Settings:
     paths: list[str] = field(default_factory=list)  # configured images, resolved
     max_decompressed: int | None = None  # decompression cap in bytes; None = default
     targets_given: bool = False  # targets named by the config or --target (not the default)
+    rule_time_limit: float | None = None  # seconds per rule and image; None = the default
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -62,6 +63,8 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     )
     where = cfg.where
     rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
+    if not rules:
+        raise ConfigError(_nothing_selected(merged, cli, where))
     severity = {}
     for selector, level in merged.severity.items():
         try:
@@ -104,6 +107,24 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             else cfg.max_decompressed
         ),
         targets_given=bool(merged.targets),
+        rule_time_limit=cfg.rule_time_limit,
+    )
+
+
+def _nothing_selected(merged: Config, cli: Overrides, where: str) -> str:
+    """'--select '' selects no rule ...': the selection as given, and where it came from."""
+    given = []
+    for key, values, from_cli in (
+        ("select", merged.select, cli.select is not None),
+        ("extend-select", merged.extend_select, bool(cli.extend_select)),
+        ("ignore", merged.ignore, cli.ignore is not None),
+    ):
+        if values is not None and (values or key == "select"):
+            source = f"--{key}" if from_cli else f"{key} in {where}"
+            given.append(f"{source} {','.join(values)!r}")
+    return (
+        f"{' with '.join(given) or 'the selection'} leaves no rule to run "
+        "(give rule codes, prefixes such as XL4, or names; see 'xenlint rules')"
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, target_label
 from xenlint.engine.rule import Rule
+from xenlint.escape import escape
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def text(findings: Sequence[Finding], universe: Sequence[Profile], show_fixes: b
     `path: severity: CODE name: message [targets] (where)`."""
     lines = []
     for f in findings:
-        line = f"{f.path}{_position(f)}: {f.severity}: {f.code} {f.name}: {f.message}"
+        line = f"{escape(f.path)}{_position(f)}: {f.severity}: {f.code} {f.name}: {f.message}"
         label = target_label(f, universe)
         if label:
             line += f" [{label}]"
