@@ -5,22 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from xenlint.cli.inputs import expand, load_image, settings
-from xenlint.cli.parser import UsageError
+from xenlint.cli.inputs import settings
+from xenlint.cli.parser import COMMAND_FORMATS, UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, refuse_overwrite, write
-from xenlint.engine.check import (
-    DEFAULT_RULE_TIME_LIMIT,
-    Finding,
-    cells_for,
-    run_rules,
-    unreadable,
-)
+from xenlint.engine.check import UNREADABLE
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
-from xenlint.image.model import ImageError
-from xenlint.source import kind as source_kind
+from xenlint.session import lint
 
 if TYPE_CHECKING:
     from xenlint.output.report import Run
@@ -28,6 +22,15 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Check every image named (or the config's `paths`); returns the exit status."""
+    fmt = registry.output_formats.get(args.format)
+    if fmt is None:
+        names = ", ".join(registry.output_formats)
+        if any(args.format in formats for formats in COMMAND_FORMATS.values()):
+            raise UsageError(f"check has no {args.format} format (use {names})")
+        raise UsageError(
+            f"argument --format: invalid choice: {args.format!r} (choose from {names}) "
+            "(see 'xenlint check --help')"
+        )
     config = settings(args, registry)
     if not args.paths:
         args.paths = config.paths
@@ -36,61 +39,25 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         raise UsageError(
             "no PATH given: name kernel images or directories, or set 'paths' in the config"
         )
-    findings: list[Finding] = []
-    errors: list[str] = []
-    status = EXIT_OK
-    files = 0
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
-    checked: list[str] = []
-    disabled: set[str] = set()  # rules that misbehaved: reported once, then not run again
-    sources: list[str] = []
-    for path, problem in expand(args.paths, args.skip_non_elf):
-        files += 1
-        checked.append(path)
-        if problem is None and source_kind(path) is not None:
-            sources.append(path)  # checked together below: pieces of one tree
-            continue
-        try:
-            if problem is not None:  # an entry of a directory that cannot be read
-                raise ImageError(problem)
-            image = load_image(path, config.max_decompressed)
-        except ImageError as exc:
-            findings.append(unreadable(path, exc, registry.rules.get("XL000")))
-            status = EXIT_ERROR
-            continue
-        cells = cells_for(image, config.profiles, config.modes)
-        found, crashed = run_rules(
-            image,
-            config.rules_for(path),
-            cells,
-            registry.profiles,
-            config.severity,
-            registry.engines,
-            time_limit=config.rule_time_limit or DEFAULT_RULE_TIME_LIMIT,
-            disabled=disabled,
-        )
-        findings.extend(found)
-        errors.extend(crashed)
-    if sources:
-        from xenlint.source.run import check_paths
-
-        found, crashed, bad = check_paths(sources, config, registry)
-        findings.extend(found)
-        errors.extend(crashed)
-        if bad:
-            status = EXIT_ERROR
+    outcome = lint(args.paths, config, registry, args.skip_non_elf)
+    findings, errors, checked = outcome.findings, outcome.errors, outcome.checked
+    files = len(checked)
+    status = EXIT_ERROR if outcome.unreadable else EXIT_OK
     for error in errors:
         print(f"xenlint: error: {error}", file=sys.stderr)
     if errors:
         status = EXIT_ERROR
-    has_error = any(f.severity is Severity.ERROR and f.code != "XL000" for f in findings)
+    has_error = any(f.severity is Severity.ERROR and f.code != UNREADABLE for f in findings)
     if has_error and not args.exit_zero:
         status = max(status, EXIT_FINDINGS)
     from xenlint.output.report import Run
 
-    result = Run(findings, errors, checked, registry.rules, registry.profiles, status)
-    write(_report(args, result), args.output_file)
+    result = Run(
+        findings, errors, checked, registry.rules, registry.profiles, status, args.show_fixes
+    )
+    write(_report(args, result, fmt.render), args.output_file)
     to_file = args.output_file not in (None, "-")
     # A machine report written to a file still leaves the findings in the build or CI log.
     log_text = args.format == "text" or (to_file and not args.statistics)
@@ -107,19 +74,13 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     return status
 
 
-def _report(args: argparse.Namespace, run: Run) -> str:
-    """The report in the chosen format; machine formats are imported only when chosen."""
-    from xenlint.output import report
-
+def _report(args: argparse.Namespace, run: Run, render: Callable[[Run], str]) -> str:
+    """The report: --statistics, or the chosen format's rendering (xenlint_output_formats)."""
     if args.statistics:
+        from xenlint.output import report
+
         rows = report.statistics(run.findings)
         if args.format == "json":
             return json.dumps(rows, indent=2) + "\n"
         return report.statistics_text(rows)
-    if args.format == "json":
-        return report.as_json(run.findings, run.errors)
-    if args.format == "text":
-        return report.text(run.findings, run.universe, args.show_fixes)
-    from xenlint import output as reporters
-
-    return reporters.load(args.format)(run)
+    return render(run)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.replay.pvh import read_as_if_4
 from xenlint.replay.reach import Desync, loader_miss, xen_misses
-from xenlint.rules.notes.no_xen_notes import LOADER_TEXT
 
 
 class UnreachableNote(Rule):
@@ -53,17 +53,17 @@ Keep every note in the segment that holds the Xen notes padded to 4 bytes: disca
                 continue
             if reading.failure is not None and reading.failure.kind != "absent":
                 continue  # the loader stops before its walk (XL505-XL508 say why)
-            miss = loader_miss(ctx.image, loader.walks_p_align)
-            if miss is None:
+            lost = loader_miss(ctx.image, loader.walks_p_align)
+            if lost is None:
                 continue
-            if miss.align != 4 and read_as_if_4(ctx.image, reading).note is not None:
+            if lost.align != 4 and read_as_if_4(ctx.image, reading).note is not None:
                 continue  # padding by 4 would find it: XL502 says p_align is the cause
-            how = f"{miss.align}-byte" if not loader.walks_p_align else f"p_align ({miss.align})"
+            how = f"{lost.align}-byte" if not loader.walks_p_align else f"p_align ({lost.align})"
             yield Result(
                 (cell,),
-                miss.describe(f"the {how} note walk of {loader.program}"),
-                _where(miss),
-                fix=_fix(miss),
+                lost.describe(f"the {how} note walk of {loader.program}"),
+                _where(lost),
+                fix=_fix(lost),
             )
 
 
@@ -74,7 +74,7 @@ def _xen_outcome(ctx: Context, cell: Cell, miss: Desync) -> tuple[str, Severity]
     if parse.source is None and ctx.image.is_x86:
         # no Xen note left, but a note region was walked: elf_xen_note_check's content check
         # fails on the empty LOADER/GUEST_OS (XL001 leaves this case to this rule)
-        return f"; Xen finds no Xen note and refuses the kernel with '{LOADER_TEXT}'", (
+        return f"; Xen finds no Xen note and refuses the kernel with '{M.LOADER_OR_GUEST_OS}'", (
             Severity.ERROR
         )
     lost_entry = any(t == N.PHYS32_ENTRY.number for _, t in miss.missed)
