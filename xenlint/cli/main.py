@@ -239,7 +239,7 @@ def _check(args: argparse.Namespace, registry: Registry) -> int:
             findings.append(unreadable(path, exc, registry.rules.get("XL000")))
             status = EXIT_ERROR
             continue
-        cells = cells_for(image, settings.profiles, settings.modes)
+        cells = cells_for(image, settings.profiles_for(image), settings.modes)
         found, crashed = run_rules(
             image, settings.rules_for(path), cells, registry.profiles, settings.severity
         )

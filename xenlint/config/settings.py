@@ -9,12 +9,14 @@ import fnmatch
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
+from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
 from xenlint.config.file import Config, ConfigError, parse_size
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
+from xenlint.image.model import Image
 
 AUTO = "auto"
 
@@ -30,6 +32,20 @@ class Settings:
     paths: list[str] = field(default_factory=list)  # configured images, resolved
     max_decompressed: int | None = None  # decompression cap in bytes; None = default
     targets_given: bool = False  # targets named by the config or --target (not the default)
+    # Without named targets: the PVH loader profiles, judged for ELF images that declare a
+    # PVH entry (see `profiles_for`).
+    default_loaders: tuple[Profile, ...] = ()
+
+    def profiles_for(self, image: Image) -> tuple[Profile, ...]:
+        """The targets an image is judged on. Named targets are used as named. The default
+        is every Xen 4.x release and, for an ELF image with a PHYS32_ENTRY note, the PVH
+        loaders that can boot its ELF class and machine (QEMU, linux-loader, Firecracker,
+        Cloud Hypervisor boot a `vmlinux` through that note): a kernel that declares a PVH
+        entry is meant to boot there, and a PV-only or wrapped kernel (bzImage, xen.gz),
+        which these loaders do not boot as PVH, gets no loader findings."""
+        if self.targets_given or image.format != "elf" or not image.has_note(N.PHYS32_ENTRY):
+            return self.profiles
+        return self.profiles + tuple(p for p in self.default_loaders if _boots(p, image))
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -104,7 +120,21 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             else cfg.max_decompressed
         ),
         targets_given=bool(merged.targets),
+        default_loaders=(
+            ()
+            if merged.targets
+            else tuple(p for p in registry.profiles if p.family not in {q.family for q in profiles})
+        ),
     )
+
+
+def _boots(profile: Profile, image: Image) -> bool:
+    """Whether a loader profile takes an image of this ELF class and machine at all (XL505
+    judges the others when they are named)."""
+    machines = getattr(profile, "machines", None)
+    if machines is not None and image.machine not in machines:
+        return False
+    return not (getattr(profile, "elf64_only", False) and image.elf_class == 32)
 
 
 def parse_modes(values: list[str] | None, where: str) -> tuple[Mode, ...] | None:
