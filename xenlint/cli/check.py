@@ -1,0 +1,95 @@
+"""`xenlint check PATH...` (also plain `xenlint PATH...`): run the rules, report findings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from xenlint.cli.inputs import expand, load_image, settings
+from xenlint.cli.parser import UsageError
+from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
+from xenlint.engine.check import Finding, cells_for, run_rules, unreadable
+from xenlint.engine.plugin import Registry
+from xenlint.engine.rule import Severity
+from xenlint.image.model import ImageError
+
+if TYPE_CHECKING:
+    from xenlint.output.report import Run
+
+
+def run(args: argparse.Namespace, registry: Registry) -> int:
+    """Check every image named (or the config's `paths`); returns the exit status."""
+    config = settings(args, registry)
+    if not args.paths:
+        args.paths = config.paths
+    if not args.paths:
+        raise UsageError(
+            "no PATH given: name kernel images or directories, or set 'paths' in the config"
+        )
+    findings: list[Finding] = []
+    errors: list[str] = []
+    status = EXIT_OK
+    files = 0
+    if args.statistics and args.format not in ("text", "json"):
+        raise UsageError("--statistics works with --format text or json")
+    checked: list[str] = []
+    for path, _ in expand(args.paths, args.skip_non_elf):
+        files += 1
+        checked.append(path)
+        try:
+            image = load_image(path, config.max_decompressed)
+        except ImageError as exc:
+            findings.append(unreadable(path, exc, registry.rules.get("XL000")))
+            status = EXIT_ERROR
+            continue
+        cells = cells_for(image, config.profiles_for(image), config.modes)
+        found, crashed = run_rules(
+            image, config.rules_for(path), cells, registry.profiles, config.severity
+        )
+        findings.extend(found)
+        errors.extend(crashed)
+    for error in errors:
+        print(f"xenlint: error: {error}", file=sys.stderr)
+    if errors:
+        status = EXIT_ERROR
+    has_error = any(f.severity is Severity.ERROR and f.code != "XL000" for f in findings)
+    if has_error and not args.exit_zero:
+        status = max(status, EXIT_FINDINGS)
+    from xenlint.output.report import Run
+
+    result = Run(findings, errors, checked, registry.rules, registry.profiles, status)
+    write(_report(args, result), args.output_file)
+    to_file = args.output_file not in (None, "-")
+    # A machine report written to a file still leaves the findings in the build or CI log.
+    log_text = args.format == "text" or (to_file and not args.statistics)
+    if log_text:
+        from xenlint.output.report import summary, text
+
+        if args.format != "text":
+            sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
+            sys.stdout.flush()
+        if not args.quiet:
+            print(summary(findings, files), file=sys.stderr)
+    if files == 0 and not args.skip_non_elf:
+        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
+    return status
+
+
+def _report(args: argparse.Namespace, run: Run) -> str:
+    """The report in the chosen format; machine formats are imported only when chosen."""
+    from xenlint.output import report
+
+    if args.statistics:
+        rows = report.statistics(run.findings)
+        if args.format == "json":
+            return json.dumps(rows, indent=2) + "\n"
+        return report.statistics_text(rows)
+    if args.format == "json":
+        return report.as_json(run.findings, run.errors)
+    if args.format == "text":
+        return report.text(run.findings, run.universe, args.show_fixes)
+    from xenlint import output as reporters
+
+    return reporters.load(args.format)(run)

@@ -1,0 +1,64 @@
+"""`xenlint rules` and `xenlint targets`: the tables of what the loaded plugins provide."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from xenlint.abi.profile import MODE_ORDER
+from xenlint.cli.inputs import settings
+from xenlint.cli.stream import EXIT_OK
+from xenlint.engine.plugin import Registry
+
+
+def rules(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
+    """Write the rule table (code, name, default severity, summary) to `out`."""
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "severity": str(r.severity),
+            "summary": r.summary,
+            "plugin": registry.rule_plugin[r.code],
+            "default": r.default_enabled,
+        }
+        for r in registry.rules.values()
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2), file=out)
+        return EXIT_OK
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        mark = "" if r["default"] else " (only when selected)"
+        print(
+            f"{r['code']:<6} {r['name']:<{width}}  {r['severity']:<7}  {r['summary']}{mark}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def targets(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
+    """Write the known targets to `out`, marking those the config and --target select."""
+    chosen = {p.name for p in settings(args, registry).profiles}
+    rows = [
+        {
+            "name": p.name,
+            "family": p.family,
+            "version": ".".join(map(str, p.version)),
+            "modes": [m.value for m in MODE_ORDER if m in p.modes],
+            "selected": p.name in chosen,
+            "note": p.note,
+        }
+        for p in registry.profiles
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=2), file=out)
+        return EXIT_OK
+    width = max([12, *(len(str(r["name"])) for r in rows)])
+    for r in rows:
+        mark = "*" if r["selected"] else " "
+        modes = ",".join(r["modes"])  # type: ignore[arg-type]
+        print(f"{mark} {r['name']:<{width}} {modes:<26} {r['note']}".rstrip(), file=out)
+    print("(* = selected by the configuration and --target)", file=out)
+    return EXIT_OK
