@@ -220,3 +220,36 @@ SECTIONS
     pv_only = EXAMPLES / "linux32-pv.elf"
     code, out, _ = run(["--format", "json", str(pv_only)], capsys)
     assert not [f for f in json.loads(out)["findings"] if f["targets"][0].startswith("qemu")]
+
+
+def test_show_info_and_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(EXAMPLES / "linux-pv-pvh.elf")
+    for flag in ("--show-info", "-v"):
+        code, out, err = run(["--extend-select", "XL007", flag, path], capsys)
+        assert code == 0 and ": info: XL007 note-ignored-by-target: " in out
+        assert "not shown" not in err
+
+
+def test_stderr_flag(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """--stderr: the text report goes where make -s does not hide it; a machine report stays
+    on stdout (or in the -o file), its text copy for the log on stderr."""
+    args = ["--target", "xen>=4.7", "--show-fixes", "--stderr", str(VIRTUAL)]
+    code, out, err = run(args, capsys)
+    assert code == 1 and out == ""
+    assert ": error: XL201 " in err and "  fix: `pvh_start` " in err
+    assert err.rstrip().endswith("xenlint: 2 errors in 1 file")
+    code, out, err = run(["--format", "json", *args], capsys)
+    assert json.loads(out)["findings"] and ": error: XL201" not in err
+    report = tmp_path / "r.sarif"
+    code, out, err = run(["--format", "sarif", "-o", str(report), *args], capsys)
+    assert out == "" and ": error: XL201 " in err and json.loads(report.read_text())["runs"]
+
+
+def test_full_format(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        ["--target", "xen>=4.7", "--mode", "pvh", "--format", "full", str(VIRTUAL)], capsys
+    )
+    assert code == 1
+    assert "see --format full" not in out
+    assert "\n  also xen-4.7–4.15; pvh: PHYS32_ENTRY is 0xffffffff81000010" in out
+    assert out.count("  fix: ") == 2

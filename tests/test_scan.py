@@ -133,3 +133,26 @@ def test_truncated_bzimage_is_still_checked(tmp_path: Path) -> None:
     (tmp_path / "vmlinuz").write_bytes(image[: len(image) - 100])
     (item,) = expand([str(tmp_path)])
     assert isinstance(item, Candidate)
+
+
+@needs_binutils
+@needs_gcc
+def test_verbose_lists_what_a_scan_skips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import run
+
+    expected = build_tree(tmp_path)
+    code, out, err = run(["-v", "--target", "xen>=4.7", str(tmp_path)], capsys)
+    assert code == 0, out + err
+    assert out == ""
+    skipped = {
+        line.removeprefix(f"xenlint: skipped {tmp_path}/").split(": ", 1)[0]
+        for line in err.splitlines()
+        if line.startswith("xenlint: skipped ")
+    }
+    assert skipped == {rel for rel, reason in expected.items() if reason}
+    judged = sum(1 for reason in expected.values() if reason is None)
+    assert err.splitlines()[-1] == f"xenlint: no problems in {judged} files"
+    code, _, err = run(["--target", "xen>=4.7", str(tmp_path)], capsys)
+    assert code == 0 and "skipped" not in err

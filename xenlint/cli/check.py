@@ -7,12 +7,13 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from xenlint.cli.inputs import expand, load_image, settings
+from xenlint.cli.inputs import load_image, settings
 from xenlint.cli.parser import UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
 from xenlint.engine.check import Finding, cells_for, run_rules, unreadable
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
+from xenlint.image import scan
 from xenlint.image.model import ImageError
 
 if TYPE_CHECKING:
@@ -35,15 +36,26 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
     checked: list[str] = []
-    for path, _ in expand(args.paths, args.skip_non_elf):
-        files += 1
-        checked.append(path)
+    show_info = args.show_info or args.verbose
+    for item in scan.expand(args.paths, args.skip_non_elf):
+        if isinstance(item, scan.Skipped):
+            _skipped(args, item.path, item.reason)
+            continue
+        path = item.path
         try:
             image = load_image(path, config.max_decompressed)
         except ImageError as exc:
+            files += 1
+            checked.append(path)
             findings.append(unreadable(path, exc, registry.rules.get("XL000")))
             status = EXIT_ERROR
             continue
+        reason = scan.guest_reason(image, item)
+        if reason is not None:
+            _skipped(args, path, reason)
+            continue
+        files += 1
+        checked.append(path)
         cells = cells_for(image, config.profiles_for(image), config.modes)
         found, crashed = run_rules(
             image, config.rules_for(path), cells, registry.profiles, config.severity
@@ -59,22 +71,40 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         status = max(status, EXIT_FINDINGS)
     from xenlint.output.report import Run
 
-    result = Run(findings, errors, checked, registry.rules, registry.profiles, status)
-    write(_report(args, result), args.output_file)
+    result = Run(
+        findings, errors, checked, registry.rules, registry.profiles, status, show_info=show_info
+    )
+    report = _report(args, result)
+    # Text goes where the build shows it: standard output, or standard error with --stderr
+    # (Kbuild's make -s sends a command's standard output to /dev/null). A machine format is
+    # data: standard output or the -o file.
+    text_format = args.format in ("text", "full") and not args.statistics
+    if text_format and args.stderr and args.output_file in (None, "-"):
+        sys.stderr.write(report)
+        sys.stderr.flush()
+    else:
+        write(report, args.output_file)
     to_file = args.output_file not in (None, "-")
     # A machine report written to a file still leaves the findings in the build or CI log.
-    log_text = args.format == "text" or (to_file and not args.statistics)
+    log_text = args.format in ("text", "full") or (to_file and not args.statistics)
     if log_text:
         from xenlint.output.report import summary, text
 
-        if args.format != "text":
-            sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
-            sys.stdout.flush()
+        if args.format not in ("text", "full"):
+            log = sys.stderr if args.stderr else sys.stdout
+            log.write(text(findings, registry.profiles, args.show_fixes, show_info=show_info))
+            log.flush()
         if not args.quiet:
-            print(summary(findings, files), file=sys.stderr)
+            print(summary(findings, files, show_info), file=sys.stderr)
     if files == 0 and not args.skip_non_elf:
-        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
+        print("xenlint: warning: no kernel image found in the given paths", file=sys.stderr)
     return status
+
+
+def _skipped(args: argparse.Namespace, path: str, reason: str) -> None:
+    """-v says which files were not judged, and why, so a scan never hides a kernel."""
+    if args.verbose:
+        print(f"xenlint: skipped {path}: {reason}", file=sys.stderr)
 
 
 def _report(args: argparse.Namespace, run: Run) -> str:
@@ -82,14 +112,20 @@ def _report(args: argparse.Namespace, run: Run) -> str:
     from xenlint.output import report
 
     if args.statistics:
-        rows = report.statistics(run.findings)
+        rows = report.statistics(run.findings, run.show_info)
         if args.format == "json":
             return json.dumps(rows, indent=2) + "\n"
         return report.statistics_text(rows)
     if args.format == "json":
         return report.as_json(run.findings, run.errors)
-    if args.format == "text":
-        return report.text(run.findings, run.universe, args.show_fixes)
+    if args.format in ("text", "full"):
+        return report.text(
+            run.findings,
+            run.universe,
+            args.show_fixes,
+            full=args.format == "full",
+            show_info=run.show_info,
+        )
     from xenlint import output as reporters
 
     return reporters.load(args.format)(run)

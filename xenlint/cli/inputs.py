@@ -43,20 +43,15 @@ def settings(args: argparse.Namespace, registry: Registry) -> Settings:
 
 
 def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[tuple[str, bool]]:
-    """Files to check, each with whether it was found inside a directory; files found inside a
-    directory are taken only if their content looks like a kernel image (ELF, gzip-compressed
-    ELF, bzImage), and so are named files with `skip_non_elf` (pre-commit hands over any
-    binary file)."""
-    from xenlint.image.read import looks_like_image
+    """Files to read, each with whether it was found inside a directory: a directory's files
+    only where `xenlint.image.scan` finds they may be kernel images (not objects, host
+    programs or boot sectors), and so named files with `skip_non_elf`."""
+    from xenlint.image.scan import Candidate
+    from xenlint.image.scan import expand as scan
 
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                if looks_like_image(str(sub)):
-                    yield str(sub), True
-        elif not skip_non_elf or looks_like_image(raw):
-            yield raw, False
+    for item in scan(paths, skip_non_elf):
+        if isinstance(item, Candidate):
+            yield item.path, item.discovered
 
 
 def load_image(path: str, max_decompressed: int | None = None) -> Image:

@@ -21,6 +21,7 @@ class Run:
     rules: Mapping[str, Rule]  # every registered rule, by code
     universe: Sequence[Profile]  # every known target, for collapsing target lists
     exit_status: int
+    show_info: bool = True  # whether the human formats (text, github) print info findings
 
 
 @dataclass(frozen=True)
