@@ -17,16 +17,17 @@ def r(name: str) -> XenRelease:
 
 def test_profiles_cover_every_release_and_differing_point_release() -> None:
     names = [p.name for p in RELEASES]
-    assert names[:6] == ["xen-3.1", "xen-4.0", "xen-4.1.0", "xen-4.1.6", "xen-4.2.0", "xen-4.2.3"]
+    assert names[:4] == ["xen-3.1", "xen-3.2", "xen-3.3", "xen-3.4"]  # 3.2 BSD_SYMTAB, 3.4 P2M
+    assert names[4:9] == ["xen-4.0", "xen-4.1.0", "xen-4.1.6", "xen-4.2.0", "xen-4.2.3"]
     for extra in ("xen-4.10.0", "xen-4.10.1", "xen-4.20.4", "xen-4.21.2", "xen-4.22"):
         assert extra in names
-    assert len(set(names)) == len(names) == 29
+    assert len(set(names)) == len(names) == 32
 
 
 @pytest.mark.parametrize(
     ("note", "before", "first"),
     [
-        (N.INIT_P2M, "xen-3.1", "xen-4.0"),
+        (N.INIT_P2M, "xen-3.3", "xen-3.4"),
         (N.MOD_START_PFN, "xen-4.0", "xen-4.1.0"),
         (N.SUPPORTED_FEATURES, "xen-4.1.6", "xen-4.2.0"),
         (N.PHYS32_ENTRY, "xen-4.6", "xen-4.7"),

@@ -51,6 +51,7 @@ EXPECTED = {
     "XL511": "pvh-entry-not-loaded",
     "XL512": "loader-reads-past-file",
     "XL513": "loader-file-format",
+    "XL514": "loader-boot",
 }
 
 

@@ -28,7 +28,7 @@ from xenlint.engine.targets import resolve
 
 pytestmark = needs_binutils
 
-LINUX_LOADERS = ["linux-loader", "firecracker", "cloud-hypervisor"]
+LINUX_LOADERS = ["linux-loader", "firecracker>=1.12", "cloud-hypervisor"]
 ALL_LOADERS = ["qemu", "qemu-i386", *LINUX_LOADERS]
 
 # A Xen PHYS32_ENTRY note whose name is padded to 8 bytes: Xen takes it, linux-loader not.
@@ -93,6 +93,8 @@ def test_elf32_is_refused_by_linux_loader(tmp_path: Path, lint: Lint) -> None:
     elf = build(tmp_path, "good-elf32")
     assert errors_on(lint, elf, ["firecracker", "cloud-hypervisor"], "XL505") == {
         "firecracker-1.12",
+        "cloud-hypervisor-16",
+        "cloud-hypervisor-24",
         "cloud-hypervisor-28",
         "cloud-hypervisor-33",
         "cloud-hypervisor-39",
@@ -124,8 +126,12 @@ def test_short_descriptor_is_invalid_pvh_note(tmp_path: Path, lint: Lint) -> Non
 
 def test_p_align_walk_only_before_linux_loader_0_9(tmp_path: Path, lint: Lint) -> None:
     elf = build(tmp_path, "gnu-property-first")
+    # Cloud Hypervisor v16-v27 carry linux-loader 0.3-0.6, whose parse_elf_note pads by
+    # p_align as 0.8.1 does (rust-vmm/linux-loader v0.3.0 src/loader/x86_64/elf/mod.rs).
     assert errors_on(lint, elf, LINUX_LOADERS, "XL502") == {
         "linux-loader-0.2",
+        "cloud-hypervisor-16",
+        "cloud-hypervisor-24",
         "cloud-hypervisor-28",
     }
 
@@ -195,6 +201,17 @@ def test_loaders_judge_pvh_only(tmp_path: Path, lint: Lint) -> None:
     assert not lint(elf, targets=["qemu-6.0"], modes=["pv"])
 
 
+def test_readme_matrix_sample_is_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every row of the README's loader matrix sample is a row of the real output."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("$ xenlint matrix build/later-note-segment.elf", 1)[1].split("```", 1)[0]
+    rows = [line.split() for line in block.splitlines()[3:] if line.strip() and "..." not in line]
+    elf = build(tmp_path, "later-note-segment")
+    assert main(["--isolated", "matrix", str(elf)]) == 0
+    real = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) > 10 and all(row in real for row in rows), [r for r in rows if r not in real]
+
+
 def test_matrix_shows_loader_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     elf = build(tmp_path, "later-note-segment")
     assert main(["--isolated", "matrix", "--format", "json", str(elf)]) == 0
@@ -229,8 +246,10 @@ def test_config_names_loader_targets(tmp_path: Path, capsys: pytest.CaptureFixtu
     code = main(["--config", str(config), "--format", "json", str(elf)])
     found = json.loads(capsys.readouterr().out)["findings"]
     assert code == 1
+    # Firecracker before 1.12 enters e_entry (this kernel's 32-bit PVH entry) in 64-bit mode.
     assert {(f["code"], tuple(f["targets"])) for f in found if f["severity"] == "error"} == {
-        ("XL504", ("firecracker-1.12",))
+        ("XL504", ("firecracker-1.12",)),
+        ("XL514", ("firecracker-1.0", "firecracker-1.5")),
     }
     config.write_text('targets = ["qemu-3.1"]\n')
     assert main(["--config", str(config), str(elf)]) == 2
@@ -250,6 +269,10 @@ def test_xl513_wrapped_files_are_not_read_as_pvh_elf(tmp_path: Path, lint: Lint)
     gz = lint(wrap(tmp_path, elf, "gzip", bz=False, name="k.gz"), targets=targets)
     assert targets_of(gz, "XL513", "error") == loaders
     assert any("bzImage retry" in f.message for f in gz)
-    # The same ELF given bare: nothing to say, and Xen targets never get XL513.
-    assert not lint(BY_NAME["good-elf64"].build(tmp_path), targets=targets)
+    # The same ELF given bare: nothing to say but Firecracker < 1.12 entering its 32-bit PVH
+    # entry in 64-bit mode (XL514), and Xen targets never get XL513.
+    bare = lint(BY_NAME["good-elf64"].build(tmp_path), targets=targets)
+    assert {(f.code, f.targets) for f in bare} == {
+        ("XL514", ("firecracker-1.0", "firecracker-1.5"))
+    }
     assert not [f for f in lint(wrap(tmp_path, elf, "gzip")) if f.code == "XL513"]

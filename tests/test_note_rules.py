@@ -93,7 +93,9 @@ def only(findings: Sequence[Finding], code: str) -> Finding:
 
 def test_release_groups() -> None:
     assert {"xen-4.1.6", "xen-4.2.3", "xen-4.3"} <= BOUNDED
-    assert {"xen-3.1", "xen-4.0", "xen-4.1.0", "xen-4.2.0"} == UNBOUNDED
+    assert {"xen-3.1", "xen-3.2", "xen-3.3", "xen-3.4", "xen-4.0", "xen-4.1.0", "xen-4.2.0"} == (
+        UNBOUNDED
+    )
 
 
 # --- XL001 no-xen-notes ---------------------------------------------------------------------
@@ -264,11 +266,14 @@ def test_xl003_big_endian_elf32_past_eof(lint: Lint) -> None:
 # --- XL004 duplicate-note -------------------------------------------------------------------
 
 
-def test_xl004_different_values_are_an_error_naming_both(lint: Lint) -> None:
+def test_xl004_different_values_are_a_warning_naming_both(lint: Lint) -> None:
+    """Every libelf keeps the later note and boots (issue 11, checked against each release's
+    own libelf in test_libelf_kinds): a warning, naming the value Xen uses."""
     first, second = Note(N.ENTRY.number, u64(0x100000)), Note(N.ENTRY.number, u64(0x100040))
     image = xen_kernel(classic(first, second))
     found = lint(image, select=["XL004"])
-    assert targets_of(found, "XL004", "error") == ALL
+    assert targets_of(found, "XL004", "warning") == ALL
+    assert not targets_of(found, "XL004", "error")
     finding = only(found, "XL004")
     loaded = load_elf_bytes(image)
     earlier, later = loaded.notes_of(N.ENTRY)
@@ -288,7 +293,7 @@ def test_xl004_equal_values_are_a_warning(lint: Lint) -> None:
 def test_xl004_only_types_the_release_parses(lint: Lint) -> None:
     entries = [Note(N.PHYS32_ENTRY.number, u32(0x100000)), Note(N.PHYS32_ENTRY.number, u32(0))]
     found = lint(xen_kernel(entries), modes=["pvh"], select=["XL004"])
-    assert targets_of(found, "XL004", "error") == span("xen>=4.7")
+    assert targets_of(found, "XL004", "warning") == span("xen>=4.7")
     assert "xen-4.6" not in targets_of(found, "XL004")
 
 
@@ -326,11 +331,15 @@ def test_xl005_dead_weight_next_to_notes(lint: Lint) -> None:
     assert "dead weight" in only(found, "XL005").message
 
 
-def test_xl005_used_warning_pv_error_pvh_from_4_16(lint: Lint) -> None:
+def test_xl005_used_warning_pv_and_ignored_pvh_from_4_16(lint: Lint) -> None:
+    """Ignored for PVH from 4.16 is a warning: what refuses the boot is XL001 (x86 libelf's
+    note check) and XL103 (no PHYS32_ENTRY); a non-x86 image passes libelf (issue 11)."""
     found = lint(guest_kernel(LEGACY), modes=["pv", "pvh"], select=["XL005"])
-    assert cells(found, "XL005", "error") == {(t, "pvh") for t in span("xen>=4.16")}
-    assert cells(found, "XL005", "warning") == {(t, "pv") for t in ALL} | {
-        (t, "pvh") for t in span("xen<4.16")
+    assert not cells(found, "XL005", "error")
+    assert cells(found, "XL005", "warning") == {(t, "pv") for t in ALL} | {(t, "pvh") for t in ALL}
+    ignored = [f for f in found if "ignores for PVH" in f.message]
+    assert {c for f in ignored for c in cells([f], "XL005")} == {
+        (t, "pvh") for t in span("xen>=4.16")
     }
     warning = next(f for f in found if str(f.severity) == "warning")
     assert "ELF_PADDR_OFFSET is absent, so it defaults to VIRT_BASE" in warning.message

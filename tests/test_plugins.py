@@ -42,6 +42,45 @@ def xenlint_rules():
     return [GuestOsIsShouting()]
 """
 
+# A third-party loader: its own replay engine (registered through xenlint_loader_engines) and
+# a target profile naming it. The engine reuses linux-loader's note walk, as a VMM built on
+# rust-vmm (crosvm, say) would, under its own name and messages.
+VMM = """
+from xenlint import hookimpl
+from xenlint.abi.loaders import LoaderProfile
+from xenlint.abi.profile import Mode
+from xenlint.replay import pvh
+from xenlint.replay.engines import LoaderEngine
+
+
+class DemoVmm(LoaderEngine):
+    name = "demo-vmm"
+
+    def read(self, image, loader):
+        return pvh.linux_loader(image, loader)
+
+    def consequence(self, image, reading):
+        if reading.failure is None:
+            return f"DemoVMM boots the entry {reading.entry:#x}"
+        return f"DemoVMM stops: {reading.failure.message}"
+
+
+@hookimpl
+def xenlint_loader_engines():
+    return [DemoVmm()]
+
+
+@hookimpl
+def xenlint_targets():
+    common = dict(modes=frozenset({Mode.PVH}), fixed_modes=True, covers_later=True)
+    return [
+        LoaderProfile(family="demo-vmm", version=(1, 0), name="demo-vmm-1.0", engine="demo-vmm",
+                      program="DemoVMM", note="a third-party VMM", **common),
+        LoaderProfile(family="ghost-vmm", version=(1, 0), name="ghost-vmm-1.0", engine="ghost",
+                      program="GhostVMM", **common),
+    ]
+"""
+
 PIP_INSTALL = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation"]
 BROKEN = "import xenlint_no_such_module_anywhere\n"
 
@@ -80,6 +119,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for dist in (
         make_dist(root, "xenlint-demo", "xenlint_demo", GOOD, "demo"),
         make_dist(root, "xenlint-broken", "xenlint_broken", BROKEN, "broken"),
+        make_dist(root, "xenlint-demo-vmm", "xenlint_demo_vmm", VMM, "demo-vmm"),
     ):
         proc = subprocess.run(
             [*PIP_INSTALL, "--target", str(target), str(dist)],
@@ -117,6 +157,29 @@ def test_third_party_rule_runs_and_broken_plugin_is_named(site: Path, tmp_path: 
     assert demo and demo[0]["message"] == "GUEST_OS 'LINUX' is shouting"
     assert demo[0]["severity"] == "warning"
     assert any(f["code"].startswith("XL") for f in findings)  # built-ins still ran
+
+
+def test_third_party_loader_engine(site: Path, tmp_path: Path) -> None:
+    """A distribution adds a loader: its engine replays the image, the PVH-note rules judge
+    its reading and word the consequence its way; a profile naming no registered engine is
+    refused in one line."""
+    image = tmp_path / "k.elf"
+    image.write_bytes(xen_kernel([Note(6, b"linux\0")]))
+    proc = xenlint(site, "--format", "json", "--target", "demo-vmm", str(image), cwd=tmp_path)
+    err = proc.stderr.strip().splitlines()
+    assert (
+        'xenlint: error: plugin "demo-vmm": target ghost-vmm-1.0 names loader engine '
+        "'ghost', which no plugin registers"
+    ) in err
+    findings = json.loads(proc.stdout)["findings"]
+    assert [(f["code"], f["targets"], f["message"]) for f in findings] == [
+        ("XL510", ["demo-vmm-1.0"], "no PHYS32_ENTRY note: DemoVMM stops: PvhEntryNotPresent")
+    ]
+    image.write_bytes(xen_kernel([Note(18, b"\x10\x00\x10\x00")]))
+    proc = xenlint(site, "--format", "json", "--target", "demo-vmm", str(image), cwd=tmp_path)
+    assert json.loads(proc.stdout)["findings"] == []
+    listing = xenlint(site, "targets", "--target", "demo-vmm", cwd=tmp_path).stdout
+    assert "demo-vmm-1.0" in listing and "ghost-vmm" not in listing
 
 
 def test_version_lists_plugins(site: Path, tmp_path: Path) -> None:

@@ -192,3 +192,52 @@ def test_xenlint_build_hook_checks_untracked_build_output(
         text=True,
     )
     assert push.returncode == 0, push.stdout + push.stderr
+
+
+SEED_SOURCE = ROOT / "tests" / "source" / "freebsd-xen-locore.S"
+
+
+def test_xenlint_source_hook_refuses_the_seed_mistake(
+    tmp_path: Path, hook_repo: tuple[str, str], env: dict[str, str], installed: None
+) -> None:
+    """The seed's mistake (hvm_callback_vector in FEATURES) is refused in the commit that
+    introduces it, at its line, before anything is built."""
+    project = new_project(tmp_path, hook_repo, env)
+    config = project / ".pre-commit-config.yaml"
+    config.write_text(config.read_text() + "  - id: xenlint-source\n")
+    (project / "sys" / "amd64").mkdir(parents=True)
+    locore = project / "sys" / "amd64" / "xen-locore.S"
+    clean = SEED_SOURCE.read_text()
+    locore.write_text(clean)
+    (project / "README").write_text("a text file the hook never reads\n")
+    assert pre_commit(project, env, "install").returncode == 0
+    git(project, "add", "-A")
+    commit = subprocess.run(
+        ["git", "commit", "-m", "kernel"], cwd=project, env=env, capture_output=True, text=True
+    )
+    out = commit.stdout + commit.stderr
+    assert commit.returncode == 0, out
+    assert "xenlint (Xen ELF notes in assembly sources and linker scripts)" in out
+
+    broken = clean.replace(
+        'supervisor_mode_kernel")', 'supervisor_mode_kernel|hvm_callback_vector")'
+    )
+    assert broken != clean
+    locore.write_text(broken)
+    line = next(i for i, t in enumerate(broken.splitlines(), 1) if "hvm_callback_vector" in t)
+    git(project, "add", "-A")
+    commit = subprocess.run(
+        ["git", "commit", "-m", "advertise the callback vector"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    out = commit.stdout + commit.stderr
+    assert commit.returncode != 0, out
+    assert f"sys/amd64/xen-locore.S:{line}:" in out
+    assert ": error: XL402 feature-needs-bitmap: FEATURES names 'hvm_callback_vector'" in out
+    assert git(project, "rev-list", "--count", "HEAD") == "1"  # the broken commit was refused
+
+    run = pre_commit(project, env, "run", "xenlint-source", "--files", "sys/amd64/xen-locore.S")
+    assert run.returncode == 1 and "XL402" in run.stdout

@@ -240,6 +240,9 @@ def test_xl103_pvh_dom0_needs_4_9_and_an_entry(lint: Lint) -> None:
     got = fired(lint, case("clean-pv-pvh"), "XL103", ["xen"], ["pvh-dom0"])
     assert {t for t, _ in got} == {
         "xen-3.1",
+        "xen-3.2",
+        "xen-3.3",
+        "xen-3.4",
         "xen-4.0",
         "xen-4.1.0",
         "xen-4.1.6",

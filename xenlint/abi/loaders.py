@@ -12,6 +12,12 @@ Sources read for this table:
   `src/loader/elf/mod.rs` at v0.13.2 and v0.14.0 (`validate_header`, `load`, `parse_elf_note`).
 - firecracker-microvm/firecracker `src/vmm/src/arch/x86_64/mod.rs` (v1.12.0: PVH, PR #5048).
 - cloud-hypervisor/cloud-hypervisor `vmm/src/vm.rs` (`load_kernel`), Cargo.lock per tag.
+- firecracker-microvm/firecracker `src/vmm/src/builder.rs` (`load_kernel`) at v1.0.0, v1.4.0
+  and v1.11.0, Cargo.lock per tag.
+- GNU GRUB `grub-core/loader/i386/xen_file.c`, `xen_fileXX.c` (`grub_xen_get_infoXX`,
+  `parse_note`), `xen.c` (`grub_cmd_xen`), `commands/file.c` and `loader/i386/multiboot_mbi.c`
+  at tags grub-2.02, grub-2.04, grub-2.06 (read in the rhboot/grub2 mirror); the behaviour of
+  Debian's grub-file 2.06 is checked by tests/test_loader_grub.py.
 
 A profile covers its version and later ones up to the next profile of its family.
 
@@ -22,13 +28,15 @@ multiple of 2 MiB with Error::Align; add a profile when a release carries it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.image.model import EM_386, EM_X86_64
 
-Engine = Literal["qemu", "linux-loader"]
+# The built-in replay engines (xenlint.replay.engines); a plugin may register more through the
+# `xenlint_loader_engines` hook and name them here by their `name`.
+Engine = str
 Absent = Literal["fatal", "linux-fallback", "not-present"]
 
 # x86-common.c load_elfboot: `if (flags & 0x00010004)` -> "elfboot unsupported flags = %x".
@@ -47,41 +55,47 @@ ELF64_EHSIZE = 64
 VMM_HIGHMEM_START = 0x100000
 # linux-loader parse_elf_note: the entry is read as a u32 and needs descsz >= 4.
 LINUX_LOADER_DESC = 4
+# GRUB include/multiboot.h MULTIBOOT_SEARCH (grub_multiboot_load: "no multiboot header found"
+# past it) and commands/file.c's multiboot2 window (32768 bytes, 8-byte steps).
+GRUB_MULTIBOOT_SEARCH = 8192
+GRUB_MULTIBOOT2_SEARCH = 32768
+MULTIBOOT2_MAGIC = 0xE85250D6
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoaderProfile(Profile):
-    """How one loader version finds and reads the PVH entry note."""
+    """How one loader version finds and reads what it boots (the PVH entry note, or for
+    GRUB the PV notes or a multiboot header). `engine` names the registered replay engine
+    (xenlint.replay.engines) that reads these fields; fields an engine does not read keep
+    their defaults."""
 
-    engine: Engine  # whose note walk this is
+    engine: Engine  # which replay engine reads this profile ("qemu", "linux-loader", ...)
     program: str  # how messages name it ("QEMU (qemu-system-x86_64 -kernel)")
     # Padding used to step from note to note: the PT_NOTE's p_align ("p_align") or always 4.
-    walk: Literal["p_align", "4"]
+    walk: Literal["p_align", "4"] = "4"
     # linux-loader <= 0.8.1 align_up(): a p_align that is not a power of two (0 included) is
     # Error::Align and the whole load fails. QEMU divides by p_align (0 kills it, SIGFPE).
-    owner_checked: bool  # namesz == 4 and the name bytes "Xen\0"; QEMU compares the type only
-    elf32_desc_bytes: int  # bytes of the descriptor read for an ELF32 image
-    elf64_desc_bytes: int  # ... and for an ELF64 image
-    machines: frozenset[int]  # e_machine values accepted
-    elf64_only: bool  # linux-loader: e_phentsize must be 56 (ELF32 fails)
-    refused_eflags: int  # e_flags bits that stop the boot
-    multiboot_first: bool  # QEMU tries multiboot v1 before PVH
-    min_e_entry: int | None  # the VMM's highmem_start, checked against e_entry
-    absent: Absent  # what happens when no entry is found
-    bzimage_retry: bool  # Cloud Hypervisor >= 39 retries a failed ELF load as a bzImage
+    owner_checked: bool = True  # namesz == 4 and the name "Xen\0"; QEMU compares the type only
+    elf32_desc_bytes: int = 4  # bytes of the descriptor read for an ELF32 image
+    elf64_desc_bytes: int = 4  # ... and for an ELF64 image
+    machines: frozenset[int] = frozenset({EM_386, EM_X86_64})  # e_machine values accepted
+    elf64_only: bool = False  # linux-loader: e_phentsize must be 56 (ELF32 fails)
+    refused_eflags: int = 0  # e_flags bits that stop the boot
+    multiboot_first: bool = False  # QEMU tries multiboot v1 before PVH
+    min_e_entry: int | None = None  # the VMM's highmem_start, checked against e_entry
+    absent: Absent = "fatal"  # what happens when no entry is found
+    bzimage_retry: bool = False  # Cloud Hypervisor >= 39 retries a failed ELF load as bzImage
+    # QEMU 4.0-5.2 (`is64` always true): read_pvh_start_addr reads an ELF32 PT_NOTE's p_align
+    # through a uint64_t*, so its upper half is the next program header's p_type.
+    elf32_align_read_64: bool = False
+    # What the VMM prints when the ELF has no PVH entry (Cloud Hypervisor), if anything.
+    absent_message: str = ""
+    # GRUB's PV loader: SHT_NOTE sections are read when no PT_NOTE holds a Xen note (2.04+).
+    reads_sections: bool = False
 
     @property
     def walks_p_align(self) -> bool:
         return self.walk == "p_align"
-
-    @property
-    def boots_bzimage(self) -> bool:
-        """Whether a bzImage given as the kernel boots, through the Linux boot protocol and
-        not the PVH note: QEMU looks for "HdrS" at 0x202 before anything else (loaders.md
-        §1.1 x86_load_linux), Cloud Hypervisor v39+ retries a failed ELF load as a bzImage
-        (§4, 09cf8c311); Firecracker 1.12-1.16.1 has no bzImage code (§3) and linux-loader's
-        Elf loader stops at the magic (InvalidElfMagicNumber)."""
-        return self.engine == "qemu" or self.bzimage_retry
 
 
 PVH = frozenset({Mode.PVH})
@@ -120,6 +134,7 @@ def _qemu(
         # ELF Note", exit(1); no fallback.
         absent="fatal",
         bzimage_retry=False,
+        elf32_align_read_64=elf32_bytes == 8,
     )
 
 
@@ -146,6 +161,8 @@ def _linux_loader(
     min_e_entry: int | None,
     absent: Absent,
     bzimage_retry: bool = False,
+    engine: Engine = "linux-loader",
+    absent_message: str = "",
 ) -> LoaderProfile:
     return LoaderProfile(
         family=family,
@@ -155,7 +172,7 @@ def _linux_loader(
         fixed_modes=True,
         covers_later=True,
         note=note,
-        engine="linux-loader",
+        engine=engine,
         program=program,
         walk=walk,
         # parse_elf_note (v0.2.0 af88796 on): n_namesz == PVH_NOTE_STR_SZ (4), name "Xen\0".
@@ -170,6 +187,7 @@ def _linux_loader(
         min_e_entry=min_e_entry,
         absent=absent,
         bzimage_retry=bzimage_retry,
+        absent_message=absent_message,
     )
 
 
@@ -199,6 +217,34 @@ LINUX_LOADER = (
 )
 
 FIRECRACKER = (
+    # v1.0.0-v1.11 (builder.rs load_kernel) call linux-loader's Elf::load with highmem_start
+    # HIMEM_START (0x100000) and boot `kernel_load`, i.e. e_entry, in 64-bit long mode with a
+    # Linux zero page: no PVH at all. The note walk still runs inside Elf::load, so its errors
+    # (Align, InvalidPvhNote) still fail the start. v1.0-v1.4 carry linux-loader 0.4.0/0.8.1
+    # (p_align walk), v1.5-v1.11 0.9.1-0.13.0 (4-byte walk). Earlier (0.x) releases are not
+    # modelled.
+    _linux_loader(
+        "firecracker",
+        (1, 0),
+        "firecracker-1.0",
+        "p_align",
+        "Firecracker",
+        "Firecracker 1.0-1.4: no PVH; every ELF entered at e_entry in 64-bit mode",
+        min_e_entry=VMM_HIGHMEM_START,
+        absent="linux-fallback",
+        engine="linux-boot",
+    ),
+    _linux_loader(
+        "firecracker",
+        (1, 5),
+        "firecracker-1.5",
+        "4",
+        "Firecracker",
+        "Firecracker 1.5-1.11: no PVH; every ELF entered at e_entry in 64-bit mode",
+        min_e_entry=VMM_HIGHMEM_START,
+        absent="linux-fallback",
+        engine="linux-boot",
+    ),
     # v1.12.0 (linux-loader 0.13.0) is the first release with PVH; PvhEntryNotPresent makes it
     # boot the ELF through the 64-bit Linux protocol at e_entry instead, silently.
     _linux_loader(
@@ -207,14 +253,42 @@ FIRECRACKER = (
         "firecracker-1.12",
         "4",
         "Firecracker",
-        "Firecracker 1.12+ (linux-loader 0.13+); older releases have no PVH boot",
+        "Firecracker 1.12+ (linux-loader 0.13+): PVH entry, else 64-bit Linux at e_entry",
         min_e_entry=VMM_HIGHMEM_START,
         absent="linux-fallback",
     ),
 )
 
 CLOUD_HYPERVISOR = (
-    # v28 uses linux-loader 0.7.0, v29-v32 0.8.1: the p_align walk. Older releases not modelled.
+    # v16 removed the Linux boot protocol (da8136e49 "arch, vmm: Remove support for
+    # LinuxBoot", first in v16.0): an ELF boots only through its PVH note. v16-v27 carry
+    # linux-loader 0.3.0-0.6.0, which walk notes by p_align like 0.8.1. vm.rs load_kernel
+    # passes HIGH_RAM_START (0x100000). v16-v23 print the error's Debug form; v24 added
+    # `#[error("Kernel lacks PVH header")]`. Releases before v16 also had the Linux protocol
+    # and are not modelled.
+    _linux_loader(
+        "cloud-hypervisor",
+        (16, 0),
+        "cloud-hypervisor-16",
+        "p_align",
+        "Cloud Hypervisor",
+        "Cloud Hypervisor v16-v23 (linux-loader 0.3/0.4: p_align walk, PVH only)",
+        min_e_entry=VMM_HIGHMEM_START,
+        absent="fatal",
+        absent_message="VmBoot(KernelMissingPvhHeader)",
+    ),
+    _linux_loader(
+        "cloud-hypervisor",
+        (24, 0),
+        "cloud-hypervisor-24",
+        "p_align",
+        "Cloud Hypervisor",
+        "Cloud Hypervisor v24-v27 (linux-loader 0.4-0.6: p_align walk, PVH only)",
+        min_e_entry=VMM_HIGHMEM_START,
+        absent="fatal",
+        absent_message="Kernel lacks PVH header",
+    ),
+    # v28 uses linux-loader 0.7.0, v29-v32 0.8.1: the p_align walk.
     _linux_loader(
         "cloud-hypervisor",
         (28, 0),
@@ -224,6 +298,7 @@ CLOUD_HYPERVISOR = (
         "Cloud Hypervisor v28-v32 (linux-loader 0.7/0.8.1: p_align walk)",
         min_e_entry=VMM_HIGHMEM_START,
         absent="fatal",
+        absent_message="Kernel lacks PVH header",
     ),
     # v33 uses linux-loader 0.9.0.
     _linux_loader(
@@ -235,6 +310,7 @@ CLOUD_HYPERVISOR = (
         "Cloud Hypervisor v33-v38 (linux-loader 0.9+)",
         min_e_entry=VMM_HIGHMEM_START,
         absent="fatal",
+        absent_message="Kernel lacks PVH header",
     ),
     # v39 (09cf8c311) brings bzImage back: any ELF load error is retried as a bzImage and the
     # bzImage error is what the user sees.
@@ -248,10 +324,95 @@ CLOUD_HYPERVISOR = (
         min_e_entry=VMM_HIGHMEM_START,
         absent="fatal",
         bzimage_retry=True,
+        absent_message="Kernel lacks PVH header",
     ),
 )
 
-LOADERS: tuple[LoaderProfile, ...] = QEMU + LINUX_LOADER + FIRECRACKER + CLOUD_HYPERVISOR
+PV = frozenset({Mode.PV})
+
+
+def _grub(
+    family: str, version: tuple[int, ...], engine: str, modes: frozenset[Mode], **kw: Any
+) -> LoaderProfile:
+    return LoaderProfile(
+        family=family,
+        version=version,
+        name=f"{family}-{version[0]}.{version[1]:02d}",
+        modes=modes,
+        fixed_modes=True,
+        covers_later=True,
+        engine=engine,
+        **kw,
+    )
+
+
+GRUB = (
+    # GRUB's Xen PV loader (x86_64-xen / i386-xen, "pvgrub2"), new in 2.02 (9612ebc00).
+    # grub_xen_get_infoXX: every PT_NOTE (even one at file offset 0) walked with 4-byte
+    # padding, a note is Xen's when namesz >= 3 and its first 3 (namesz 3) or 4 bytes are
+    # "Xen"/"Xen\0"; no Xen note there -> the `__xen_guest` section -> "no XEN note found".
+    _grub(
+        "grub-xen",
+        (2, 2),
+        "grub-xen",
+        PV,
+        program="GRUB's Xen PV loader (pvgrub2 2.02)",
+        note="GRUB 2.02 PV loader (x86_64-xen, i386-xen): PT_NOTE notes, then __xen_guest",
+    ),
+    # 67580c006 "xen: Look for Xen notes in section headers too" ("Mirror behaviour of ELF
+    # loader in libxc"), first in grub-2.04-rc1: SHT_NOTE sections between the two.
+    _grub(
+        "grub-xen",
+        (2, 4),
+        "grub-xen",
+        PV,
+        program="GRUB's Xen PV loader (pvgrub2 2.04+)",
+        note="GRUB 2.04+ PV loader: PT_NOTE, then SHT_NOTE sections, then __xen_guest",
+        reads_sections=True,
+    ),
+    # GRUB's PVH build (i386-xen_pvh, 0b3e4eb2d, first in grub-2.04-rc1; Qubes' pvgrub2-pvh):
+    # GRUB itself runs as the PVH guest and boots a multiboot (v1 header in the first 8192
+    # bytes, 4-aligned; multiboot2 in the first 32768, 8-aligned) or Linux bzImage kernel
+    # (loader/i386/linux.c); it has no PVH-ELF or Xen PV loader.
+    _grub(
+        "grub-xen-pvh",
+        (2, 4),
+        "grub-pvh",
+        PVH,
+        program="GRUB i386-xen_pvh (pvgrub2-pvh)",
+        note="GRUB 2.04+ i386-xen_pvh: boots multiboot and Linux bzImage kernels only",
+    ),
+)
+
+# What came before each family's oldest profile, for a version below it ("firecracker-0.25").
+_BEFORE = {
+    "qemu": "QEMU before 4.0 has no PVH boot (an ELF needs a multiboot header there)",
+    "qemu-i386": "QEMU before 4.0 has no PVH boot (an ELF needs a multiboot header there)",
+    "linux-loader": "linux-loader before 0.2 had no PVH note parsing",
+    "firecracker": "Firecracker 0.x releases are not modelled",
+    "cloud-hypervisor": (
+        "Cloud Hypervisor before v16 also booted ELF kernels through the Linux boot protocol "
+        "and is not modelled"
+    ),
+    "grub-xen": "GRUB's Xen PV loader first shipped in 2.02",
+    "grub-xen-pvh": "GRUB's i386-xen_pvh platform first shipped in 2.04",
+}
+
+
+def _oldest_first(profiles: tuple[LoaderProfile, ...]) -> tuple[LoaderProfile, ...]:
+    seen: set[str] = set()
+    out = []
+    for p in profiles:
+        if p.family not in seen:
+            seen.add(p.family)
+            p = replace(p, before=_BEFORE.get(p.family, ""))
+        out.append(p)
+    return tuple(out)
+
+
+LOADERS: tuple[LoaderProfile, ...] = _oldest_first(
+    QEMU + LINUX_LOADER + FIRECRACKER + CLOUD_HYPERVISOR + GRUB
+)
 
 # What each loader prints or returns, quoted in findings.
 QEMU_NO_NOTE = "Error loading uncompressed kernel without PVH ELF Note"
@@ -259,6 +420,17 @@ QEMU_LOAD_ERROR = "Error while loading elf kernel"
 QEMU_MULTIBOOT_64 = "Cannot load x86-64 image, give a 32bit one."
 QEMU_EFLAGS = "elfboot unsupported flags = {flags:x}"
 CH_NO_NOTE = "Kernel lacks PVH header"
+# GRUB grub_xen_get_infoXX / parse_note / grub_xen_get_info / grub_cmd_xen / grub_xen_file.
+GRUB_NO_NOTE = "no XEN note found"
+GRUB_NO_SECTIONS = "no XEN note"  # no Xen note in PT_NOTEs and no section headers at all
+GRUB_BAD_LOADER = "invalid loader"
+GRUB_UNKNOWN_ELF = "unknown ELF type"
+GRUB_ARCH = "incompatible architecture: {arch}"
+GRUB_VIRT_BASE = "unaligned virt_base"
+GRUB_NOT_XEN = "not xen image"
+GRUB_NO_MULTIBOOT = "no multiboot header found"
+# grub_xen_file_type in include/grub/xen_file.h.
+GRUB_ARCH_I386, GRUB_ARCH_I386_PAE, GRUB_ARCH_I386_PAE_BIMODE, GRUB_ARCH_X86_64 = 1, 2, 3, 4
 LINUX_LOADER_NOT_ELF = "InvalidElfMagicNumber"
 # x86_load_linux on a file that is no bzImage, multiboot image or ELF (a gzip-compressed ELF):
 # the old zImage path refuses it; seen with QEMU 7.2 (tests/test_loader_qemu.py).

@@ -118,6 +118,23 @@ LAST_WINS = (
 # Sizes elf_note_numeric() understands; any other size reads as 0 (xen.md §5.4).
 NUMERIC_SIZES = (1, 2, 4, 8)
 
+# libelf's "not given" marker for its 64-bit parameters (UNSET_ADDR, ~0ULL in libelf.h since
+# 3.1): elf_xen_parse starts virt_base, elf_paddr_offset, virt_entry, virt_hypercall,
+# virt_hv_start_low and (3.4+) p2m_base at it, so a note holding exactly this value leaves the
+# parameter unset (RELEASE-4.17.0:xen/common/libelf/libelf-dominfo.c elf_xen_parse,
+# elf_xen_addr_calc_check; tools/libs/guest/xg_dom_x86.c skips an unset virt_hypercall).
+UNSET_ADDR = (1 << 64) - 1
+
+# Notes whose value libelf keeps in one of those parameters, so all-ones means "unset".
+UNSET_MEANS_ABSENT = (
+    "ENTRY",
+    "HYPERCALL_PAGE",
+    "VIRT_BASE",
+    "PADDR_OFFSET",
+    "HV_START_LOW",
+    "INIT_P2M",
+)
+
 # The value of PHYS32_ENTRY that libelf treats as "unset" (UNSET_ADDR32, c2ba8c24f3).
 PHYS32_UNSET = 0xFFFFFFFF
 

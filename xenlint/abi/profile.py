@@ -64,6 +64,9 @@ class Profile:
     # The profile covers later versions up to the next profile of its family, so `qemu-7.2`
     # names the profile `qemu-6.0` (Xen lists every series, so an unlisted one is an error).
     covers_later: bool = False
+    # For a family's oldest profile: what came before it, in words, for the message naming an
+    # older version ("Firecracker 0.x releases are not modelled").
+    before: str = ""
 
     @property
     def label(self) -> str:

@@ -22,6 +22,13 @@ Shortcut = Literal["none", "pv+pvh", "pvh"]
 class XenRelease(Profile):
     """What one Xen release does with a kernel's notes; field comments say where it comes from."""
 
+    # elf_phdr_is_loadable: a PT_LOAD counts with R, W or X from 4.0; before, only with W or X
+    # (RELEASE-4.0.0 vs 3.4:xen/common/libelf/libelf-tools.c), so a read-only one is skipped
+    read_only_load_skipped: bool
+    # elf_xen_note_check skips its LOADER/GUEST_OS/XEN_VERSION checks for EM_ARM (4.2+)
+    arm_skips_note_check: bool
+    # elf_xen_addr_calc_check refuses an INIT_P2M inside [virt_kstart, virt_kend) (3.4+)
+    p2m_bounds_checked: bool
     known_notes: frozenset[int]  # note types libelf parses; others are logged "unknown"
     feature_names: frozenset[str]  # names elf_xen_feature_names[] accepts in FEATURES
     unknown_feature_fatal: bool  # an unknown name *without* '!' fails the parse
@@ -124,6 +131,14 @@ def _release(version: str, name: str) -> XenRelease:
         version=v,
         name=name,
         modes=_modes(v),
+        # 4.0 (RELEASE-4.0.0:xen/common/libelf/libelf-tools.c elf_phdr_is_loadable) adds PF_R
+        read_only_load_skipped=not _at_least(v, "4.0"),
+        # 4.2 (RELEASE-4.2.0:xen/common/libelf/libelf-dominfo.c elf_xen_note_check): "ELF: Not
+        # bothering with notes on ARM"; every other non-x86 machine is checked like x86
+        arm_skips_note_check=_at_least(v, "4.2"),
+        # 3.4 (3.4.0-rc3:xen/common/libelf/libelf-dominfo.c elf_xen_addr_calc_check):
+        # "P->M table base is out of bounds"
+        p2m_bounds_checked=_at_least(v, "3.4"),
         known_notes=_known_notes(v),
         feature_names=_feature_names(v),
         # 4.2 ec029aaa9a: unknown names without '!' ignored instead of failing the parse
@@ -171,6 +186,8 @@ def _release(version: str, name: str) -> XenRelease:
 
 _NOTES = {
     "xen-3.1": "first libelf; unknown feature names fatal",
+    "xen-3.2": "BSD_SYMTAB extends the kernel end",
+    "xen-3.4": "INIT_P2M (bounds-checked)",
     "xen-4.1.6": "XSA-55 bounded note parsing backported",
     "xen-4.2.0": "SUPPORTED_FEATURES, 'dom0' name; unknown names without '!' ignored",
     "xen-4.2.3": "XSA-55 bounded note parsing backported",
@@ -193,6 +210,9 @@ _NOTES = {
 # series whose point releases differ name each profile by its first release.
 _TABLE: tuple[tuple[str, str], ...] = (
     ("3.1", "xen-3.1"),
+    ("3.2", "xen-3.2"),
+    ("3.3", "xen-3.3"),
+    ("3.4", "xen-3.4"),
     ("4.0", "xen-4.0"),
     ("4.1.0", "xen-4.1.0"),
     ("4.1.6", "xen-4.1.6"),

@@ -15,6 +15,7 @@ from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
 from xenlint.image import scan
 from xenlint.image.model import ImageError
+from xenlint.source import kind as source_kind
 
 if TYPE_CHECKING:
     from xenlint.output.report import Run
@@ -36,12 +37,18 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
     checked: list[str] = []
+    sources: list[str] = []
     show_info = args.show_info or args.verbose
     for item in scan.expand(args.paths, args.skip_non_elf):
         if isinstance(item, scan.Skipped):
             _skipped(args, item.path, item.reason)
             continue
         path = item.path
+        if source_kind(path) is not None:
+            files += 1
+            checked.append(path)
+            sources.append(path)  # checked together below: pieces of one tree
+            continue
         try:
             image = load_image(path, config.max_decompressed)
         except ImageError as exc:
@@ -58,10 +65,23 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         checked.append(path)
         cells = cells_for(image, config.profiles_for(image), config.modes)
         found, crashed = run_rules(
-            image, config.rules_for(path), cells, registry.profiles, config.severity
+            image,
+            config.rules_for(path),
+            cells,
+            registry.profiles,
+            config.severity,
+            registry.engines,
         )
         findings.extend(found)
         errors.extend(crashed)
+    if sources:
+        from xenlint.source.run import check_paths
+
+        found, crashed, bad = check_paths(sources, config, registry)
+        findings.extend(found)
+        errors.extend(crashed)
+        if bad:
+            status = EXIT_ERROR
     for error in errors:
         print(f"xenlint: error: {error}", file=sys.stderr)
     if errors:

@@ -36,7 +36,12 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
         cells = cells_for(image, profiles, modes)
         judged = {(c.profile.name, c.mode) for c in cells}
         findings, errors = run_rules(
-            image, config.rules_for(path), cells, registry.profiles, config.severity
+            image,
+            config.rules_for(path),
+            cells,
+            registry.profiles,
+            config.severity,
+            registry.engines,
         )
         for error in errors:
             print(f"xenlint: error: {error}", file=sys.stderr)

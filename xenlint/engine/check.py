@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
@@ -11,6 +11,7 @@ from xenlint.abi.profile import MODE_ORDER, Mode, Profile
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.engine.targets import collapse
 from xenlint.image.model import Image, ImageError
+from xenlint.replay.engines import LoaderEngine
 
 UNREADABLE = "XL000"
 # A real kernel has a few dozen notes, so a rule yields at most a few hundred results on it.
@@ -85,9 +86,11 @@ def run_rules(
     cells: Sequence[Cell],
     universe: Sequence[Profile],
     severity: dict[str, Severity] | None = None,
+    engines: Mapping[str, LoaderEngine] | None = None,
 ) -> tuple[list[Finding], list[str]]:
-    """Findings for one image, plus one-line errors for rules that crashed."""
-    ctx = Context(image, cells)
+    """Findings for one image, plus one-line errors for rules that crashed. `engines`: the
+    registered loader replay engines (None: the built-in ones)."""
+    ctx = Context(image, cells, engines)
     findings: list[Finding] = []
     errors: list[str] = []
     for rule in rules:

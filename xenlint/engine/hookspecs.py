@@ -17,6 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from xenlint.abi.profile import Profile
     from xenlint.engine.rule import Rule
+    from xenlint.replay.engines import LoaderEngine
 
 hookspec = pluggy.HookspecMarker("xenlint")
 
@@ -38,4 +39,18 @@ def xenlint_targets() -> list[Profile]:  # type: ignore[empty-body]
 
     Profile names must be unique; a family (the part before the version, e.g. "xen") groups
     profiles for range selectors such as `xen>=4.7`.
+    """
+
+
+@hookspec
+def xenlint_loader_engines() -> list[LoaderEngine]:  # type: ignore[empty-body]
+    """Return the loader replay engines this plugin contributes.
+
+    Each is a `xenlint.replay.engines.LoaderEngine` instance whose `name` is unique across
+    all plugins; its `read(image, profile)` replays one loader on an image and returns a
+    `xenlint.replay.pvh.Reading` (the entry it boots, or the `Failure` that stops it). A
+    target profile (`xenlint_targets`) selects it with `LoaderProfile(engine=<name>, ...)`;
+    a profile naming an engine no plugin registers is refused. Set `reads_pvh_note = False`
+    for a loader that does not boot the kernel through its PHYS32_ENTRY note: the PVH-note
+    rules then leave it alone and XL514 reports its verdict.
     """

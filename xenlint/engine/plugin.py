@@ -12,9 +12,11 @@ from typing import Any
 
 import pluggy
 
+from xenlint.abi.loaders import LoaderProfile
 from xenlint.abi.profile import Profile
 from xenlint.engine import hookspecs
 from xenlint.engine.rule import Rule
+from xenlint.replay.engines import LoaderEngine
 
 GROUP = "xenlint"
 PREFIX = "xenlint_"
@@ -48,6 +50,7 @@ class Registry:
     rules: dict[str, Rule] = field(default_factory=dict)  # by code, in code order
     rule_plugin: dict[str, str] = field(default_factory=dict)  # code -> plugin name
     profiles: list[Profile] = field(default_factory=list)
+    engines: dict[str, LoaderEngine] = field(default_factory=dict)  # by name
     errors: list[str] = field(default_factory=list)
 
     def rule(self, code_or_name: str) -> Rule | None:
@@ -120,6 +123,20 @@ def _collect(registry: Registry) -> None:
             names[rule.name] = rule.code
             registry.rule_plugin[rule.code] = impl.plugin_name
     registry.rules = dict(sorted(rules.items()))
+    for impl in pm.hook.xenlint_loader_engines.get_hookimpls():
+        for engine in _call(registry, impl, "xenlint_loader_engines"):
+            if not isinstance(engine, LoaderEngine) or not getattr(engine, "name", None):
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": {engine!r} is no named '
+                    "xenlint.replay.engines.LoaderEngine"
+                )
+            elif engine.name in registry.engines:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": loader engine {engine.name} is already '
+                    "registered; the second one is refused"
+                )
+            else:
+                registry.engines[engine.name] = engine
     seen: set[str] = set()
     for impl in pm.hook.xenlint_targets.get_hookimpls():
         for profile in _call(registry, impl, "xenlint_targets"):
@@ -128,6 +145,11 @@ def _collect(registry: Registry) -> None:
             elif profile.name in seen:
                 registry.errors.append(
                     f'plugin "{impl.plugin_name}": target {profile.name} is already defined'
+                )
+            elif isinstance(profile, LoaderProfile) and profile.engine not in registry.engines:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": target {profile.name} names loader engine '
+                    f"{profile.engine!r}, which no plugin registers"
                 )
             else:
                 seen.add(profile.name)

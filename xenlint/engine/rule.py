@@ -16,8 +16,11 @@ from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from xenlint.abi.loaders import LoaderProfile
     from xenlint.image.model import Container, Image, Note, XenGuest
+    from xenlint.replay.engines import LoaderEngine
     from xenlint.replay.pvh import Reading
     from xenlint.replay.xen import XenParse
 
@@ -71,6 +74,10 @@ class Location:
     # Where the ELF came from when the file wraps it ("bzImage payload, xz", "gzip"); offsets
     # are then offsets in the decompressed ELF.
     origin: str | None = None
+    # A line and column (1-based) in a source file, for findings on the assembly or linker
+    # script that writes a note; text output then names `path:line:column` as compilers do.
+    line: int | None = None
+    column: int | None = None
 
     @classmethod
     def of_note(cls, note: Note) -> Location:
@@ -116,9 +123,17 @@ class Result:
 class Context:
     """What a rule may look at: the image, the cells to judge, and Xen's parse of each."""
 
-    def __init__(self, image: Image, cells: Iterable[Cell]) -> None:
+    def __init__(
+        self,
+        image: Image,
+        cells: Iterable[Cell],
+        engines: Mapping[str, LoaderEngine] | None = None,
+    ) -> None:
+        """`engines`: the registered loader replay engines by name (the plugin registry's);
+        None means xenlint's built-in ones."""
         self.image = image
         self.cells = tuple(cells)
+        self._engines = engines
         self._parses: dict[tuple[str, Mode], XenParse] = {}
         self._readings: dict[str, Reading] = {}
 
@@ -133,16 +148,32 @@ class Context:
         instead), so the PVH-note rules have nothing to judge there."""
         if self.image.format != "elf":
             return ()
+        return tuple(c for c in self.boot_cells if self.engine(c).reads_pvh_note)
+
+    @cached_property
+    def boot_cells(self) -> tuple[Cell, ...]:
+        """Every loader cell, whatever the file format and however the loader boots (GRUB's
+        PV loader, multiboot, Firecracker before 1.12, as well as the PVH loaders)."""
         return tuple(c for c in self.cells if c.loader is not None)
 
+    def engine(self, cell: Cell) -> LoaderEngine:
+        """The replay engine the cell's loader profile names."""
+        from xenlint.replay.engines import builtin_engine
+
+        assert cell.loader is not None, "engine() needs a loader cell"
+        name = cell.loader.engine
+        if self._engines is not None and name in self._engines:
+            return self._engines[name]
+        return builtin_engine(name)
+
     def loader(self, cell: Cell) -> Reading:
-        """The cell's loader's reading of the PVH note (cached per loader profile)."""
+        """The cell's loader's reading of the image (cached per loader profile)."""
         from xenlint.replay import pvh as pvhload
 
         assert cell.loader is not None, "loader() needs a loader cell"
         name = cell.profile.name
         if name not in self._readings:
-            self._readings[name] = pvhload.read(self.image, cell.loader)
+            self._readings[name] = pvhload.read(self.image, cell.loader, self.engine(cell))
         return self._readings[name]
 
     def location(self, note: Note | None) -> Location | None:

@@ -58,6 +58,9 @@ def resolve_one(spec: str, fams: dict[str, list[Profile]]) -> list[Profile]:
             tests.append((m.group(1), _pad(parse_version(m.group(2).rstrip(".")))))
         found = [p for p in members if _in_range(p, members, tests)]
         if not found:
+            oldest = members[0]
+            if _only_older(oldest.version, tests):
+                raise TargetError(_predates(spec, oldest))
             raise TargetError(f"target {spec!r} matches no known {family} release")
         return found
     m = _NAME.match(text)
@@ -125,8 +128,28 @@ def _one(spec: str, version: tuple[int, ...], members: list[Profile]) -> Profile
     covering = [p for p in members if p.covers_later and _pad(p.version) <= _pad(version)]
     if covering:
         return covering[-1]
+    if members and members[0].covers_later and _pad(version) < _pad(members[0].version):
+        raise TargetError(_predates(spec, members[0]))
     names = ", ".join(p.name for p in members)
     raise TargetError(f"unknown target {spec!r} (known: {names})")
+
+
+def _only_older(oldest: tuple[int, ...], tests: list[tuple[str, tuple[int, ...]]]) -> bool:
+    """Whether the clauses select only versions older than `oldest` (`firecracker<1.0`)."""
+    start = _pad(oldest)
+    return any(
+        (op == "<" and version <= start) or (op in ("<=", "==") and version < start)
+        for op, version in tests
+    )
+
+
+def _predates(spec: str, oldest: Profile) -> str:
+    """The one line for a version older than everything a family's profiles model."""
+    before = f"; {oldest.before}" if oldest.before else ""
+    return (
+        f"target {spec!r} predates what xenlint models for {oldest.family}: its oldest profile "
+        f"is {oldest.name}, for {oldest.label} and later{before}"
+    )
 
 
 def collapse(selected: Iterable[Profile], universe: Sequence[Profile]) -> list[str]:

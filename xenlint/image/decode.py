@@ -17,29 +17,48 @@ def words(image: Image, data: bytes, size: int) -> list[int]:
 
 
 def value(image: Image, note: Note) -> object:
-    """A JSON-friendly value: int, str, list of ints or a hex string for unknown types."""
+    """A JSON-friendly value, as Xen reads it: int (0 where libelf's number reader gives up),
+    str, None for a string without a NUL that Xen skips, list of ints, or a hex string for
+    unknown types."""
     kind = N.BY_NUMBER.get(note.type)
     if kind is None or kind.kind is N.DescKind.NONE:
         if note.string_terminated and note.string and note.string.isascii():
             return note.string.decode("ascii")
         return note.desc.hex()
     if kind.kind is N.DescKind.STRING:
+        if not note.string_terminated:
+            return None  # no NUL in the file (or within 4096 bytes): Xen 4.1.6+ skips the note
         return note.string.decode("latin-1")
     if kind.kind is N.DescKind.NUMERIC:
-        if note.descsz in N.NUMERIC_SIZES and len(note.desc) == note.descsz:
-            return int.from_bytes(note.desc, "little" if image.little_endian else "big")
-        return note.desc.hex()
+        return number(image, note)
     if kind.kind in (N.DescKind.BITMAP, N.DescKind.WORDS):
         return words(image, note.desc, 4)
     return words(image, note.desc, 8 if image.elf_class == 64 else 4)
 
 
+def number(image: Image, note: Note) -> int:
+    """A number note as elf_note_numeric reads it: descsz 1, 2, 4 or 8 in the ELF's byte
+    order; any other size, or a descriptor cut off by the end of the file, reads as 0
+    (RELEASE-4.17.0:xen/common/libelf/libelf-tools.c elf_note_numeric, elf_access_unsigned)."""
+    if note.descsz not in N.NUMERIC_SIZES or len(note.desc) < note.descsz:
+        return 0
+    return int.from_bytes(note.desc, "little" if image.little_endian else "big")
+
+
 def display(image: Image, note: Note) -> str:
     val = value(image, note)
     kind = N.BY_NUMBER.get(note.type)
+    numeric = kind is not None and kind.kind is N.DescKind.NUMERIC
+    if numeric and (note.descsz not in N.NUMERIC_SIZES or note.truncated):
+        why = "cut off by the end of the file" if note.truncated else "not a 1/2/4/8-byte number"
+        return f"0 (<{note.descsz} bytes: {note.desc.hex()}> {why}: Xen reads 0)"
+    if val is None:
+        text = note.string[:40].decode("latin-1")
+        return (
+            f"{text!r}... (no NUL before the end of the file or within 4096 bytes: "
+            "Xen 4.1.6 and later ignore it)"
+        )
     if isinstance(val, str):
-        if kind is not None and kind.kind is N.DescKind.NUMERIC:
-            return f"<{note.descsz} bytes: {val}> (not a 1/2/4/8-byte number)"
         return repr(val) if kind is None or kind.kind is not N.DescKind.NONE else val
     if isinstance(val, int):
         return f"{val:#x} ({note.descsz} bytes)"

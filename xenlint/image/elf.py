@@ -40,9 +40,10 @@ from xenlint.image.model import (
 )
 from xenlint.image.symbols import find_source
 
-# Raw bytes kept for the PVH loaders' own reading (xenlint.replay.pvh): QEMU probes the first
-# 8 KiB for bzImage and multiboot headers, and its note walk can run past a PT_NOTE's end.
-HEAD_BYTES = 8192
+# Raw bytes kept for the loaders' own reading (xenlint.replay): QEMU probes the first 8 KiB
+# for bzImage and multiboot headers, GRUB searches 32 KiB for a multiboot2 header
+# (commands/file.c), and QEMU's note walk can run past a PT_NOTE's end.
+HEAD_BYTES = 32768
 NOTE_SLACK = 1 << 20
 # Hostile bounds on those copies: a PT_NOTE claiming the whole of a 1 GB file, or 65535 of
 # them, must not copy gigabytes. Real note segments are a few KiB.

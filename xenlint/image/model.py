@@ -20,9 +20,14 @@ PT_LOAD = 1
 PT_NOTE = 4
 PF_X, PF_W, PF_R = 1, 2, 4
 SHT_NOTE = 7
-EM_386, EM_X86_64 = 3, 62
+EM_386, EM_ARM, EM_X86_64 = 3, 40, 62
 
-MACHINE_NAMES = {EM_386: "x86 (EM_386)", EM_X86_64: "x86-64 (EM_X86_64)", 40: "ARM", 183: "AArch64"}
+MACHINE_NAMES = {
+    EM_386: "x86 (EM_386)",
+    EM_X86_64: "x86-64 (EM_X86_64)",
+    EM_ARM: "ARM (EM_ARM)",
+    183: "AArch64",
+}
 
 
 class ImageError(Exception):
@@ -243,6 +248,11 @@ class Image:
         return self.machine in (EM_386, EM_X86_64)
 
     @property
+    def is_arm32(self) -> bool:
+        """EM_ARM, the one machine libelf's note check skips (4.2+; AArch64 is not it)."""
+        return self.machine == EM_ARM
+
+    @property
     def machine_name(self) -> str:
         return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
 
@@ -281,21 +291,28 @@ class Image:
     def has_note(self, note_type: N.NoteType) -> bool:
         return any(n.type == note_type.number for n in self.notes)
 
-    def load_segments(self) -> tuple[Segment, ...]:
-        return tuple(s for s in self.segments if s.loadable)
+    def load_segments(self, flags: int = PF_R | PF_W | PF_X) -> tuple[Segment, ...]:
+        """The PT_LOADs libelf loads: those with any of `flags` (R, W or X from 4.0 on; W or X
+        before, RELEASE-3.4:xen/common/libelf/libelf-tools.c elf_phdr_is_loadable)."""
+        return tuple(s for s in self.segments if s.is_load and s.flags & flags)
 
-    def paddr_range(self) -> tuple[int, int] | None:
-        """[pstart, pend) over loadable PT_LOADs, as elf_parse_binary computes it."""
-        loads = self.load_segments()
+    def paddr_range(self, flags: int = PF_R | PF_W | PF_X) -> tuple[int, int] | None:
+        """[pstart, pend) over loadable PT_LOADs (see `load_segments`), as elf_parse_binary
+        computes it."""
+        loads = self.load_segments(flags)
         if not loads:
             return None
-        return min(s.paddr for s in loads), max(s.paddr + s.memsz for s in loads)
+        # libelf sums p_paddr + p_memsz in a uint64_t: an end past 2^64 wraps (and loses)
+        return min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
 
     def section_at(self, offset: int) -> Section | None:
         for s in self.sections:
             if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
                 return s
         return None
+
+
+_U64 = (1 << 64) - 1
 
 
 def _round4(n: int) -> int:

@@ -116,7 +116,7 @@ def text(
     for mistake in mistakes(visible(findings, show_info), universe):
         head = mistake.headline
         (sev, message, same), *others = mistake.variants()
-        line = f"{head.path}: {sev}: {head.code} {head.name}: {message}"
+        line = f"{head.path}{_position(head)}: {sev}: {head.code} {head.name}: {message}"
         label = _label(same, universe)
         if label:
             line += f" [{label}]"
@@ -141,6 +141,14 @@ def _other(
 ) -> str:
     label = _label(fs, universe) or "other targets"
     return label if sev is head else f"{label} ({sev})"
+
+
+def _position(f: Finding) -> str:
+    """`:line:column` for a finding in a source file, as GCC prints it; empty for images."""
+    loc = f.location
+    if loc is None or loc.line is None:
+        return ""
+    return f":{loc.line}:{loc.column or 1}"
 
 
 def as_json(findings: Sequence[Finding], errors: Sequence[str] = ()) -> str:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from xenlint.abi import loaders as L
 from xenlint.abi import notes as N
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import Image, NoteBytes, Segment
+
+if TYPE_CHECKING:
+    from xenlint.replay.engines import LoaderEngine
 
 XEN_NAME = N.XEN_OWNER + b"\0"
 
@@ -31,7 +34,15 @@ FailureKind = Literal[
     "desc-short",  # linux-loader: PHYS32_ENTRY descriptor under 4 bytes (InvalidPvhNote)
     "past-file",  # a segment or note runs past the end of the file
     "absent",  # no entry found, or QEMU read 0
+    "align-high",  # QEMU 4.0-5.2: an ELF32 p_align read as 8 bytes puts the entry ~4 GiB away
+    "format",  # the loader does not read this kind of file (GRUB: "not xen image")
+    "refused",  # a loader-specific refusal (GRUB's "invalid loader", "unknown ELF type", ...)
 ]
+
+# How the loader boots the kernel when it does: its PVH entry; QEMU's or GRUB's multiboot
+# path; 64-bit Linux at e_entry (Firecracker before 1.12); Xen PV (GRUB's PV loader); the
+# Linux boot protocol of a bzImage (GRUB i386-xen_pvh).
+BootPath = Literal["pvh", "multiboot", "linux64", "xen-pv", "linux"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class Reading:
     """One loader's verdict on one image."""
 
     loader: LoaderProfile
-    path: Literal["pvh", "multiboot"]  # QEMU boots a multiboot header before any PVH note
+    path: BootPath  # QEMU boots a multiboot header before any PVH note
     matches: tuple[WalkedNote, ...]  # the type-18 note each PT_NOTE's walk stopped at
     note: WalkedNote | None  # the one whose value is used
     raw: int | None  # the value read, at the loader's width
@@ -74,22 +85,27 @@ class Reading:
     reset_by: Segment | None = None  # linux-loader: the later PT_NOTE that erased the match
     multiboot_flags: int | None = None
     multiboot_offset: int | None = None
+    detail: str = ""  # engine-specific words for messages (GRUB: which notes it read)
+    engine: LoaderEngine | None = None  # the engine that produced this reading
 
     @property
     def found(self) -> bool:
         return self.note is not None and self.failure is None
 
 
-def read(image: Image, loader: LoaderProfile) -> Reading:
-    """Replay `loader` on `image`."""
-    if loader.engine == "qemu":
-        return _qemu(image, loader)
-    return _linux_loader(image, loader)
+def read(image: Image, loader: LoaderProfile, engine: LoaderEngine | None = None) -> Reading:
+    """Replay `loader` on `image` with `engine`, by default the built-in engine named by
+    `loader.engine` (KeyError when no built-in has that name: pass a plugin's engine)."""
+    from xenlint.replay.engines import builtin_engine
+
+    chosen = engine if engine is not None else builtin_engine(loader.engine)
+    return replace(chosen.read(image, loader), engine=chosen)
 
 
-def read_as_if_4(image: Image, loader: LoaderProfile) -> Reading:
-    """The same loader with 4-byte note padding: what a p_align-4 segment would give."""
-    return read(image, replace(loader, walk="4"))
+def read_as_if_4(image: Image, reading: Reading) -> Reading:
+    """The same loader, by the same engine, with 4-byte note padding: what a p_align-4
+    segment would give."""
+    return read(image, replace(reading.loader, walk="4", elf32_align_read_64=False), reading.engine)
 
 
 def entry_in_load(image: Image, entry: int) -> Segment | None:
@@ -122,7 +138,8 @@ def multiboot_header(image: Image) -> tuple[int, int] | None:
 # --- QEMU ---------------------------------------------------------------------------------
 
 
-def _qemu(image: Image, loader: LoaderProfile) -> Reading:
+def qemu(image: Image, loader: LoaderProfile) -> Reading:
+    """QEMU's x86_load_linux on an ELF: multiboot first, then load_elfboot's PVH note."""
     width = loader.elf64_desc_bytes if image.elf_class == 64 else loader.elf32_desc_bytes
 
     def fail(kind: FailureKind, message: str, seg: Segment | None = None) -> Reading:
@@ -158,6 +175,20 @@ def _qemu(image: Image, loader: LoaderProfile) -> Reading:
         if note is None:
             continue
         matches.append(note)
+        high = _align_read_high(image, loader, seg)
+        if high:
+            # read_pvh_start_addr pads namesz to this 64-bit p_align: the descriptor is read
+            # ~4 GiB past the note, outside the host buffer holding the file.
+            align64 = (high << 32) | seg.align
+            where = note.offset + 12 + _align_up(note.namesz, align64)
+            reading = fail(
+                "align-high",
+                f"QEMU reads p_align as {align64:#x} (the next program header's p_type {high:#x} "
+                f"as its upper half) and the entry at {where:#x}, past the file: garbage or "
+                "a crash",
+                seg,
+            )
+            return replace(reading, matches=(*matches, note), note=note)
         value = _value(image, note.desc_offset, width)
         if value is None:
             return fail("past-file", "QEMU reads the entry past the end of the file", seg)
@@ -166,6 +197,16 @@ def _qemu(image: Image, loader: LoaderProfile) -> Reading:
         reading = fail("absent", L.QEMU_NO_NOTE)
         return replace(reading, matches=tuple(matches), note=chosen, raw=raw)
     return Reading(loader, "pvh", tuple(matches), chosen, raw, width, raw & 0xFFFFFFFF, None)
+
+
+def _align_read_high(image: Image, loader: LoaderProfile, seg: Segment) -> int:
+    """QEMU 4.0-5.2 on ELF32: the upper half of p_align read through a uint64_t*, i.e. the
+    next program header's p_type (0 when PT_NOTE is the last header: the bytes after the
+    table are not modelled, and are often 0)."""
+    if not loader.elf32_align_read_64 or image.elf_class != 32:
+        return 0
+    later = [s for s in image.segments if s.index == seg.index + 1]
+    return later[0].type if later else 0
 
 
 def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | None:
@@ -199,7 +240,8 @@ def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | 
 # --- rust-vmm linux-loader -----------------------------------------------------------------
 
 
-def _linux_loader(image: Image, loader: LoaderProfile) -> Reading:
+def linux_loader(image: Image, loader: LoaderProfile) -> Reading:
+    """rust-vmm linux-loader's Elf::load: header checks, PT_LOADs, each PT_NOTE's walk."""
     width = L.LINUX_LOADER_DESC
 
     def fail(kind: FailureKind, message: str, seg: Segment | None = None) -> Reading:
@@ -207,7 +249,7 @@ def _linux_loader(image: Image, loader: LoaderProfile) -> Reading:
 
     if not image.little_endian:
         return fail("byte-order", "BigEndianElfOnLittle")
-    if image.elf_class != 64:
+    if loader.elf64_only and image.elf_class != 64:
         # ELF32's e_phentsize is 32; linux-loader never reads EI_CLASS.
         return fail("class", "InvalidProgramHeaderSize (an ELF32 image)")
     if loader.min_e_entry is not None and image.entry < loader.min_e_entry:
@@ -308,6 +350,17 @@ def has_any_entry_note(image: Image) -> bool:
     )
 
 
+def is_linux(image: Image) -> bool:
+    """Whether the image shows itself a Linux kernel: a note owned by "Linux" (vmlinux's
+    build-salt and LTO notes, include/linux/elfnote.h LINUX_ELFNOTE) or a Xen GUEST_OS of
+    "linux"."""
+    if any(n.owner == b"Linux" for n in image.foreign_notes):
+        return True
+    return any(
+        n.type == N.GUEST_OS.number and n.string.lower().startswith(b"linux") for n in image.notes
+    )
+
+
 def segment_names(image: Image, seg: Segment) -> list[str]:
     """Names of the sections a segment's file bytes hold."""
     return [
@@ -324,28 +377,9 @@ def describe_segment(image: Image, seg: Segment) -> str:
 
 
 def consequence(image: Image, reading: Reading) -> str:
-    """What the loader does with this reading, in words, quoting its own message."""
-    loader, failure = reading.loader, reading.failure
-    if failure is None:
-        return f"{loader.program} starts the kernel at {reading.entry:#x}"
-    if failure.kind == "absent":
-        if loader.absent == "linux-fallback":
-            return (
-                f"{loader.program} finds no PVH entry and silently boots the kernel through the "
-                f"64-bit Linux boot protocol at e_entry {image.entry:#x} instead"
-            )
-        if loader.engine == "qemu":
-            return f'{loader.program} exits with "{failure.message}"'
-        if loader.family == "cloud-hypervisor":
-            return f'{loader.program} fails with "{L.CH_NO_NOTE}"'
-        return f"{loader.program} returns {failure.message} (no PVH boot)"
-    if failure.kind == "align-crash":
-        return failure.message
-    if loader.engine == "qemu":
-        return f'{loader.program} exits with "{failure.message}"'
-    if loader.bzimage_retry:
-        return (
-            f"{loader.program}'s ELF load fails ({failure.message}); it retries the file as a "
-            "bzImage and reports that error instead"
-        )
-    return f"{loader.program} refuses the kernel ({failure.message})"
+    """What the loader does with this reading, in words, quoting its own message (worded by
+    the engine that produced the reading)."""
+    from xenlint.replay.engines import builtin_engine
+
+    engine = reading.engine or builtin_engine(reading.loader.engine)
+    return engine.consequence(image, reading)

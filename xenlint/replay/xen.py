@@ -15,7 +15,7 @@ from xenlint.abi import features as F
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import XenRelease
-from xenlint.image.model import Image, Note
+from xenlint.image.model import PF_R, PF_W, PF_X, Image, Note
 
 Source = Literal["notes", "xen_guest"]
 Pae = Literal["no", "yes", "extended-cr3", "bimodal"]  # enum xen_pae_type
@@ -95,6 +95,14 @@ class XenParse:
             return None
         value = self.raw_phys32 & 0xFFFFFFFF
         return None if value == N.PHYS32_UNSET else value
+
+    def given(self, kind: N.NoteType) -> int | None:
+        """The value libelf keeps for a 64-bit parameter note (ENTRY, VIRT_BASE, ...): None when
+        the note is absent or holds UNSET_ADDR (all-ones), which libelf cannot tell apart."""
+        value = self.numbers.get(kind.name)
+        if value is None or (kind.name in N.UNSET_MEANS_ABSENT and value == N.UNSET_ADDR):
+            return None
+        return value
 
     @property
     def shortcut(self) -> bool:
@@ -326,25 +334,25 @@ class Addresses:
 def addresses(image: Image, parse: XenParse) -> Addresses:
     """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
     not modelled (it only widens the range)."""
-    numbers, hvm, legacy = parse.numbers, parse.hvm, parse.source == "xen_guest"
-    has_base = N.VIRT_BASE.name in numbers
-    has_offset = N.PADDR_OFFSET.name in numbers
+    hvm, legacy = parse.hvm, parse.source == "xen_guest"
+    given_base, given_offset = parse.given(N.VIRT_BASE), parse.given(N.PADDR_OFFSET)
+    given_entry = parse.given(N.ENTRY)
     check_offset = not hvm or parse.release.paddr_offset_check_pvh
-    base = 0 if hvm or not has_base else numbers[N.VIRT_BASE.name]
+    base = 0 if hvm or given_base is None else given_base
     if hvm:
         offset = 0
-    elif has_offset:
-        offset = numbers[N.PADDR_OFFSET.name]
+    elif given_offset is not None:
+        offset = given_offset
     else:
         offset = base if legacy else 0
-    span = image.paddr_range()
+    span = image.paddr_range(load_flags(parse.release))
     pstart, pend = span if span else (_UNSET_ADDR, 0)
     shift = (base - offset) & _UNSET_ADDR
     kstart, kend = (pstart + shift) & _UNSET_ADDR, (pend + shift) & _UNSET_ADDR
     if hvm and parse.phys32_entry is not None:
         entry, entry_from = parse.phys32_entry, "PHYS32_ENTRY"
-    elif N.ENTRY.name in numbers and not hvm:
-        entry = numbers[N.ENTRY.name]
+    elif given_entry is not None and not hvm:
+        entry = given_entry
         entry_from = "VIRT_ENTRY in __xen_guest" if legacy else "the ENTRY note"
     else:
         entry, entry_from = image.entry, "e_entry"
@@ -357,8 +365,19 @@ def addresses(image: Image, parse: XenParse) -> Addresses:
         entry_from,
         pstart,
         pend,
-        has_offset and not has_base and check_offset,
+        given_offset is not None and given_base is None and check_offset,
     )
+
+
+def load_flags(release: XenRelease) -> int:
+    """The p_flags that make a PT_LOAD count for this release's [pstart, pend]."""
+    return PF_W | PF_X if release.read_only_load_skipped else PF_R | PF_W | PF_X
+
+
+def note_check_applies(image: Image, release: XenRelease) -> bool:
+    """Whether elf_xen_note_check looks at LOADER/GUEST_OS/XEN_VERSION for this machine: every
+    machine but EM_ARM, which 4.2+ exempts (a non-x86 image without notes is XL001's case)."""
+    return not (image.is_arm32 and release.arm_skips_note_check)
 
 
 # UNSET_ADDR: libelf's "not given" value for 64-bit addresses, and the width they wrap at.
@@ -367,7 +386,7 @@ _UNSET_ADDR = (1 << 64) - 1
 
 def _strtoull(text: str) -> int:
     """strtoull(text, NULL, 0): leading '0x' is hex, a leading '0' octal; stops at junk."""
-    text = text.strip()
+    text = text.lstrip()
     base, digits = 10, "0123456789"
     if text[:2].lower() == "0x":
         base, digits, text = 16, "0123456789abcdefABCDEF", text[2:]
@@ -376,4 +395,5 @@ def _strtoull(text: str) -> int:
     end = 0
     while end < len(text) and text[end] in digits:
         end += 1
-    return int(text[:end], base) if end else 0
+    # strtoull saturates at ULLONG_MAX on overflow
+    return min(int(text[:end], base), _UNSET_ADDR) if end else 0

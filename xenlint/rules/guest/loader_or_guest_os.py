@@ -11,7 +11,7 @@ from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES, XenRelease
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image
-from xenlint.replay.xen import XenParse
+from xenlint.replay.xen import XenParse, note_check_applies
 
 # First release where PHYS32_ENTRY stands in for these notes at all, and first where it does
 # so only for PVH (hvm) parses: 4.10.1 (2dd3e22949) and 4.16 (632cbaf124).
@@ -42,8 +42,10 @@ A PHYS32_ENTRY note skips the check ("ELF: Found PVH image"), but not everywhere
 - {SHORTCUT_FROM} to 4.15: in PV and PVH boots alike (2dd3e22949, backported to 4.10.1);
 - {PVH_ONLY_FROM} and later: only in PVH boots (632cbaf124), so a PV boot needs the notes again.
 PVH dom0 on 4.9 to 4.15 is parsed like PV, with the same rules as that release's PV boots.
-The stored values are cut to 15 characters. ARM kernels skip the check; this rule reads x86
-kernels only. Kernels without any Xen note are XL001's.
+The stored values are cut to 15 characters. The check applies to every e_machine: only
+EM_ARM (32-bit ARM) kernels skip it, and only from 4.2 (before, ARM was checked like x86).
+x86 kernels without any Xen note are XL001's; another machine whose note regions hold no Xen
+note is checked here, with empty values.
 """
     fix = f"""
 Add ELFNOTE(Xen, XEN_ELFNOTE_LOADER, .asciz "{N.LOADER_PREFIX}"), which works for any guest
@@ -77,16 +79,19 @@ __xen_guest string, add LOADER={N.LOADER_PREFIX} to it.
 
 
 def note_check_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
-    """The x86 cells whose parse reaches elf_xen_note_check's content checks: the mode boots
-    on that release, Xen has note values to check (none at all is XL001's), and no
-    PHYS32_ENTRY shortcut applies."""
-    if not ctx.image.is_x86:
-        return
+    """The cells whose parse reaches elf_xen_note_check's content checks: the mode boots
+    on that release, the machine is checked (all but EM_ARM from 4.2), Xen has note values to
+    check (none at all is XL001's), and no PHYS32_ENTRY shortcut applies."""
     for cell in ctx.xen_cells:
         if cell.mode not in cell.profile.modes:
             continue  # XL103: this release cannot boot the mode at all
+        if not note_check_applies(ctx.image, _release(cell)):
+            continue
         parse = ctx.xen(cell)
-        if parse.source is not None and not parse.shortcut:
+        # libelf checks whenever it walked a note region or read __xen_guest; an x86 image
+        # with note regions but no Xen note is XL001's, any other machine's is checked here
+        scanned = ctx.image.note_regions_scanned and not ctx.image.is_x86
+        if (parse.source is not None or scanned) and not parse.shortcut:
             yield cell, parse
 
 

@@ -36,7 +36,8 @@ not start with "{N.XEN_VERSION_PREFIX}" (7 characters, so "xen-3.0.4" passes, "x
 - 4.4 and later append the value found: " (Not '<xen_ver>')".
 Xen checks it after LOADER/GUEST_OS (XL101) and skips both where a PHYS32_ENTRY note is
 enough: never on 4.7 to 4.10.0; PV and PVH boots on {SHORTCUT_FROM} to 4.15; only PVH boots
-from {PVH_ONLY_FROM}. The stored value is cut to 15 characters. x86 kernels only.
+from {PVH_ONLY_FROM}. The stored value is cut to 15 characters. Every machine but
+EM_ARM (from 4.2) is checked.
 """
     fix = f"""
 Add ELFNOTE(Xen, XEN_ELFNOTE_XEN_VERSION, .asciz "{N.XEN_VERSION_PREFIX}"): it names the ABI,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
-from xenlint.abi import loaders as L
 from xenlint.engine.rule import Context, Result, Rule, Severity, group_cells
 
 
@@ -40,39 +39,22 @@ for Xen and for loaders that boot it through the Linux boot protocol.
         if kind is None:
             return
         verdicts = group_cells(
-            (cell, _verdict(cell.loader, ctx.image.format, kind))
-            for cell in ctx.cells
+            (cell, _verdict(ctx.engine(cell).wrapped_file(cell.loader, ctx.image.format, kind)))
+            for cell in ctx.boot_cells
             if cell.loader is not None
         )
         for (message, severity), cells in verdicts.items():
             yield Result(cells, message, severity=severity)
 
 
-def _verdict(loader: L.LoaderProfile, fmt: str, kind: str) -> tuple[str, Severity]:
-    if fmt == "bzimage" and loader.boots_bzimage:
-        return (
-            f"the file is {kind}: {loader.program} boots it through the Linux boot protocol, "
-            "not through its PVH entry, so the PVH checks for this target do not apply",
-            Severity.INFO,
-        )
-    if loader.engine == "qemu":
-        return (
-            f"the file is {kind}: {loader.program} does not decompress it, tries it as an old "
-            f'zImage and exits with "{L.QEMU_NOT_KERNEL}"',
-            Severity.ERROR,
-        )
-    if loader.bzimage_retry:
-        return (
-            f"the file is {kind}: {loader.program} loads an uncompressed ELF or a bzImage and "
-            f"this is neither: the ELF load fails ({L.LINUX_LOADER_NOT_ELF}) and it reports "
-            "the error of its bzImage retry",
-            Severity.ERROR,
-        )
-    return (
-        f"the file is {kind}: {loader.program} loads only an uncompressed ELF and fails with "
-        f"{L.LINUX_LOADER_NOT_ELF}",
-        Severity.ERROR,
-    )
+def _verdict(said: tuple[str, bool]) -> tuple[str, Severity] | None:
+    """The engine's words: an info line where the loader boots the file another way than by
+    its PVH entry, an error where it refuses it, nothing where it reads the ELF inside as
+    xenlint does (GRUB)."""
+    message, boots = said
+    if not message:
+        return None
+    return message, Severity.INFO if boots else Severity.ERROR
 
 
 @hookimpl

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.replay.pvh import consequence, has_any_entry_note
+from xenlint.replay.pvh import consequence, has_any_entry_note, is_linux
 
 
 class NoPvhNote(Rule):
@@ -21,7 +21,8 @@ Without one, QEMU exits with "Error loading uncompressed kernel without PVH ELF 
 fallback: not to the Linux protocol, not to e_entry), Cloud Hypervisor fails with "Kernel
 lacks PVH header", linux-loader reports PvhEntryNotPresent, and Firecracker (1.12+) quietly
 boots the ELF through the 64-bit Linux boot protocol at e_entry, which only a Linux vmlinux
-survives; that case is a warning.
+survives: a warning for an image that shows itself Linux (a "Linux" note or GUEST_OS "linux"),
+an error for any other.
 """
     fix = """
 Add ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical address of a 32-bit entry>) in an
@@ -41,10 +42,17 @@ project's targets.
                 yield Result((cell,), "no PHYS32_ENTRY note: the kernel has no PVH entry")
                 continue
             fallback = cell.loader is not None and cell.loader.absent == "linux-fallback"
+            message = f"no PHYS32_ENTRY note: {consequence(ctx.image, reading)}"
+            if fallback and not is_linux(ctx.image):
+                # Only a Linux vmlinux survives the 64-bit Linux entry; nothing here says
+                # this is one, so the fallback most likely crashes.
+                message += (
+                    ", which only a Linux kernel survives, and this image shows no sign of Linux"
+                )
             yield Result(
                 (cell,),
-                f"no PHYS32_ENTRY note: {consequence(ctx.image, reading)}",
-                severity=Severity.WARNING if fallback else None,
+                message,
+                severity=Severity.WARNING if fallback and is_linux(ctx.image) else None,
             )
 
 

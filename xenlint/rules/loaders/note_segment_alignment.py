@@ -69,7 +69,7 @@ def _misaligned(image: Image, reading: Reading) -> list[Segment]:
 def _breaks(image: Image, reading: Reading, seg: Segment) -> bool:
     if reading.failure is not None and reading.failure.kind in ("align-crash", "align-error"):
         return True
-    ideal = read_as_if_4(image, reading.loader)
+    ideal = read_as_if_4(image, reading)
     return (reading.entry, reading.failure) != (ideal.entry, ideal.failure)
 
 
@@ -86,7 +86,7 @@ def _message(image: Image, reading: Reading, seg: Segment, broken: bool) -> str:
     )
     if not broken:
         return f"{head}: {reading.loader.program} still finds the entry by luck"
-    ideal = read_as_if_4(image, reading.loader)
+    ideal = read_as_if_4(image, reading)
     if reading.failure is None and ideal.entry is not None:
         return (
             f"{head}: {reading.loader.program} walks by {seg.align} and reads the entry as "

@@ -28,8 +28,10 @@ class DuplicateNote(Rule):
 No Xen release detects duplicate notes (3.1 to 4.22). Each note Xen parses overwrites what
 an earlier one of the same type set, so for ENTRY, HYPERCALL_PAGE, VIRT_BASE, PADDR_OFFSET,
 the string notes, HV_START_LOW, INIT_P2M, MOD_START_PFN, PHYS32_ENTRY, PHYS32_RELOC and
-the rest the last note wins, silently. Two notes with different values are a bug in one of
-them; two equal ones are harmless today but the next edit changes one and not the other.
+the rest the last note wins, silently, and the kernel boots with that value: a warning for
+every Xen target, naming the value Xen uses. Two notes with different values are a bug in
+one of them; two equal ones are harmless today but the next edit changes one and not the
+other.
 FEATURES and SUPPORTED_FEATURES accumulate (their bits are ORed), so repeating them is fine.
 PAE_MODE and BSD_SYMTAB are only ever switched on: PAE_MODE "yes" selects extended-cr3 and
 any value containing "bimodal" selects bimodal, BSD_SYMTAB "yes" loads the symbol table,
@@ -88,7 +90,9 @@ def _last_wins(image: Image, cell: Cell, kind: N.NoteType, notes: list[Note]) ->
                 f"keep one {kind.name} note with the intended value and delete the other "
                 f"({old} at {earlier.offset:#x} or {new} at {later.offset:#x})"
             )
-            yield Result((cell,), message, Location.of_note(later), Severity.ERROR, fix)
+            # Xen boots with the later value (libelf keeps the last note of a type and never
+            # refuses a duplicate), so this is a warning: the target does not fail
+            yield Result((cell,), message, Location.of_note(later), Severity.WARNING, fix)
 
 
 def _kept(image: Image, kind: N.NoteType, note: Note) -> object:

@@ -55,9 +55,10 @@ ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long startup_xen_pvh - __START_KERNEL_ma
             yield Result((cell,), message, entry_location(image), fix=entry_fix(image, raw, kept))
 
 
-def phys32_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
-    """PVH cells (x86) of releases that boot that mode and parse PHYS32_ENTRY."""
-    if not ctx.image.is_x86:
+def phys32_cells(ctx: Context, any_machine: bool = False) -> Iterator[tuple[Cell, XenParse]]:
+    """PVH cells of releases that boot that mode and parse PHYS32_ENTRY: x86 images, or with
+    `any_machine` every image (libelf's entry bounds check has no machine test)."""
+    if not ctx.image.is_x86 and not any_machine:
         return
     for cell in ctx.xen_cells:
         release = cell.xen

@@ -45,7 +45,7 @@ offset, e.g. .long startup_xen_pvh - __START_KERNEL_map.
     def check(self, ctx: Context) -> Iterator[Result]:
         image = ctx.image
         pstart, pend = paddr_bounds(image)
-        for cell, parse in phys32_cells(ctx):
+        for cell, parse in phys32_cells(ctx, any_machine=True):
             entry = parse.phys32_entry
             if entry is None or pstart <= entry <= pend:
                 continue

@@ -49,7 +49,7 @@ Emit PHYS32_ENTRY as a 4-byte number: ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .lo
         note = notes[-1]  # the last one wins
         if note.descsz in _WIDE and not note.truncated:
             return
-        for cell, parse in phys32_cells(ctx):
+        for cell, parse in phys32_cells(ctx, any_machine=True):
             if parse.raw_phys32 is not None:
                 yield _result(image, cell, note, parse.raw_phys32)
 

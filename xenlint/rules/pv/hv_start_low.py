@@ -46,7 +46,7 @@ the kernel below it.
                 continue
             notes = ctx.image.notes_of(N.HV_START_LOW)
             where = Location.of_note(notes[-1]) if notes else None
-            low = parse.numbers.get(N.HV_START_LOW.name)
+            low = parse.given(N.HV_START_LOW)
             if low is not None:
                 rounded = -(-low // HV_START_ROUND) * HV_START_ROUND
                 if rounded > COMPAT_HV_START:

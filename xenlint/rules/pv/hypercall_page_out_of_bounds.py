@@ -42,7 +42,7 @@ ELFNOTE(Xen, XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page) with hypercall_pa
 
     def check(self, ctx: Context) -> Iterator[Result]:
         for cell, parse in parsed_cells(ctx):
-            page = parse.numbers.get(N.HYPERCALL_PAGE.name)
+            page = parse.given(N.HYPERCALL_PAGE)
             if cell.mode.is_pvh or page is None:
                 continue
             calc = addresses(ctx.image, parse)

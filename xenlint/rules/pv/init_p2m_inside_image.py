@@ -34,8 +34,8 @@ Give INIT_P2M an address outside the kernel, below VIRT_BASE and page-aligned (L
 
     def check(self, ctx: Context) -> Iterator[Result]:
         for cell, parse in parsed_cells(ctx):
-            base = parse.numbers.get(N.INIT_P2M.name)
-            if base is None:
+            base = parse.given(N.INIT_P2M)
+            if base is None or not parse.release.p2m_bounds_checked:
                 continue
             calc = addresses(ctx.image, parse)
             if calc.out_of_bounds is not None or not calc.kstart <= base < calc.kend:

@@ -41,7 +41,7 @@ ELF notes it defaults to 0, which is right when p_paddr holds physical addresses
         for cell, parse in parsed_cells(ctx):
             if not addresses(ctx.image, parse).paddr_offset_without_virt_base:
                 continue
-            offset = parse.numbers[N.PADDR_OFFSET.name]
+            offset = parse.given(N.PADDR_OFFSET)
             notes = ctx.image.notes_of(N.PADDR_OFFSET)
             where = ctx.location(notes[-1] if notes and parse.source == "notes" else None)
             yield Result(

@@ -26,14 +26,17 @@ virtual address space, from the physical extent [pstart, pend] of the loadable P
     virt_kstart = pstart + VIRT_BASE - PADDR_OFFSET, virt_kend = pend + VIRT_BASE - PADDR_OFFSET
 VIRT_BASE defaults to 0; PADDR_OFFSET to 0 with ELF notes but to VIRT_BASE with the legacy
 __xen_guest string. The entry is the ENTRY note (VIRT_ENTRY in __xen_guest), else e_entry.
+A note holding all-ones (0xffffffffffffffff, libelf's "unset" marker) counts as absent.
 Xen refuses the kernel with "ERROR: {OUT_OF_BOUNDS}" when
 - the range is empty (no loadable segment), or
 - the entry is below virt_kstart or above virt_kend (the end itself is allowed), or
 - VIRT_BASE is above virt_kstart.
 This binds PV domU and PV dom0 on every release, and PVH boots parsed without the hvm flag
 (before 4.16). From 4.16 a PVH parse forces VIRT_BASE and PADDR_OFFSET to 0 and checks
-PHYS32_ENTRY instead (XL202). The usual cause is a kernel linked high whose p_paddr is
-physical but which has no VIRT_BASE note, or an ENTRY given as a physical address.
+PHYS32_ENTRY instead (XL202), or e_entry when there is none. The check has no machine
+test: a non-x86 image meets it even without Xen notes. The usual cause is a kernel linked
+high whose p_paddr is physical but which has no VIRT_BASE note, or an ENTRY given as a
+physical address.
 """
     fix = """
 Give VIRT_BASE (the virtual address the kernel's physical address 0 maps to, e.g.
@@ -43,12 +46,10 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
 
     def check(self, ctx: Context) -> Iterator[Result]:
         for cell, parse in parsed_cells(ctx):
-            if parse.hvm:
-                continue  # PHYS32_ENTRY is the entry: XL202 and XL103
             calc = addresses(ctx.image, parse)
             problem = calc.out_of_bounds
-            if problem is None:
-                continue
+            if problem is None or (parse.hvm and calc.entry_from == "PHYS32_ENTRY"):
+                continue  # a PVH entry from PHYS32_ENTRY is XL202's
             yield Result(
                 (cell,),
                 f"{_describe(calc, problem)}: Xen refuses the kernel with '{OUT_OF_BOUNDS}'",
@@ -57,13 +58,15 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
 
 
 def parsed_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
-    """Cells whose libelf parse reaches the address checks: the release boots the mode, Xen
-    found notes or __xen_guest (none is XL001's), and no FEATURES name failed the parse."""
+    """Cells whose libelf parse reaches the address checks: the release boots the mode, no
+    FEATURES name failed the parse, and Xen found notes or __xen_guest, or the machine is not
+    x86 (elf_xen_note_check lets a non-x86 image without notes through to the address
+    checks; an x86 one is XL001's)."""
     for cell in ctx.xen_cells:
         if cell.mode not in cell.profile.modes:
             continue
         parse = ctx.xen(cell)
-        if parse.source is not None and not parse.failed:
+        if (parse.source is not None or not ctx.image.is_x86) and not parse.failed:
             yield cell, parse
 
 
