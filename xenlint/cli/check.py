@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Check every image named (or the config's `paths`); returns the exit status."""
     config = settings(args, registry)
+    for warning in config.warnings:
+        print(f"xenlint: warning: {warning}", file=sys.stderr)
     if not args.paths:
         args.paths = config.paths
     if not args.paths:

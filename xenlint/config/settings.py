@@ -35,17 +35,29 @@ class Settings:
     # Without named targets: the PVH loader profiles, judged for ELF images that declare a
     # PVH entry (see `profiles_for`).
     default_loaders: tuple[Profile, ...] = ()
+    # One line each for the user: configuration that silently leaves something out.
+    warnings: list[str] = field(default_factory=list)
 
     def profiles_for(self, image: Image) -> tuple[Profile, ...]:
         """The targets an image is judged on. Named targets are used as named. The default
-        is every Xen 4.x release and, for an ELF image with a PHYS32_ENTRY note, the PVH
-        loaders that can boot its ELF class and machine (QEMU, linux-loader, Firecracker,
-        Cloud Hypervisor boot a `vmlinux` through that note): a kernel that declares a PVH
-        entry is meant to boot there, and a PV-only or wrapped kernel (bzImage, xen.gz),
-        which these loaders do not boot as PVH, gets no loader findings."""
-        if self.targets_given or image.format != "elf" or not image.has_note(N.PHYS32_ENTRY):
+        is every Xen 4.x release that boots one of the modes the image declares (a PVH-only
+        kernel is not judged on 4.0-4.6, which have no PVH: that is no mistake of the
+        kernel's) and, for an ELF image with a PHYS32_ENTRY note, the PVH loaders that can
+        boot its ELF class and machine (QEMU, linux-loader, Firecracker and Cloud Hypervisor
+        boot a `vmlinux` through that note): a kernel that declares a PVH entry is meant to
+        boot there, and a PV-only or wrapped kernel (bzImage, xen.gz), which these loaders do
+        not boot as PVH, gets no loader findings."""
+        if self.targets_given:
             return self.profiles
-        return self.profiles + tuple(p for p in self.default_loaders if _boots(p, image))
+        profiles = self.profiles
+        if self.modes is None:
+            from xenlint.engine.check import declared_modes
+
+            declared = set(declared_modes(image))
+            profiles = tuple(p for p in profiles if p.fixed_modes or p.modes & declared)
+        if image.format != "elf" or not image.has_note(N.PHYS32_ENTRY):
+            return profiles
+        return profiles + tuple(p for p in self.default_loaders if _boots(p, image))
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -106,7 +118,9 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         raise ConfigError(
             f"{where}: no target boots mode {named}: the targeted loaders boot only {booted}"
         )
+    warnings = _unselected_plugins(registry, merged.select, merged.ignore, rules, where)
     return Settings(
+        warnings=warnings,
         rules=rules,
         severity=severity,
         profiles=profiles,
@@ -126,6 +140,33 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             else tuple(p for p in registry.profiles if p.family not in {q.family for q in profiles})
         ),
     )
+
+
+def _unselected_plugins(
+    registry: Registry,
+    select: list[str] | None,
+    ignore: list[str],
+    rules: list[Rule],
+    where: str,
+) -> list[str]:
+    """A `select` that names only built-in codes (`select = ["XL"]`) turns every third-party
+    plugin's rules off without a word; say so, per plugin, unless `ignore` names them."""
+    if select is None:
+        return []
+    chosen = {r.code for r in rules}
+    ignored = {r.code for sel in ignore for r in match_selector(registry, sel, where, "ignore")}
+    builtin = {info.name for info in registry.plugins if info.dist == "xenlint"}
+    left: dict[str, list[str]] = {}
+    for code, rule in registry.rules.items():
+        plugin = registry.rule_plugin.get(code, "")
+        if plugin in builtin or code in chosen or code in ignored or not rule.default_enabled:
+            continue
+        left.setdefault(plugin, []).append(code)
+    return [
+        f"{where}: select leaves out the rules of plugin {plugin!r} ({', '.join(codes)}): "
+        "add them to select (or extend-select), or ignore them to silence this"
+        for plugin, codes in left.items()
+    ]
 
 
 def _boots(profile: Profile, image: Image) -> bool:
