@@ -137,7 +137,12 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         default_loaders=(
             ()
             if merged.targets
-            else tuple(p for p in registry.profiles if p.family not in {q.family for q in profiles})
+            else tuple(
+                p
+                for p in registry.profiles
+                if p.family not in {q.family for q in profiles}
+                and getattr(p, "engine", None) in _pvh_note_engines()
+            )
         ),
     )
 
@@ -169,9 +174,20 @@ def _unselected_plugins(
     ]
 
 
+def _pvh_note_engines() -> frozenset[str]:
+    from xenlint.abi.loaders import PVH_NOTE_ENGINES
+
+    return PVH_NOTE_ENGINES
+
+
 def _boots(profile: Profile, image: Image) -> bool:
-    """Whether a loader profile takes an image of this ELF class and machine at all (XL505
-    judges the others when they are named)."""
+    """Whether a loader profile boots this image through its PVH note by default: QEMU and
+    linux-loader based VMMs (`PVH_NOTE_ENGINES`) that take an image of this ELF class and
+    machine at all (XL505 judges the others when they are named)."""
+    from xenlint.abi.loaders import PVH_NOTE_ENGINES
+
+    if getattr(profile, "engine", None) not in PVH_NOTE_ENGINES:
+        return False
     machines = getattr(profile, "machines", None)
     if machines is not None and image.machine not in machines:
         return False
