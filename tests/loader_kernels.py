@@ -54,6 +54,22 @@ MULTIBOOT = """
     .long 0x1BADB002, 0, -0x1BADB002
 """
 
+# A shipped Xen image repacked as ELF32: a GNU build-id note, 4 bytes of 8-alignment padding,
+# a .note.gnu.property in the ELF64 layout (8-aligned descriptor), then the PHYS32_ENTRY note,
+# all in one 8-aligned PT_NOTE. Every walk loses step at the padding.
+DESYNC_NOTES = """
+    .pushsection .note.Xen, "a", @note
+    .balign 8
+    .long 4, 20, 3
+    .asciz "GNU"
+    .fill 20, 1, 0xab
+    .long 0
+    .long 4, 16, 5
+    .asciz "GNU"
+    .long 0xc0000002, 4, 3, 0
+    .popsection
+"""
+
 # Extra PT_NOTE after the Xen one, holding a note of another owner.
 OTHER_NOTE = """
     .pushsection .note.other, "a", @note
@@ -171,6 +187,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("entry-zero", "    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, 0\n"),
     Case("virtual-entry", "    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, _start + 0x80000000\n"),
+    Case("desync-elf32", DESYNC_NOTES + ENTRY32, bits=32),
     Case("multiboot-elf64", ENTRY64, prefix=MULTIBOOT),
     Case("multiboot-elf32", ENTRY32, bits=32, prefix=MULTIBOOT),
     Case("e-flags", ENTRY64, patch=lambda p: patch_elf64(p, flags=4)),

@@ -17,6 +17,7 @@ EXPECTED = {
     "XL005": "legacy-xen-guest",
     "XL006": "note-descriptor",
     "XL007": "note-ignored-by-target",
+    "XL008": "unreachable-note",
     "XL101": "loader-or-guest-os",
     "XL102": "xen-version",
     "XL103": "missing-phys32-entry",

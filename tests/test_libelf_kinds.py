@@ -135,6 +135,11 @@ CASES: dict[str, Case] = {
         {("3.1", "pv"): None, ("4.17", "pv"): None},
         "kind 7: libelf keeps the last of two ENTRY notes and boots",
     ),
+    "different-phys32-entries": Case(
+        kernel(pvh(LOAD), pvh(LOAD + 0x40)),
+        {("4.17", "pvh"): None, ("4.22.0", "pvh"): None},
+        "kind 7: libelf keeps the last PHYS32_ENTRY and boots; loaders may take the first",
+    ),
     "bad-size-entry-at-0": Case(
         kernel(Note(ENTRY, b"\x10\x00\x00"), load_addr=0),
         {("4.17", "pv"): None},
@@ -249,3 +254,19 @@ def test_bad_size_entry_is_an_error_only_outside_the_image(lint: Lint, tmp_path:
     outside = lint(_write(tmp_path, "bad-size-entry-at-1m"), targets=["xen-4.17"], select=["XL006"])
     assert {str(f.severity) for f in inside} == {"warning"}
     assert {str(f.severity) for f in outside} == {"error"}
+
+
+def test_duplicate_entries_are_an_error_only_for_a_loader_booting_another(
+    lint: Lint, tmp_path: Path
+) -> None:
+    """Xen (libelf) boots the last PHYS32_ENTRY: a warning; QEMU and linux-loader stop at the
+    first type-18 note of a PT_NOTE (xenlint.replay.pvh), so they boot the other entry."""
+    path = _write(tmp_path, "different-phys32-entries")
+    found = lint(path, targets=["xen-4.17", "qemu", "linux-loader"], select=["XL004"])
+    xen = [f for f in found if any(c.xen is not None for c in f.cells)]
+    loaders = [f for f in found if all(c.loader is not None for c in f.cells)]
+    assert xen and {str(f.severity) for f in xen} == {"warning"}
+    assert loaders and {str(f.severity) for f in loaders} == {"error"}
+    assert f"boots {LOAD:#x}, while Xen keeps the last note, {LOAD + 0x40:#x}" in (
+        loaders[0].message
+    )

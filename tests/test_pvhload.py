@@ -110,3 +110,27 @@ def test_truncated_image_is_a_load_error(tmp_path: Path, lint: Lint) -> None:
     found = lint(path, targets=["qemu-6.0", "firecracker"])
     assert targets_of(found, "XL512", "error") == {"qemu-6.0", "firecracker-1.12"}
     assert not lint(data, targets=["qemu-6.0", "firecracker"], select=["XL512"])
+
+
+def test_qemu_4_reads_elf32_p_align_through_a_64_bit_pointer(tmp_path: Path, lint: Lint) -> None:
+    """QEMU 4.0-5.2 read_pvh_start_addr: `is64` was always true, so an ELF32 PT_NOTE's p_align
+    came through a uint64_t*: its upper half is the next program header's p_type (PT_LOAD, 1),
+    and the descriptor is looked for 0x100000004 bytes after the name (hw/i386/pc.c before
+    "hw/elf_ops: pass SZ == 64 as is64"). A PT_NOTE that is the last header reads as before."""
+    text = Segment(PT_LOAD, PF_R | PF_X, 0x100000, 0x100000, b"\x90" * 0x100, section=".text")
+    note = Segment(PT_NOTE, PF_R, 0, 0, note_bytes([ENTRY]), align=4, section=".note.Xen")
+    first = tmp_path / "note-first.elf"
+    first.write_bytes(build_elf([note, text], bits=32))
+    old = pvhload.read(load_elf(str(first)), BY["qemu-4.0"])
+    assert old.failure is not None and old.failure.kind == "align-high"
+    assert "0x100000004" in old.failure.message
+    assert pvhload.read(load_elf(str(first)), BY["qemu-6.0"]).entry == 0x100010
+    last = tmp_path / "note-last.elf"
+    last.write_bytes(build_elf([text, note], bits=32))
+    assert pvhload.read(load_elf(str(last)), BY["qemu-4.0"]).entry == 0x100010
+    found = lint(first, targets=["qemu"])
+    assert targets_of(found, "XL502", "error") == {"qemu-4.0"}
+    # ELF64 p_align is 8 bytes anyway.
+    wide = tmp_path / "note-first-64.elf"
+    wide.write_bytes(build_elf([note, text], bits=64))
+    assert pvhload.read(load_elf(str(wide)), BY["qemu-4.0"]).entry == 0x100010

@@ -192,3 +192,138 @@ def test_readme_sample_is_real() -> None:
     proc = xenlint("tests/source/freebsd-seed.S", cwd=ROOT)
     assert proc.returncode == 1
     assert proc.stdout == sample
+
+
+# NASM unikernel style: the note header written field by field; built with the real nasm/ld.
+UNIKERNEL = HERE / "unikernel.asm"
+NASM_VARIANTS = {
+    # NASM makes `.note.Xen` SHT_PROGBITS without `note`: no PT_NOTE, no SHT_NOTE: XL001.
+    "default-section": (
+        "SECTION .note.Xen note alloc noexec nowrite align=4",
+        "SECTION .note.Xen",
+        "XL001",
+    ),
+    # `SECTION .note` is SHT_NOTE but not allocated: sections only (XL002).
+    "note-noalloc": (
+        "SECTION .note.Xen note alloc noexec nowrite align=4",
+        "SECTION .note",
+        "XL002",
+    ),
+}
+SOURCE_DECIDES = {"XL001", "XL002", "XL004", "XL006", "XL201", "XL202", "XL204", "XL401", "XL402"}
+
+
+def build_nasm(source: Path, out: Path) -> Path | None:
+    if shutil.which("nasm") is None or shutil.which("ld") is None:
+        return None
+    obj = out.with_suffix(".o")
+    subprocess.run(["nasm", "-f", "elf64", str(source), "-o", str(obj)], check=True)
+    subprocess.run(["ld", "-T", str(HERE / "unikernel.ld"), str(obj), "-o", str(out)], check=True)
+    return out
+
+
+def test_nasm_unikernel_clean(tmp_path: Path) -> None:
+    proc = xenlint("--target", "xen>=4.7", str(UNIKERNEL))
+    assert proc.returncode == 0 and proc.stdout == "", proc.stdout
+    image = build_nasm(UNIKERNEL, tmp_path / "kernel")
+    if image is not None:
+        codes = {f["code"] for f in findings("--target", "xen>=4.7", str(image))}
+        assert not codes & SOURCE_DECIDES
+
+
+@pytest.mark.parametrize("name", sorted(NASM_VARIANTS))
+def test_nasm_unikernel_broken(tmp_path: Path, name: str) -> None:
+    old, new, code = NASM_VARIANTS[name]
+    text = UNIKERNEL.read_text()
+    broken = text.replace(old, new)
+    assert broken != text
+    path = tmp_path / "boot.asm"
+    path.write_text(broken)
+    got = findings("--target", "xen>=4.7", "--show-fixes", str(path))
+    assert {f["code"] for f in got} == {code}
+    assert {f["location"]["line"] for f in got} == {line_of(broken, new)}
+    assert all(
+        f["fix"] == "SECTION .note.Xen note alloc noexec nowrite align=4"
+        or f["fix"].startswith("SECTION .note note alloc")
+        for f in got
+    )
+    image = build_nasm(path, tmp_path / "kernel")
+    if image is None:
+        pytest.skip("needs nasm and ld to build the image")
+    from_image = {f["code"] for f in findings("--target", "xen>=4.7", str(image))}
+    assert from_image & SOURCE_DECIDES == {code}
+
+
+# Linker scripts: Linux 6.1's vmlinux.lds.S (read with the header it includes, in a copy of
+# the tree's layout) and the test stubs' script, each good and broken.
+LDS = "arch/x86/kernel/vmlinux.lds.S"
+LDS_HEADER = "include/asm-generic/vmlinux.lds.h"
+
+
+LOADERS = ("--target", "xen>=4.7", "--target", "qemu")  # Xen with PVH, and QEMU
+
+
+def test_linux_61_linker_script_is_clean() -> None:
+    proc = xenlint(str(linux(LDS)), str(linux(XEN_HEAD)), str(linux(PVH_HEAD)))
+    assert proc.returncode == 0 and proc.stdout == "", proc.stdout
+
+
+def test_linux_phdrs_without_pt_note(tmp_path: Path) -> None:
+    text = linux(LDS).read_text()
+    (tmp_path / "include" / "asm-generic").mkdir(parents=True)
+    shutil.copy(linux(LDS_HEADER), tmp_path / LDS_HEADER)
+    # The PT_NOTE line goes, and EMITS_PT_NOTE with it (NOTES then names no :note phdr).
+    broken = "\n".join(
+        line
+        for line in text.splitlines()
+        if "note PT_NOTE" not in line and "#define EMITS_PT_NOTE" not in line
+    )
+    path = tmp_path / LDS
+    path.parent.mkdir(parents=True)
+    path.write_text(broken)
+    got = findings(*LOADERS, "--show-fixes", str(path))
+    errors = {f["code"]: f for f in got if f["severity"] != "info"}
+    assert set(errors) == {"XL002", "XL501"}
+    line = line_of(broken, "PHDRS {")
+    assert {f["location"]["line"] for f in errors.values()} == {line}
+    assert "note PT_NOTE FLAGS(4);" in errors["XL002"]["fix"]
+
+
+MERGED = (
+    "{ *(.note.Xen) }\n\t/DISCARD/ : { *(.note.gnu.property) *(.note.GNU-stack) }",
+    "{ *(.note.Xen) *(.note.gnu.property) }",
+)
+
+
+def test_merged_gnu_property(tmp_path: Path) -> None:
+    """`.note.gnu.property` (8-aligned) merged into the Xen notes' output section: XL502 at
+    that output section, and the image linked with it gets XL502 too."""
+    text = (HERE / "link.ld").read_text()
+    assert MERGED[0] in text
+    broken = text.replace(MERGED[0], MERGED[1])
+    script = tmp_path / "kernel.ld"
+    script.write_text(broken)
+    assert findings(*LOADERS, str(HERE / "link.ld")) == []
+    got = findings(*LOADERS, str(script))
+    assert [(f["code"], f["severity"]) for f in got] == [("XL502", "error")]
+    assert got[0]["location"]["line"] == line_of(broken, "*(.note.gnu.property)")
+    assert got[0]["fix"].startswith("/DISCARD/ : { *(.note.gnu.property) }")
+    if shutil.which("gcc") is None or shutil.which("ld") is None:
+        pytest.skip("needs gcc and ld to build the image")
+    obj, image = tmp_path / "k.o", tmp_path / "kernel"
+    # as emits .note.gnu.property (8-aligned) for every object with this option.
+    subprocess.run(
+        [
+            "gcc",
+            "-c",
+            "-Wa,-mx86-used-note=yes",
+            "-I",
+            str(HERE / "include"),
+            str(FREEBSD),
+            "-o",
+            str(obj),
+        ],
+        check=True,
+    )
+    subprocess.run(["ld", "-T", str(script), str(obj), "-o", str(image)], check=True)
+    assert {f["code"] for f in findings(*LOADERS, str(image))} == {"XL502"}

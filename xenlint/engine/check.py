@@ -136,11 +136,18 @@ def merge(
 ) -> list[Finding]:
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
     groups: dict[tuple[object, ...], list[Cell]] = {}
+    seen: dict[tuple[object, ...], set[tuple[str, Mode]]] = {}
     for res in results:
         sev = overrides.get(rule.code, res.severity if res.severity is not None else rule.severity)
         key = (res.message, res.location, sev, res.fix or rule.fix)
         cells = groups.setdefault(key, [])
-        cells.extend(c for c in res.cells if c not in cells)
+        known = seen.setdefault(key, set())
+        for cell in res.cells:
+            # by name and mode: comparing whole Cells compares every profile field (slow with
+            # all releases x modes, as the libelf differential runs)
+            if (cell.profile.name, cell.mode) not in known:
+                known.add((cell.profile.name, cell.mode))
+                cells.append(cell)
     findings = []
     for (message, location, sev, fix), cells in groups.items():
         by_profile: dict[str, list[Cell]] = {}

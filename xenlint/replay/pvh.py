@@ -183,9 +183,9 @@ def qemu(image: Image, loader: LoaderProfile) -> Reading:
             where = note.offset + 12 + _align_up(note.namesz, align64)
             reading = fail(
                 "align-high",
-                f"QEMU reads p_align as {align64:#x} (the next program header's p_type {high:#x} "
-                f"as its upper half) and the entry at {where:#x}, past the file: garbage or "
-                "a crash",
+                f"{loader.program} reads its p_align as {align64:#x} (the next program header's "
+                f"p_type {high:#x} as the upper half) and the entry at {where:#x}, past the "
+                "file: garbage or a crash",
                 seg,
             )
             return replace(reading, matches=(*matches, note), note=note)

@@ -47,7 +47,8 @@ WIDTHS = {
 }
 BUILTIN_OBJECT_MACROS = {"_ASM_PTR": ".quad"}
 NOTE_MACROS = ("ELFNOTE",)
-MAX_EXPANSION = 32  # macro rescans per statement, so a recursive #define cannot hang us
+MAX_EXPANSION = 64  # nested macro expansions, so a pathological #define cannot hang us
+MAX_EXPANDED = 1 << 20  # characters one statement may expand to
 
 
 @dataclass
@@ -317,28 +318,37 @@ class Preprocessor:
             self.undefined.add(name)
 
     def expand(self, text: str) -> str:
-        """Expand the file's object-like and function-like macros in `text`."""
-        for _ in range(MAX_EXPANSION):
-            new = self._expand_once(text)
-            if new == text:
-                return new
-            text = new
-        return text
+        """Expand the file's object-like and function-like macros in `text`, as cpp does: a
+        macro's expansion is rescanned with that macro disabled (so a self-referential
+        #define stops), arguments are expanded before they are substituted."""
+        return self._expand(text, frozenset(), 0)
 
-    def _expand_once(self, text: str) -> str:
+    def _macro(self, name: str) -> Macro | None:
+        macro = self.macros.get(name)
+        if macro is None and name in BUILTIN_OBJECT_MACROS and name not in self.undefined:
+            macro = Macro(None, BUILTIN_OBJECT_MACROS[name], Origin(self.path, 0))
+        return macro
+
+    def _expand(self, text: str, disabled: frozenset[str], depth: int) -> str:
+        if depth > MAX_EXPANSION or len(text) > MAX_EXPANDED:
+            return text
         out, pos = [], 0
+        # Quote parity before each offset, computed once: macros are not expanded in strings.
+        quotes = [0]
+        for ch in text:
+            quotes.append(quotes[-1] ^ (ch == '"'))
         for m in _IDENT.finditer(text):
             if m.start() < pos:
                 continue
             name = m.group(0)
-            macro = self.macros.get(name)
-            if macro is None and name in BUILTIN_OBJECT_MACROS and name not in self.undefined:
-                macro = Macro(None, BUILTIN_OBJECT_MACROS[name], Origin(self.path, 0))
-            if macro is None or _in_string(text, m.start()):
+            if name in disabled or quotes[m.start()]:
+                continue
+            macro = self._macro(name)
+            if macro is None:
                 continue
             if macro.params is None:
                 out.append(text[pos : m.start()])
-                out.append(macro.body)
+                out.append(self._expand(macro.body, disabled | {name}, depth + 1))
                 pos = m.end()
                 continue
             rest = text[m.end() :]
@@ -349,9 +359,12 @@ class Preprocessor:
             close = _find_close(text, open_at)
             if close < 0:
                 continue
-            args = _split_args(text[open_at + 1 : close])
+            args = [
+                self._expand(a, disabled, depth + 1) for a in _split_args(text[open_at + 1 : close])
+            ]
+            body = self._substitute(macro, args)
             out.append(text[pos : m.start()])
-            out.append(self._substitute(macro, args))
+            out.append(self._expand(body, disabled | {name}, depth + 1))
             pos = close + 1
         out.append(text[pos:])
         return "".join(out)
@@ -370,10 +383,6 @@ class Preprocessor:
         body = re.sub(r"(?<![#\w])#\s*([A-Za-z_]\w*)", stringify, body)
         body = _IDENT.sub(lambda m: values.get(m.group(0), m.group(0)), body)
         return body.replace("\x00", "")
-
-
-def _in_string(text: str, at: int) -> bool:
-    return text[:at].count('"') % 2 == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,5 +63,24 @@ def check_paths(
         settings.severity,
     )
     findings.extend(found)
-    # Linker scripts are recognised (a `*.lds.S` is not assembly) but not judged yet.
+    if scripts:
+        from xenlint.source.lds import check_scripts, default_cells
+
+        cells = default_cells(settings.profiles, settings.modes)
+        for path in scripts:
+            try:
+                findings.extend(
+                    check_scripts(
+                        [path],
+                        sources,
+                        cells,
+                        settings.rules_for,
+                        registry.rules,  # type: ignore[arg-type]
+                        settings.severity,
+                        read_text,
+                    )
+                )
+            except SourceError as exc:
+                findings.append(unreadable(path, ImageError(str(exc)), registry.rules.get("XL000")))
+                bad = True
     return findings, errors, bad

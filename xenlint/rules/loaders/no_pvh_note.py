@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.pvh import consequence, has_any_entry_note, is_linux
+from xenlint.replay.reach import loader_miss
 
 
 class NoPvhNote(Rule):
@@ -38,6 +39,8 @@ project's targets.
             if reading.path != "pvh":
                 continue
             absent = reading.failure is not None and reading.failure.kind == "absent"
+            if cell.loader and loader_miss(ctx.image, cell.loader.walks_p_align):
+                continue  # the note is there, the walk misses it: XL008 says where
             if not absent:  # the loader stops earlier (XL505-XL508 say why)
                 yield Result((cell,), "no PHYS32_ENTRY note: the kernel has no PVH entry")
                 continue

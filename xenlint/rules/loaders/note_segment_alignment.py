@@ -10,6 +10,11 @@ from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image, Segment
 from xenlint.replay.pvh import Reading, consequence, describe_segment, read_as_if_4
 
+ALIGN_HIGH_FIX = """
+Follow the ELF32 PT_NOTE with a PT_NULL program header (p_type 0, so the upper half QEMU
+4.0-5.2 reads is 0) or make it the last program header, or require QEMU 6.0 or later.
+"""
+
 
 class NoteSegmentAlignment(Rule):
     code = "XL502"
@@ -26,6 +31,11 @@ without PVH ELF Note"), linux-loader 0.2-0.8.1 misses the note. p_align 0 makes 
 zero (SIGFPE) and linux-loader 0.2-0.8.1 fail with Error::Align, as does any value that is not
 a power of two. linux-loader 0.9+ (Firecracker 1.12+, Cloud Hypervisor v33+) and Xen always
 pad to 4. A p_align other than 4 that happens to parse is a warning: one more note breaks it.
+
+QEMU 4.0-5.2 also read an ELF32 PT_NOTE's p_align through a uint64_t pointer when locating the
+PVH descriptor (read_pvh_start_addr, `is64` always true until QEMU 6.0): the upper half is the
+next program header's p_type, so unless PT_NOTE is the last header (or a PT_NULL follows it)
+the descriptor is looked for ~4 GiB past the note: garbage or a crash, whatever p_align says.
 """
     fix = """
 Keep 8-aligned notes out of the Xen note segment: discard them in the linker script
@@ -35,10 +45,23 @@ Keep 8-aligned notes out of the Xen note segment: discard them in the linker scr
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
+        """Per loader cell: the PT_NOTEs whose p_align (as this loader reads it) breaks or
+        endangers the walk to the PVH entry."""
         for cell in ctx.loader_cells:
             loader = cell.loader
             reading = ctx.loader(cell)
             if loader is None or not loader.walks_p_align or reading.path != "pvh":
+                continue
+            failure = reading.failure
+            if failure is not None and failure.kind == "align-high" and failure.segment:
+                seg = failure.segment
+                yield Result(
+                    (cell,),
+                    f"{describe_segment(ctx.image, seg)} is not the last program header: "
+                    f"{failure.message}",
+                    Location(None, describe_segment(ctx.image, seg), seg.offset),
+                    fix=ALIGN_HIGH_FIX,
+                )
                 continue
             for seg in _misaligned(ctx.image, reading):
                 broken = _breaks(ctx.image, reading, seg)

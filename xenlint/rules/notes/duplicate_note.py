@@ -29,9 +29,10 @@ No Xen release detects duplicate notes (3.1 to 4.22). Each note Xen parses overw
 an earlier one of the same type set, so for ENTRY, HYPERCALL_PAGE, VIRT_BASE, PADDR_OFFSET,
 the string notes, HV_START_LOW, INIT_P2M, MOD_START_PFN, PHYS32_ENTRY, PHYS32_RELOC and
 the rest the last note wins, silently, and the kernel boots with that value: a warning for
-every Xen target, naming the value Xen uses. Two notes with different values are a bug in
-one of them; two equal ones are harmless today but the next edit changes one and not the
-other.
+every Xen target, naming the value Xen uses. PVH loaders pick their PHYS32_ENTRY their own
+way; one that boots another entry than Xen's is an error for that loader target. Two notes
+with different values are a bug in one of them; two equal ones are harmless today but the
+next edit changes one and not the other.
 FEATURES and SUPPORTED_FEATURES accumulate (their bits are ORed), so repeating them is fine.
 PAE_MODE and BSD_SYMTAB are only ever switched on: PAE_MODE "yes" selects extended-cr3 and
 any value containing "bimodal" selects bimodal, BSD_SYMTAB "yes" loads the symbol table,
@@ -57,6 +58,36 @@ Keep one note of each type, with the value Xen should use, and delete the others
                     yield from _last_wins(ctx.image, cell, kind, notes)
                 elif kind in _STICKY:
                     yield from _sticky(cell, kind, notes)
+        yield from _loaders(ctx)
+
+
+def _loaders(ctx: Context) -> Iterator[Result]:
+    """PVH loaders read PHYS32_ENTRY their own way (QEMU the last match, linux-loader the
+    first note of the last PT_NOTE, ...): with two different entries, a loader that boots
+    another one than Xen's (the last note) really fails where Xen does not, an error."""
+    entries = [n for n in ctx.image.notes if n.type == N.PHYS32_ENTRY.number]
+    values = {numeric(ctx.image, n) & N.PHYS32_UNSET for n in entries}
+    if len(entries) < 2 or len(values) < 2:
+        return
+    xen = numeric(ctx.image, entries[-1]) & N.PHYS32_UNSET
+    for cell in ctx.loader_cells:
+        reading = ctx.loader(cell)
+        if reading.path != "pvh" or reading.entry is None or reading.entry == xen:
+            continue
+        note = reading.note
+        where = (
+            Location("PHYS32_ENTRY", f"PT_NOTE segment {note.segment.index}", note.offset)
+            if note is not None
+            else None
+        )
+        yield Result(
+            (cell,),
+            f"PHYS32_ENTRY given {len(entries)} times with different values: this loader boots "
+            f"{reading.entry:#x}, while Xen keeps the last note, {xen:#x}",
+            where,
+            Severity.ERROR,
+            "keep one PHYS32_ENTRY note with the intended entry and delete the others",
+        )
 
 
 def _read(cell: Cell, note: Note) -> bool:

@@ -9,6 +9,7 @@ from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image
+from xenlint.replay.reach import xen_misses
 from xenlint.replay.xen import uses_xen_guest
 
 _NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found"
@@ -42,8 +43,8 @@ and for a PVH kernel ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical entr
 
     def check(self, ctx: Context) -> Iterator[Result]:
         image = ctx.image
-        if not image.is_x86 or image.notes:
-            return
+        if not image.is_x86 or image.notes or xen_misses(image):
+            return  # XL008 says where Xen's walk lost the notes that are there
         for cell in ctx.xen_cells:
             if image.xen_guest is not None and uses_xen_guest(cell.xen, cell.mode):
                 continue  # Xen reads the legacy string instead (XL005)
@@ -71,13 +72,21 @@ def _message(image: Image) -> str:
     else:
         head = "the kernel has no Xen notes and no __xen_guest section"
     if image.note_regions_scanned:
-        owners = sorted({n.owner.decode("latin-1") for n in image.foreign_notes})
+        owners = sorted({_owner(n.owner) for n in image.foreign_notes})
         found = f"only {'/'.join(owners)} notes" if owners else "no Xen notes"
         return (
             f"{head}; Xen finds note regions ({found}), so it refuses the kernel with "
             f"'{_LOADER}' (LOADER and GUEST_OS are empty)"
         )
     return f"{head}: Xen refuses the kernel with '{_NO_NOTES}'"
+
+
+def _owner(name: bytes) -> str:
+    """An owner name as a reader can see it: "(empty name)" for namesz 0 or a leading NUL,
+    other bytes that do not print escaped."""
+    if not name:
+        return "(empty name)"
+    return "".join(chr(c) if 32 <= c < 127 else f"\\x{c:02x}" for c in name)
 
 
 def _location(image: Image) -> Location | None:

@@ -1,0 +1,235 @@
+"""Notes that are in a PT_NOTE segment but that a loader's walk never reaches.
+
+Every walker (Xen's libelf, QEMU, linux-loader) steps from note header to note header by the
+sizes each header declares, padded to 4 bytes or to the segment's p_align. One header whose
+sizes do not match the bytes (4 bytes of 8-alignment padding read as a header, a note laid out
+with 8-byte padding among 4-padded ones) throws the walk off, and every note after it is lost.
+This module scans each PT_NOTE's bytes for well-formed Xen note headers independently of any
+walk, replays a walk, and says where it lost step and which notes it missed.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from xenlint.abi import notes as N
+from xenlint.image.model import Image, NoteBytes, Segment
+
+XEN_NAME = N.XEN_OWNER + b"\0"
+MAX_NAME = 256  # a plausible owner name: NUL-terminated printable bytes, at most this long
+
+
+@dataclass(frozen=True)
+class Desync:
+    """One walk that loses step in one PT_NOTE and misses Xen notes after it."""
+
+    segment: Segment
+    align: int  # the padding the walk used
+    at: int  # file offset of the first header the walk misreads
+    cause: str  # what the bytes there are, in words
+    foreign: str  # the note whose layout caused it ("owner 'GNU' type 5 ..."), or ""
+    missed: tuple[tuple[int, int], ...]  # (file offset, type) of the Xen notes it never reaches
+
+    def describe(self, walker: str) -> str:
+        """One sentence: where `walker` lost step and what it missed."""
+        names = ", ".join(f"{_type_name(t)} at {off:#x}" for off, t in self.missed)
+        notes = "note" if len(self.missed) == 1 else "notes"
+        return (
+            f"{walker} loses step at {self.at:#x} in PT_NOTE segment {self.segment.index}: "
+            f"{self.cause}; it never reaches the well-formed Xen {notes} {names}"
+        )
+
+
+def _type_name(number: int) -> str:
+    known = N.BY_NUMBER.get(number)
+    return known.name if known else f"type {number:#x}"
+
+
+def _header(data: bytes, off: int) -> tuple[int, int, int] | None:
+    if off < 0 or off + 12 > len(data):
+        return None
+    return struct.unpack_from("<III", data, off)
+
+
+def _plausible(data: bytes, off: int, end: int, align: int = 4) -> bool:
+    """A header at `off` whose name is a NUL-terminated printable string of namesz bytes and
+    whose note, padded to `align`, ends inside the segment."""
+    head = _header(data, off)
+    if head is None:
+        return False
+    namesz, descsz, _ = head
+    if not 1 <= namesz <= MAX_NAME:
+        return False
+    name = data[off + 12 : off + 12 + namesz]
+    if len(name) < namesz or name[-1:] != b"\0" or not all(32 <= c < 127 for c in name[:-1]):
+        return False
+    return off + _size(namesz, descsz, align) <= end
+
+
+def _size(namesz: int, descsz: int, align: int) -> int:
+    return 12 + -(-namesz // align) * align + -(-descsz // align) * align
+
+
+def candidates(data: bytes, end: int) -> list[tuple[int, int]]:
+    """(offset in `data`, type) of every 4-aligned well-formed Xen note header: namesz 4, the
+    name "Xen\\0", a type Xen defines, and a descriptor that fits the segment."""
+    found = []
+    for off in range(0, max(end - 12, 0) + 1, 4):
+        head = _header(data, off)
+        if head is None:
+            break
+        namesz, descsz, ntype = head
+        if namesz != 4 or ntype not in N.BY_NUMBER or data[off + 12 : off + 16] != XEN_NAME:
+            continue
+        if off + _size(4, descsz, 4) <= end:
+            found.append((off, ntype))
+    return found
+
+
+def walk(data: bytes, end: int, align: int) -> list[int]:
+    """Header offsets a walk padding to `align` visits, until a header no longer fits."""
+    seen: list[int] = []
+    off = 0
+    while off + 12 <= end and len(seen) < N.MAX_NOTES:
+        head = _header(data, off)
+        if head is None:
+            break
+        seen.append(off)
+        namesz, descsz, _ = head
+        off += _size(namesz, descsz, align)
+    return seen
+
+
+def desync(
+    raw: NoteBytes, seg: Segment, align: int, types: set[int] | None = None
+) -> Desync | None:
+    """How a walk padding to `align` over `seg` misses well-formed Xen notes (of `types`, or
+    any), or None when it misses none."""
+    end = min(seg.filesz, len(raw.data))
+    data = bytes(raw.data[:end])
+    visited = walk(data, end, align)
+    hit = set(visited)
+    missed = [
+        (off, t) for off, t in candidates(data, end) if off not in hit and (not types or t in types)
+    ]
+    if not missed or align <= 0:
+        return None
+    first_missed = missed[0][0]
+    before = [v for v in visited if v < first_missed]
+    bad = next((v for v in before if not _plausible(data, v, end, align)), None)
+    if bad is None:  # the walk's last step before the note jumps over it
+        bad = before[-1] if before else 0
+    previous = [v for v in visited if v < bad]
+    base = raw.offset
+    cause, foreign = _cause(data, end, bad, previous[-1] if previous else None, align, base)
+    return Desync(
+        seg,
+        align,
+        base + bad,
+        cause,
+        foreign,
+        tuple((base + off, t) for off, t in missed),
+    )
+
+
+def _describe(data: bytes, off: int, base: int) -> str:
+    head = _header(data, off)
+    assert head is not None
+    namesz, _, ntype = head
+    owner = data[off + 12 : off + 12 + namesz].split(b"\0", 1)[0].decode("latin-1")
+    known = ".note.gnu.property" if (owner, ntype) == ("GNU", 5) else ""
+    label = f" ({known})" if known else ""
+    return f"the note at {base + off:#x}, owner {owner!r} type {ntype}{label}"
+
+
+def _cause(
+    data: bytes, end: int, bad: int, previous: int | None, align: int, base: int
+) -> tuple[str, str]:
+    """Words for the header at `bad` the walk misreads, and the foreign note behind it."""
+    head = _header(data, bad)
+    if head is None:
+        return "the walk runs off the segment", ""
+    namesz, descsz, ntype = head
+    read_as = f"read as a note header (namesz {namesz}, descsz {descsz}, type {ntype:#x})"
+    if data[bad : bad + 4] == bytes(4) and _plausible(data, bad + 4, end, 8):
+        foreign = _describe(data, bad + 4, base)
+        return (
+            f"4 bytes of zero padding (8-byte alignment) {read_as}, before {foreign}, laid "
+            "out with 8-byte padding (the ELF64 note layout)",
+            foreign,
+        )
+    if previous is not None and align > 4 and _plausible(data, previous, end, 4):
+        foreign = _describe(data, previous, base)
+        return (
+            f"it pads {foreign} to {align} bytes (the segment's p_align) where the notes are "
+            f"padded to 4, and lands inside the next note ({read_as})",
+            foreign,
+        )
+    if previous is not None and align == 4 and _plausible(data, previous, end, 8):
+        wide = previous + _size(namesz_of(data, previous), descsz_of(data, previous), 8)
+        if wide != bad and (wide >= end or _plausible(data, wide, end, 4)):
+            foreign = _describe(data, previous, base)
+            return f"{foreign} is laid out with 8-byte padding, not 4 ({read_as})", foreign
+    return f"the bytes there are no note ({read_as})", ""
+
+
+def namesz_of(data: bytes, off: int) -> int:
+    return struct.unpack_from("<I", data, off)[0]
+
+
+def descsz_of(data: bytes, off: int) -> int:
+    return struct.unpack_from("<I", data, off + 4)[0]
+
+
+def xen_desyncs(image: Image) -> list[Desync]:
+    """Xen's 4-byte walk of every PT_NOTE it reads (not one at file offset 0)."""
+    out = []
+    for raw in image.note_bytes:
+        seg = _segment(image, raw.segment)
+        if seg is None or seg.offset == 0:
+            continue
+        found = desync(raw, seg, 4)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def walk_desyncs(image: Image, align_of: dict[int, int], types: set[int]) -> list[Desync]:
+    """A loader's walk of each PT_NOTE, padding to `align_of[segment index]`."""
+    out = []
+    for raw in image.note_bytes:
+        seg = _segment(image, raw.segment)
+        align = align_of.get(raw.segment, 0)
+        if seg is None or align <= 0:
+            continue
+        found = desync(raw, seg, align, types)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _segment(image: Image, index: int) -> Segment | None:
+    return next((s for s in image.segments if s.index == index), None)
+
+
+def xen_misses(image: Image) -> list[Desync]:
+    """Xen walks that lose Xen notes Xen then reads from nowhere else (a type it finds in no
+    note of its parse)."""
+    read = {n.type for n in image.notes}
+    out = []
+    for found in xen_desyncs(image):
+        missed = tuple((off, t) for off, t in found.missed if t not in read)
+        if missed:
+            out.append(
+                Desync(found.segment, found.align, found.at, found.cause, found.foreign, missed)
+            )
+    return out
+
+
+def loader_miss(image: Image, walks_p_align: bool) -> Desync | None:
+    """The first PT_NOTE where a PVH loader's walk (by p_align, or by 4) loses a well-formed
+    PHYS32_ENTRY note."""
+    align_of = {s.index: (s.align if walks_p_align else 4) for s in image.segments if s.is_note}
+    found = walk_desyncs(image, align_of, {N.PHYS32_ENTRY.number})
+    return found[0] if found else None

@@ -1,0 +1,85 @@
+"""XL008: a well-formed Xen note sits in a PT_NOTE segment, but a walk loses step before it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xenlint import hookimpl
+from xenlint.engine.rule import Context, Location, Result, Rule, Severity
+from xenlint.replay.pvh import read_as_if_4
+from xenlint.replay.reach import Desync, loader_miss, xen_misses
+
+
+class UnreachableNote(Rule):
+    code = "XL008"
+    name = "unreachable-note"
+    severity = Severity.ERROR
+    summary = "a Xen note is in a PT_NOTE segment, but the loader's note walk never reaches it"
+    explanation = """
+Xen, QEMU and linux-loader step from note to note by the sizes each header declares, padded to
+4 bytes (Xen, linux-loader 0.9+) or to the PT_NOTE's p_align (QEMU, linux-loader up to 0.8.1).
+When one header's sizes do not match the bytes, the walk loses step and every note after it is
+lost, although it is there, well formed: 4 bytes of 8-alignment padding read as a header, or a
+note laid out with 8-byte padding (the ELF64 layout of .note.gnu.property) in a 4-padded
+segment. A shipped Xen image repacked as ELF32 had a build-id note, 4 bytes of padding, an
+ELF64-layout .note.gnu.property and then its PHYS32_ENTRY note: Xen and QEMU both missed the
+entry and refused the kernel as if it had no Xen notes. xenlint scans each PT_NOTE for
+well-formed Xen note headers independently of the walks and, where a walk misses one, says
+where the walk lost step, which bytes threw it off, and the offset of the note it missed
+(instead of XL001/XL103/XL510's "add the notes").
+"""
+    fix = """
+Keep every note in the segment that holds the Xen notes padded to 4 bytes: discard the
+8-aligned note (/DISCARD/ : { *(.note.gnu.property) } in the linker script, or objcopy
+--remove-section .note.gnu.property), or give .note.Xen a PT_NOTE of its own (PHDRS
+{ ... xen PT_NOTE; }, .note.Xen : { *(.note.Xen) } :text :xen).
+"""
+
+    def check(self, ctx: Context) -> Iterator[Result]:
+        misses = xen_misses(ctx.image)
+        if misses and ctx.xen_cells:
+            for miss in misses:
+                yield Result(
+                    ctx.xen_cells,
+                    miss.describe("Xen's 4-byte note walk"),
+                    _where(miss),
+                    fix=_fix(miss),
+                )
+        for cell in ctx.loader_cells:
+            loader = cell.loader
+            reading = ctx.loader(cell)
+            if loader is None or reading.note is not None or reading.path != "pvh":
+                continue
+            if reading.failure is not None and reading.failure.kind != "absent":
+                continue  # the loader stops before its walk (XL505-XL508 say why)
+            miss = loader_miss(ctx.image, loader.walks_p_align)
+            if miss is None:
+                continue
+            if miss.align != 4 and read_as_if_4(ctx.image, reading).note is not None:
+                continue  # padding by 4 would find it: XL502 says p_align is the cause
+            how = f"{miss.align}-byte" if not loader.walks_p_align else f"p_align ({miss.align})"
+            yield Result(
+                (cell,),
+                miss.describe(f"the {how} note walk of {loader.program}"),
+                _where(miss),
+                fix=_fix(miss),
+            )
+
+
+def _where(miss: Desync) -> Location:
+    return Location(None, f"PT_NOTE segment {miss.segment.index}", miss.at)
+
+
+def _fix(miss: Desync) -> str | None:
+    if ".note.gnu.property" in miss.foreign:
+        return (
+            "discard .note.gnu.property (/DISCARD/ : { *(.note.gnu.property) } in the linker "
+            "script, or objcopy --remove-section .note.gnu.property), or give .note.Xen a "
+            "PT_NOTE of its own with 4-byte alignment"
+        )
+    return None
+
+
+@hookimpl
+def xenlint_rules() -> list[Rule]:
+    return [UnreachableNote()]
