@@ -176,6 +176,7 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--only", type=int, action="append", help="run just this variant index")
+    ap.add_argument("--only-image", metavar="NAME", help="run just the variants of this image")
     ap.add_argument("--out", type=Path, help="where offending variants are written")
     ap.add_argument("--json", type=Path, help="write the summary here as JSON")
     ap.add_argument("--all-modes", action="store_true", help="also all and one single mode")
@@ -188,6 +189,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     plan = Plan(images, args.seed)
     todo = list(args.only or range(args.variants))
+    if args.only_image:
+        todo = [i for i in todo if plan.describe(i)[0].name == args.only_image]
     pending = list(reversed(todo))
     workers = [Worker(images, args.seed, args.all_modes) for _ in range(max(1, args.jobs))]
     stats: dict[str, Counter[str]] = {}
@@ -203,8 +206,13 @@ def main() -> int:
         if status == "ok" and (cpu > args.seconds or mb > args.mb):
             status, detail = "over-budget", f"{cpu:.2f} s CPU, {mb:.0f} MB"
         stats.setdefault(image.name, Counter())[status] += 1
-        w = worst.get(image.name, (0.0, 0.0))
-        worst[image.name] = (max(w[0], cpu), max(w[1], mb))
+        w = worst.get(image.name, (0.0, 0.0, -1, -1))
+        worst[image.name] = (
+            max(w[0], cpu),
+            max(w[1], mb),
+            i if cpu > w[0] else w[2],
+            i if mb > w[1] else w[3],
+        )
         if status != "ok":
             name = f"{status}-{i}-{image.name}-{kind}"
             (out / name).write_bytes(plan.build(i))
@@ -255,6 +263,8 @@ def main() -> int:
                 **dict(c),
                 "max_cpu_s": round(worst[name][0], 3),
                 "max_mb": round(worst[name][1], 1),
+                "slowest_variant": worst[name][2],
+                "largest_variant": worst[name][3],
             }
             for name, c in stats.items()
         },
@@ -262,13 +272,15 @@ def main() -> int:
         "out": str(out),
     }
     print(f"\n{len(todo)} variants of {len(images)} images in {elapsed:.0f} s: {dict(total)}")
-    print("| image | variants | over budget | crash | hang | max CPU s | max peak MB |")
+    print(
+        "| image | variants | over budget | crash | hang | max CPU s (variant) | max MB (variant) |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in dict.fromkeys(p.name for p in images if p.name in stats):
         c = stats[name]
         print(
             f"| {name} | {sum(c.values())} | {c['over-budget']} | {c['crash']} | {c['hang']} "
-            f"| {worst[name][0]:.2f} | {worst[name][1]:.0f} |"
+            f"| {worst[name][0]:.2f} ({worst[name][2]}) | {worst[name][1]:.0f} ({worst[name][3]}) |"
         )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")

@@ -159,3 +159,44 @@ def test_pvh_only_elf_is_refused_by_grub_pvh(tmp_path: Path, lint: Lint) -> None
     findings = lint(data, targets=["grub-xen-pvh"])
     (msg,) = [f.message for f in findings if f.code == "XL514"]
     assert '"no multiboot header found"' in msg and "never a PVH ELF" in msg
+
+
+QEMU64 = shutil.which("qemu-system-x86_64")
+
+
+@pytest.mark.skipif(QEMU64 is None, reason="qemu-system-x86_64 not installed (apt qemu-system-x86)")
+@pytest.mark.parametrize(("offset", "seen"), [(0x1FCC, True), (0x1FD0, False), (0x1FE0, False)])
+def test_qemu_multiboot_window(tmp_path: Path, lint: Lint, offset: int, seen: bool) -> None:
+    """QEMU 7.2 itself: a header at 0x1fcc is taken (the multiboot path runs the nop kernel
+    until the timeout), one at 0x1fd0 or later is not ("without PVH ELF Note"). xenlint says
+    the header is outside QEMU's window and how far to move it."""
+    assert QEMU64 is not None
+    path = tmp_path / "mb.elf"
+    path.write_bytes(multiboot_elf(offset))
+    cmd = [QEMU64, "-kernel", str(path), "-m", "64", "-display", "none", "-nodefaults"]
+    try:
+        proc = subprocess.run([*cmd, "-no-reboot"], capture_output=True, text=True, timeout=3)
+        outcome = proc.stderr
+    except subprocess.TimeoutExpired:
+        outcome = "runs"
+    assert ("without PVH ELF Note" not in outcome) is seen
+    findings = lint(path, targets=["qemu-6.0"])
+    xl510 = [f for f in findings if f.code == "XL510"]
+    if seen:
+        assert not xl510
+        return
+    (finding,) = xl510
+    assert f"multiboot header at {offset:#x} is outside QEMU's multiboot window" in finding.message
+    assert f"at least {offset - 0x1FCC} bytes earlier (to 0x1fcc or below)" in finding.fix
+
+
+def test_xl002_names_the_loaders_of_each_mode(lint: Lint) -> None:
+    """Section-only notes: in pv mode the loader that misses them is GRUB's PV loader before
+    2.04 (QEMU, Firecracker and Cloud Hypervisor never boot PV kernels); in pvh mode the PVH
+    loaders."""
+    data = PV_CASES["pv64-section-only"][0]
+    found = lint(data, targets=["xen-4.19"], modes=["pv", "pvh"])
+    by_mode = {f.modes: f.message for f in found if f.code == "XL002"}
+    assert "GRUB's Xen PV loader (pvgrub2 2.02)" in by_mode[("pv",)]
+    assert "QEMU" not in by_mode[("pv",)]
+    assert "QEMU, Firecracker, Cloud Hypervisor" in by_mode[("pvh",)]

@@ -134,3 +134,15 @@ def test_qemu_4_reads_elf32_p_align_through_a_64_bit_pointer(tmp_path: Path, lin
     wide = tmp_path / "note-first-64.elf"
     wide.write_bytes(build_elf([note, text], bits=64))
     assert pvhload.read(load_elf(str(wide)), BY["qemu-4.0"]).entry == 0x100010
+
+
+def test_xl509_leaves_a_p_align_misread_to_xl502(tmp_path: Path, lint: Lint) -> None:
+    """p_align 8 over 4-padded notes: QEMU's read_pvh_start_addr pads namesz 4 to 8 and reads
+    the descriptor 4 bytes late (the next note's namesz, 6, becomes the upper half). XL502
+    explains it; XL509's 'short descriptor' story would be false, so it stays quiet."""
+    notes = [ENTRY, Note(6, b"linux\0")]
+    text = Segment(PT_LOAD, PF_R | PF_X, 0x100000, 0x100000, b"\x90" * 0x100, section=".text")
+    note = Segment(PT_NOTE, PF_R, 0, 0, note_bytes(notes), align=8, section=".note.Xen")
+    found = lint(build_elf([text, note]), targets=["qemu-6.0"])
+    assert targets_of(found, "XL502", "error") == {"qemu-6.0"}
+    assert not [f for f in found if f.code == "XL509"]

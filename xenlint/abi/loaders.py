@@ -92,6 +92,9 @@ class LoaderProfile(Profile):
     absent_message: str = ""
     # GRUB's PV loader: SHT_NOTE sections are read when no PT_NOTE holds a Xen note (2.04+).
     reads_sections: bool = False
+    # Whether the boot depends on the Xen notes at all (False: GRUB i386-xen_pvh boots a
+    # multiboot header, Firecracker before 1.12 enters e_entry whatever the notes say).
+    boots_from_notes: bool = True
 
     @property
     def walks_p_align(self) -> bool:
@@ -169,6 +172,7 @@ def _linux_loader(
     bzimage_retry: bool = False,
     engine: Engine = "linux-loader",
     absent_message: str = "",
+    boots_from_notes: bool = True,
 ) -> LoaderProfile:
     return LoaderProfile(
         family=family,
@@ -194,6 +198,7 @@ def _linux_loader(
         absent=absent,
         bzimage_retry=bzimage_retry,
         absent_message=absent_message,
+        boots_from_notes=boots_from_notes,
     )
 
 
@@ -239,6 +244,7 @@ FIRECRACKER = (
         min_e_entry=VMM_HIGHMEM_START,
         absent="linux-fallback",
         engine="linux-boot",
+        boots_from_notes=False,
     ),
     _linux_loader(
         "firecracker",
@@ -250,6 +256,7 @@ FIRECRACKER = (
         min_e_entry=VMM_HIGHMEM_START,
         absent="linux-fallback",
         engine="linux-boot",
+        boots_from_notes=False,
     ),
     # v1.12.0 (linux-loader 0.13.0) is the first release with PVH; PvhEntryNotPresent makes it
     # boot the ELF through the 64-bit Linux protocol at e_entry instead, silently.
@@ -387,6 +394,7 @@ GRUB = (
         PVH,
         program="GRUB i386-xen_pvh (pvgrub2-pvh)",
         note="GRUB 2.04+ i386-xen_pvh: boots multiboot and Linux bzImage kernels only",
+        boots_from_notes=False,
     ),
 )
 
@@ -419,6 +427,20 @@ def _oldest_first(profiles: tuple[LoaderProfile, ...]) -> tuple[LoaderProfile, .
 LOADERS: tuple[LoaderProfile, ...] = _oldest_first(
     QEMU + LINUX_LOADER + FIRECRACKER + CLOUD_HYPERVISOR + GRUB
 )
+
+
+def segment_only_readers(mode: Mode) -> list[str]:
+    """The loaders (program names, in table order) that boot `mode` kernels from Xen notes
+    they look for in PT_NOTE segments only, never in section headers."""
+    names: list[str] = []
+    for p in LOADERS:
+        if mode in p.modes and p.boots_from_notes and not p.reads_sections:
+            # "QEMU (qemu-system-x86_64 -kernel)" and its i386 twin read alike: one name.
+            name = p.program.split(" (")[0] if p.family.startswith("qemu") else p.program
+            if name not in names and p.family != "linux-loader":
+                names.append(name)
+    return names
+
 
 # What each loader prints or returns, quoted in findings.
 QEMU_NO_NOTE = "Error loading uncompressed kernel without PVH ELF Note"

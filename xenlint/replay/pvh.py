@@ -108,6 +108,16 @@ def read_as_if_4(image: Image, reading: Reading) -> Reading:
     return read(image, replace(reading.loader, walk="4", elf32_align_read_64=False), reading.engine)
 
 
+def misread_by_p_align(image: Image, reading: Reading) -> bool:
+    """Whether the loader reads the entry note wrongly only because it pads by a PT_NOTE's
+    p_align other than 4 (XL502's finding): a 4-byte walk would read something else."""
+    note = reading.note
+    if not reading.loader.walks_p_align or note is None or note.segment.align == 4:
+        return False
+    ideal = read_as_if_4(image, reading)
+    return (reading.entry, reading.failure, reading.raw) != (ideal.entry, ideal.failure, ideal.raw)
+
+
 def entry_in_load(image: Image, entry: int) -> Segment | None:
     """The PT_LOAD whose file bytes hold `entry` (loaded at p_paddr by every loader here)."""
     for seg in image.segments:
@@ -133,6 +143,20 @@ def multiboot_header(image: Image) -> tuple[int, int] | None:
         if magic == L.MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
             return off, flags
     return None
+
+
+def multiboot_past_qemu_window(image: Image) -> int | None:
+    """The offset of a multiboot v1 header that GRUB finds (first 8192 bytes) but QEMU does
+    not (it probes offsets below 8192 - 48), or None."""
+    from xenlint.replay.grub import multiboot_headers
+
+    if multiboot_header(image) is not None:
+        return None
+    v1, _ = multiboot_headers(image.head)
+    return v1[0] if v1 is not None else None
+
+
+QEMU_LAST_MULTIBOOT = L.MULTIBOOT_SCAN_BYTES - 4  # the last offset QEMU's 4-byte probe reads
 
 
 # --- QEMU ---------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ class Desync:
 
     def describe(self, walker: str) -> str:
         """One sentence: where `walker` lost step and what it missed."""
-        names = ", ".join(f"{_type_name(t)} at {off:#x}" for off, t in self.missed)
+        names = ", ".join(f"{_type_name(t)} at {off:#x}" for off, t in self.missed[:3])
+        if len(self.missed) > 3:
+            names += f" and {len(self.missed) - 3} more"
         notes = "note" if len(self.missed) == 1 else "notes"
         return (
             f"{walker} loses step at {self.at:#x} in PT_NOTE segment {self.segment.index}: "
@@ -73,17 +75,18 @@ def _size(namesz: int, descsz: int, align: int) -> int:
 
 def candidates(data: bytes, end: int) -> list[tuple[int, int]]:
     """(offset in `data`, type) of every 4-aligned well-formed Xen note header: namesz 4, the
-    name "Xen\\0", a type Xen defines, and a descriptor that fits the segment."""
+    name "Xen\\0", a type Xen defines, and a descriptor that fits the segment. Found by
+    searching for the name (a C-speed scan, so a hostile 1 MiB segment costs little)."""
     found = []
-    for off in range(0, max(end - 12, 0) + 1, 4):
-        head = _header(data, off)
-        if head is None:
-            break
-        namesz, descsz, ntype = head
-        if namesz != 4 or ntype not in N.BY_NUMBER or data[off + 12 : off + 16] != XEN_NAME:
-            continue
-        if off + _size(4, descsz, 4) <= end:
-            found.append((off, ntype))
+    at = data.find(XEN_NAME, 12, end)
+    while at != -1 and len(found) < N.MAX_NOTES:
+        off = at - 12
+        head = _header(data, off) if off % 4 == 0 else None
+        if head is not None:
+            namesz, descsz, ntype = head
+            if namesz == 4 and ntype in N.BY_NUMBER and off + _size(4, descsz, 4) <= end:
+                found.append((off, ntype))
+        at = data.find(XEN_NAME, at + 1, end)
     return found
 
 
@@ -108,12 +111,13 @@ def desync(
     any), or None when it misses none."""
     end = min(seg.filesz, len(raw.data))
     data = bytes(raw.data[:end])
+    found = [(off, t) for off, t in candidates(data, end) if not types or t in types]
+    if not found or align <= 0:
+        return None
     visited = walk(data, end, align)
     hit = set(visited)
-    missed = [
-        (off, t) for off, t in candidates(data, end) if off not in hit and (not types or t in types)
-    ]
-    if not missed or align <= 0:
+    missed = [(off, t) for off, t in found if off not in hit]
+    if not missed:
         return None
     first_missed = missed[0][0]
     before = [v for v in visited if v < first_missed]
@@ -213,9 +217,26 @@ def _segment(image: Image, index: int) -> Segment | None:
     return next((s for s in image.segments if s.index == index), None)
 
 
+# The last image's answers: several rules ask the same question of one image, per cell.
+_LAST: dict[object, object] = {}
+
+
+def _cached(image: Image, key: object, compute):  # type: ignore[no-untyped-def]
+    if _LAST.get("image") is not image:
+        _LAST.clear()
+        _LAST["image"] = image
+    if key not in _LAST:
+        _LAST[key] = compute()
+    return _LAST[key]
+
+
 def xen_misses(image: Image) -> list[Desync]:
     """Xen walks that lose Xen notes Xen then reads from nowhere else (a type it finds in no
     note of its parse)."""
+    return _cached(image, "xen", lambda: _xen_misses(image))  # type: ignore[no-any-return]
+
+
+def _xen_misses(image: Image) -> list[Desync]:
     read = {n.type for n in image.notes}
     out = []
     for found in xen_desyncs(image):
@@ -230,6 +251,10 @@ def xen_misses(image: Image) -> list[Desync]:
 def loader_miss(image: Image, walks_p_align: bool) -> Desync | None:
     """The first PT_NOTE where a PVH loader's walk (by p_align, or by 4) loses a well-formed
     PHYS32_ENTRY note."""
+    return _cached(image, walks_p_align, lambda: _loader_miss(image, walks_p_align))  # type: ignore[no-any-return]
+
+
+def _loader_miss(image: Image, walks_p_align: bool) -> Desync | None:
     align_of = {s.index: (s.align if walks_p_align else 4) for s in image.segments if s.is_note}
     found = walk_desyncs(image, align_of, {N.PHYS32_ENTRY.number})
     return found[0] if found else None

@@ -9,6 +9,7 @@ from xenlint.abi import notes as N
 from xenlint.abi.xen import FIRST_PVH, FIRST_PVH_DOM0
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.replay.reach import xen_misses
+from xenlint.replay.toolchain import missing_pvh_note_fix
 
 
 class MissingPhys32Entry(Rule):
@@ -39,7 +40,10 @@ to the kernel, or drop the PVH mode / releases before 4.7 from the project's tar
             if cell.mode.is_pvh:
                 problem = _problem(ctx, cell)
                 if problem:
-                    yield Result((cell,), *problem)
+                    fix = None
+                    if problem[0].startswith("no PHYS32_ENTRY note"):
+                        fix = missing_pvh_note_fix(ctx.image)
+                    yield Result((cell,), *problem, fix=fix)
 
 
 def _problem(ctx: Context, cell: Cell) -> tuple[str, Location | None] | None:

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
-from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.replay.pvh import consequence, has_any_entry_note, is_linux
+from xenlint.engine.rule import Context, Location, Result, Rule, Severity
+from xenlint.replay.pvh import (
+    QEMU_LAST_MULTIBOOT,
+    consequence,
+    has_any_entry_note,
+    is_linux,
+    multiboot_past_qemu_window,
+)
 from xenlint.replay.reach import loader_miss
+from xenlint.replay.toolchain import missing_pvh_note_fix
 
 
 class NoPvhNote(Rule):
@@ -46,6 +53,23 @@ project's targets.
                 continue
             fallback = cell.loader is not None and cell.loader.absent == "linux-fallback"
             message = f"no PHYS32_ENTRY note: {consequence(ctx.image, reading)}"
+            late = multiboot_past_qemu_window(ctx.image)
+            if late is not None and cell.loader is not None and cell.loader.multiboot_first:
+                move = late - QEMU_LAST_MULTIBOOT
+                yield Result(
+                    (cell,),
+                    f"the multiboot header at {late:#x} is outside QEMU's multiboot window "
+                    f"(offsets up to {QEMU_LAST_MULTIBOOT:#x}: it probes 8192 - 48 bytes, GRUB "
+                    f"8192), so QEMU looks for a PVH note instead and exits with "
+                    f'"{reading.failure.message if reading.failure else ""}"',
+                    Location(None, None, late),
+                    fix=(
+                        f"move the multiboot header at least {move} bytes earlier (to "
+                        f"{QEMU_LAST_MULTIBOOT:#x} or below), e.g. by placing its section first "
+                        "in the first PT_LOAD; or add a PHYS32_ENTRY note for QEMU's PVH boot"
+                    ),
+                )
+                continue
             if fallback and not is_linux(ctx.image):
                 # Only a Linux vmlinux survives the 64-bit Linux entry; nothing here says
                 # this is one, so the fallback most likely crashes.
@@ -56,6 +80,7 @@ project's targets.
                 (cell,),
                 message,
                 severity=Severity.WARNING if fallback and is_linux(ctx.image) else None,
+                fix=missing_pvh_note_fix(ctx.image),
             )
 
 

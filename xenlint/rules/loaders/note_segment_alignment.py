@@ -9,6 +9,7 @@ from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image, Segment
 from xenlint.replay.pvh import Reading, consequence, describe_segment, read_as_if_4
+from xenlint.replay.toolchain import GNU_PROPERTY_FIX, gnu_property_in
 
 ALIGN_HIGH_FIX = """
 Follow the ELF32 PT_NOTE with a PT_NULL program header (p_type 0, so the upper half QEMU
@@ -70,6 +71,7 @@ Keep 8-aligned notes out of the Xen note segment: discard them in the linker scr
                     _message(ctx.image, reading, seg, broken),
                     Location(None, describe_segment(ctx.image, seg), seg.offset),
                     severity=None if broken else Severity.WARNING,
+                    fix=GNU_PROPERTY_FIX if gnu_property_in(ctx.image, seg) else None,
                 )
 
 
@@ -103,6 +105,10 @@ def _message(image: Image, reading: Reading, seg: Segment, broken: bool) -> str:
         if s.size and s.addralign > 4 and seg.offset <= s.offset < seg.offset + seg.filesz
     ]
     cause = f", raised by {', '.join(wide)}" if wide else ""
+    prop = gnu_property_in(image, seg)
+    if prop is not None:
+        # Name the note itself, not the output section the linker merged it into.
+        cause = f", raised by a .note.gnu.property note (owner GNU, type 5) at {prop.offset:#x}"
     head = (
         f"{describe_segment(image, seg)} has p_align {seg.align}{cause}, "
         "but Xen notes are padded to 4"

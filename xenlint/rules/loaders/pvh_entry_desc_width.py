@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
-from xenlint.replay.pvh import consequence
+from xenlint.replay.pvh import consequence, misread_by_p_align
 
 
 class PvhEntryDescWidth(Rule):
@@ -44,6 +44,8 @@ Write the entry as .long (4 bytes, what linux-loader reads and Xen documents) or
                 continue
             if note is None or reading.raw is None or note.descsz >= reading.width:
                 continue
+            if misread_by_p_align(ctx.image, reading):
+                continue  # XL502: the p_align walk reads the wrong bytes, not a short desc
             where = Location("PHYS32_ENTRY", f"PT_NOTE segment {note.segment.index}", note.offset)
             program = reading.loader.program
             read = f"{program} reads {reading.width} bytes at {note.desc_offset:#x}"

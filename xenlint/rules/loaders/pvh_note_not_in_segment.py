@@ -9,6 +9,7 @@ from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image, Note
 from xenlint.replay.pvh import consequence
+from xenlint.replay.toolchain import unallocated_note_fix
 
 
 class PvhNoteNotInSegment(Rule):
@@ -46,6 +47,7 @@ linker script with PHDRS, add `note PT_NOTE FLAGS(4);` and place `.note.Xen : { 
                 f"PHYS32_ENTRY is only in section {hidden.container.name}, which no PT_NOTE "
                 f"segment covers: {consequence(ctx.image, reading)}",
                 Location.of_note(hidden),
+                fix=unallocated_note_fix(ctx.image, hidden.container.name),
             )
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
-from xenlint.engine.rule import Context, Location, Result, Rule, Severity
+from xenlint.abi.loaders import segment_only_readers
+from xenlint.abi.profile import Mode
+from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image
+from xenlint.replay.toolchain import unallocated_note_fix
 
 
 class NotesOnlyInSections(Rule):
@@ -20,9 +23,11 @@ Every libelf release (3.1 to 4.22) reads the Xen notes from the PT_NOTE program 
 first, skipping a PT_NOTE at file offset 0 (a workaround for old binutils). Only when no
 PT_NOTE yields a Xen note does it fall back to the SHT_NOTE sections, in section order;
 from 4.9 it skips section 0 there. So Xen still boots such a kernel, but:
-- loaders that read program headers only never see the notes: QEMU's and the rust-vmm
-  linux-loader's PVH support (Firecracker, Cloud Hypervisor) look for PHYS32_ENTRY in
-  PT_NOTE segments and boot the kernel some other way, or not at all;
+- loaders that read program headers only never see the notes: for PVH, QEMU's and the
+  rust-vmm linux-loader's PVH support (Firecracker, Cloud Hypervisor) look for PHYS32_ENTRY
+  in PT_NOTE segments and boot the kernel some other way, or not at all; for PV, GRUB's Xen
+  PV loader (pvgrub2) before 2.04 reads PT_NOTE segments and `__xen_guest` only ("no XEN
+  note found");
 - section headers are optional at run time: strip tools, objcopy -O and boot loaders that
   drop them leave Xen with no notes at all (see XL001).
 """
@@ -37,7 +42,12 @@ Give the notes a PT_NOTE program header with a non-zero p_offset: in the linker 
         if image.note_source != "sections" or not ctx.xen_cells:
             return
         first = image.section_notes[0]
-        yield Result(ctx.xen_cells, _message(image), Location.of_note(first), fix=_FIX)
+        by_mode: dict[Mode, list[Cell]] = {}
+        for cell in ctx.xen_cells:
+            by_mode.setdefault(Mode.PVH if cell.mode.is_pvh else Mode.PV, []).append(cell)
+        for mode, cells in by_mode.items():
+            fix = unallocated_note_fix(image, first.container.name) or _FIX
+            yield Result(tuple(cells), _message(image, mode), Location.of_note(first), fix=fix)
 
 
 _FIX = (
@@ -46,7 +56,8 @@ _FIX = (
 )
 
 
-def _message(image: Image) -> str:
+def _message(image: Image, mode: Mode) -> str:
+    """Why Xen still reads the notes, and which loaders booting `mode` kernels do not."""
     names = sorted({n.container.describe() for n in image.section_notes})
     where = ", ".join(names)
     covering = [
@@ -61,10 +72,11 @@ def _message(image: Image) -> str:
         why = f"no PT_NOTE segment covers them; PT_NOTE segment {skipped} at offset 0 is skipped"
     else:
         why = "no PT_NOTE segment covers them"
+    readers = ", ".join(segment_only_readers(mode))
     return (
         f"the Xen notes are only in {where} ({why}): Xen falls back to the section headers, "
-        "but loaders that read program headers only (QEMU, Firecracker, Cloud Hypervisor) and "
-        "images with stripped section headers never see them"
+        f"but loaders that read program headers only ({readers}) and images with stripped "
+        "section headers never see them"
     )
 
 
