@@ -327,3 +327,74 @@ def test_merged_gnu_property(tmp_path: Path) -> None:
     )
     subprocess.run(["ld", "-T", str(script), str(obj), "-o", str(image)], check=True)
     assert {f["code"] for f in findings(*LOADERS, str(image))} == {"XL502"}
+
+
+# Relocatable objects: the FreeBSD-style stub assembled by the real gcc/as; each note's value
+# is either in the object's bytes or tied to a named symbol by a relocation.
+def assemble(source: Path, obj: Path) -> Path:
+    if shutil.which("gcc") is None:
+        pytest.skip("needs gcc to assemble the object")
+    subprocess.run(
+        ["gcc", "-c", "-I", str(HERE / "include"), str(source), "-o", str(obj)], check=True
+    )
+    return obj
+
+
+def test_object_clean(tmp_path: Path) -> None:
+    obj = assemble(FREEBSD, tmp_path / "xen-locore.o")
+    proc = xenlint(str(obj))
+    assert proc.returncode == 0 and proc.stdout == "", proc.stdout
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_object_broken(tmp_path: Path, name: str) -> None:
+    old, new, codes, _ = VARIANTS[name]
+    source = tmp_path / "xen-locore.S"
+    source.write_text(FREEBSD.read_text().replace(old, new))
+    obj = assemble(source, tmp_path / "xen-locore.o")
+    got = findings(str(obj))
+    assert {f["code"] for f in got} == codes
+    for f in got:
+        assert f["path"] == str(obj) and f["location"]["offset"] is not None
+    if name == "virtual-phys32":
+        # The relocation names the symbol; VIRT_BASE's constant is the base the tree uses.
+        assert "'xen_start32'" in got[0]["message"]
+        assert "VIRT_BASE 0xffffffff80000000" in got[0]["message"]
+
+
+def test_files_of_a_tree_are_judged_each_on_its_notes(tmp_path: Path) -> None:
+    """Two stubs with the same notes (an amd64 and an i386 locore) are no duplicate; the
+    same note twice in one file is, named by its lines."""
+    other = tmp_path / "i386-locore.S"
+    other.write_text(FREEBSD.read_text())
+    assert findings(str(FREEBSD), str(other)) == []
+    text = FREEBSD.read_text()
+    twice = text + '\tELFNOTE(Xen, XEN_ELFNOTE_LOADER,         .asciz, "generic")\n'
+    path = tmp_path / "twice.S"
+    path.write_text(twice)
+    got = findings(str(path))
+    assert {f["code"] for f in got} == {"XL004"}  # one finding per target group
+    first = line_of(twice, "XEN_ELFNOTE_LOADER")
+    last = len(twice.splitlines())
+    for f in got:
+        assert f"(at line {first} and line {last})" in f["message"]
+        assert f["location"]["line"] == last
+
+
+def test_notes_lists_source_notes_with_link_time_values() -> None:
+    proc = xenlint("notes", "--format", "json", str(linux(PVH_HEAD)), str(linux(XEN_HEAD)))
+    assert proc.returncode == 0, proc.stderr
+    head, xen = json.loads(proc.stdout)
+    text = linux(PVH_HEAD).read_text()
+    (entry,) = head["notes"]
+    assert entry["name"] == "PHYS32_ENTRY"
+    assert entry["line"] == line_of(text, "_ASM_PTR (pvh_start_xen - __START_KERNEL_map)")
+    assert entry["link_time"] == "(pvh_start_xen - __START_KERNEL_map)"
+    by_name = {n["name"]: n for n in xen["notes"]}
+    assert by_name["FEATURES"]["value"] == "!writable_page_tables|pae_pgdir_above_4gb"
+    # (1 << XENFEAT_writable_page_tables) | (1 << XENFEAT_dom0) | ...linux_rsdp_unrestricted:
+    # bits 0, 11 and 15 of features.h.
+    assert by_name["SUPPORTED_FEATURES"]["value"] == (1 << 0) | (1 << 11) | (1 << 15)
+    assert by_name["ENTRY"]["link_time"] == "startup_xen"
+    listing = xenlint("notes", str(linux(PVH_HEAD))).stdout
+    assert "link-time: (pvh_start_xen - __START_KERNEL_map) (checked in the linked image" in listing

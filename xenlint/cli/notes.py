@@ -12,12 +12,27 @@ from xenlint.image.model import Image
 
 
 def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
-    """Write each readable image's notes to `out`; returns 2 if one was unreadable, else 0."""
-    images, status = readable(args.paths, "notes", settings(args, registry).max_decompressed)
+    """Write each readable image's notes to `out`; returns 2 if one was unreadable, else 0.
+    Assembly sources and objects list their notes as written (xenlint.source.listing)."""
+    from xenlint.source import kind
+
+    sources = [p for p in args.paths if kind(p) in ("gas", "nasm", "object")]
+    images_paths = [p for p in args.paths if p not in sources]
+    images, status = (
+        readable(images_paths, "notes", settings(args, registry).max_decompressed)
+        if images_paths or not sources
+        else ([], 0)
+    )
     records = [record(image) for image in images]
+    source_records, source_status = _source_records(sources)
+    status = max(status, source_status)
     if args.format == "json":
-        print(json.dumps(records, indent=2), file=out)
+        print(json.dumps(records + source_records, indent=2), file=out)
         return status
+    from xenlint.source.listing import text
+
+    for rec in source_records:
+        out.write(text(rec))
     for rec in records:
         inside = f" ({rec['origin']})" if rec["origin"] else ""
         print(
@@ -40,6 +55,27 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
         if rec["xen_guest"] is not None:
             print(f"  __xen_guest: {rec['xen_guest']!r}", file=out)
     return status
+
+
+def _source_records(paths: list[str]) -> tuple[list[dict[str, object]], int]:
+    """Listing records of the sources; 2 when one could not be read (said on stderr)."""
+    import sys
+
+    from xenlint.source import SourceError
+    from xenlint.source.listing import records
+    from xenlint.source.run import read
+
+    out, status = [], 0
+    for path in paths:
+        try:
+            src = read(path)
+        except SourceError as exc:
+            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        if src is not None:
+            out.append(records(src))
+    return out, status
 
 
 def record(image: Image) -> dict[str, object]:

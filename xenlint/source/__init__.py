@@ -12,7 +12,7 @@ from typing import Literal
 
 SourceKind = Literal["gas", "nasm", "lds", "object"]
 # The kinds this version reads; the others are recognised but still read as images.
-READ_KINDS: tuple[SourceKind, ...] = ("gas", "lds", "nasm")
+READ_KINDS: tuple[SourceKind, ...] = ("gas", "lds", "nasm", "object")
 
 # Linker scripts: Linux's vmlinux.lds.S, plain .lds/.ld, FreeBSD's sys/conf/ldscript.<arch>.
 _LDS_SUFFIXES = (".lds", ".ld", ".lds.S", ".lds.s", ".ld.S")

@@ -17,6 +17,7 @@ make SHT_NOTE at all (NASM's default for `.note.*` names; XL001: Xen finds nothi
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -177,35 +178,58 @@ def check_sources(
     with_notes = [s for s in sources if any(walk_notes(s, sec) for sec in s.sections)]
     if not with_notes:
         return [], []
-    data, placed = synthesize(with_notes)
+    data, _ = synthesize(with_notes)
     try:
         image = parse_elf(data, "<sources>")
     except ImageError as exc:  # pragma: no cover - the file is ours
         return [], [f"source notes could not be laid out: {exc}"]
+    # The tree decides the modes (a PHYS32_ENTRY in one file makes the kernel PVH); each
+    # file is judged on its own notes: two files of a tree are rarely linked into one kernel
+    # (FreeBSD's amd64 and i386 locore), so a note type in both is no duplicate.
     cells = cells_for(image, profiles, modes)  # type: ignore[arg-type]
     notes = [n for s in with_notes for sec in s.sections for n in walk_notes(s, sec)]
     findings: list[Finding] = []
     errors: list[str] = []
-    # Rules are selected per file: run them once per distinct selection.
-    by_selection: dict[tuple[str, ...], list[SourceFile]] = {}
     for src in with_notes:
-        codes = tuple(r.code for r in rules_for(src.path) if r.code in SOURCE_RULES)  # type: ignore[attr-defined,operator]
-        by_selection.setdefault(codes, []).append(src)
-    for codes, srcs in by_selection.items():
+        codes = [r.code for r in rules_for(src.path) if r.code in SOURCE_RULES]  # type: ignore[attr-defined,operator]
+        own_data, own_placed = synthesize([src])
+        own_image = parse_elf(own_data, src.path)
+        own_notes = [n for n in notes if n.source is src]
         chosen = [registry_rules[c] for c in codes]
-        found, crashed = run_rules(image, chosen, cells, universe, severity)  # type: ignore[arg-type]
+        found, crashed = run_rules(own_image, chosen, cells, universe, severity)  # type: ignore[arg-type]
         errors.extend(crashed)
         for f in found:
-            moved = _move(f, placed, notes)
-            if moved is None or moved[0].source not in srcs:
+            moved = _move(f, own_placed, own_notes)
+            if moved is None:
                 continue
             note, origin = moved
             if f.code in QUIET_INFO and f.severity is Severity.INFO:
                 continue
+            f = replace(
+                f,
+                message=_lines_for_offsets(f.message, own_placed, own_notes),
+                fix=_lines_for_offsets(f.fix, own_placed, own_notes),
+            )
             findings.append(_at(f, note, origin, _fix(f, note)))
     extra = own_checks(with_notes, notes, cells, rules_for, registry_rules, universe, severity)
     findings.extend(extra)
     return _dedupe(findings), errors
+
+
+def _lines_for_offsets(message: str, placed: list[_Placed], notes: list[NoteAt]) -> str:
+    """Offsets in the laid-out ELF mean nothing in a source: say `line N` for a note's."""
+    where: dict[int, str] = {}
+    for p in placed:
+        for n in notes:
+            if n.section is p.section:
+                line = n.origin.line
+                where[p.offset + n.offset] = f"line {line}" if line > 0 else f"{n.offset:#x}"
+
+    def repl(m: re.Match[str]) -> str:
+        value = int(m.group(2), 16)
+        return m.group(1) + where[value] if value in where else m.group(0)
+
+    return re.sub(r"((?:at|and) )(0x[0-9a-f]+)", repl, message)
 
 
 def _move(f: Finding, placed: list[_Placed], notes: list[NoteAt]) -> tuple[NoteAt, Origin] | None:
@@ -226,14 +250,25 @@ def _move(f: Finding, placed: list[_Placed], notes: list[NoteAt]) -> tuple[NoteA
     return None
 
 
-def _at(f: Finding, note: NoteAt, origin: Origin, fix: str) -> Finding:
-    location = Location(
+def _location(note: NoteAt, origin: Origin) -> Location:
+    """A source line and column; in an object, the note's file offset instead."""
+    if note.section.file_offset is not None or origin.line < 1:
+        offset = note.section.file_offset
+        return Location(
+            note=note.type_name,
+            container=f"section {note.section.name}",
+            offset=None if offset is None else offset + note.offset,
+        )
+    return Location(
         note=note.type_name,
         container=f"section {note.section.name}",
         line=origin.line,
         column=origin.column,
     )
-    return replace(f, path=note.source.path, location=location, fix=fix)
+
+
+def _at(f: Finding, note: NoteAt, origin: Origin, fix: str) -> Finding:
+    return replace(f, path=note.source.path, location=_location(note, origin), fix=fix)
 
 
 def _fix(f: Finding, note: NoteAt) -> str:
@@ -289,8 +324,9 @@ def own_checks(
                 if not xen:
                     continue
                 where, text, base_sym = base
+                shown = expr.text if expr is not None else symbol
                 message = (
-                    f"PHYS32_ENTRY is the bare symbol '{symbol}', a virtual link address in a "
+                    f"PHYS32_ENTRY is the bare symbol '{shown}', a virtual link address in a "
                     f"tree that subtracts a base for physical ones ({text} at {where}): "
                     + (
                         "Xen keeps only its low 32 bits and jumps into nowhere"
@@ -332,16 +368,30 @@ def _base_evidence(
         return f"{_short(origin)}", text, base
     for other in notes:
         for item in other.desc_items:
-            if item.expr is not None and item.expr.subtracts and not item.expr.opaque:
-                sym = item.expr.subtracts[0]
-                if sym.startswith("section:"):
-                    continue
-                return _short(item.origin), item.expr.text, sym
+            if item.expr is None or item.expr.opaque:
+                continue
+            if item.expr.subtracts and not item.expr.subtracts[0].startswith("section:"):
+                return _short(item.origin), item.expr.text, item.expr.subtracts[0]
+            # In an object a constant base is folded into the addend: `sym - 0xffff...`.
+            if item.expr.constant <= -(1 << 20):
+                return _short(item.origin), item.expr.text, f"{-item.expr.constant:#x}"
+    # A VIRT_BASE the tree sets to a non-zero constant: link addresses are virtual.
+    for other in notes:
+        if other.type_name == "VIRT_BASE" and other.owner == N.XEN_OWNER:
+            items = [i for i in other.desc_items if i.width]
+            value = items[0].value if len(items) == 1 else None
+            raw = bytes(other.section.data[other.desc_start : other.desc_end])
+            if not items and len(raw) in (4, 8):  # an object: constants are plain bytes
+                value = int.from_bytes(raw, "little")
+            if value:
+                where = _short(items[0].origin) if items else _short(other.origin)
+                return where, f"VIRT_BASE {value:#x}", f"{value:#x}"
     return None
 
 
 def _short(origin: Origin) -> str:
-    return f"{origin.path.rsplit('/', 1)[-1]}:{origin.line}"
+    name = origin.path.rsplit("/", 1)[-1]
+    return f"{name}:{origin.line}" if origin.line > 0 else name
 
 
 def _finding(
@@ -364,12 +414,7 @@ def _finding(
         message=message,
         targets=tuple(p.name for p in profiles),
         modes=modes,
-        location=Location(
-            note=note.type_name,
-            container=f"section {note.section.name}",
-            line=origin.line,
-            column=origin.column,
-        ),
+        location=_location(note, origin),
         fix=fix,
         cells=tuple(cells),
     )

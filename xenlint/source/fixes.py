@@ -94,6 +94,11 @@ def for_finding(code: str, note: NoteAt, message: str) -> str | None:
 
 def phys32_fix(note: NoteAt, symbol: str, base: str, evidence: str) -> str:
     """PHYS32_ENTRY as a physical address: the symbol minus the tree's base."""
+    if note.source.syntax == "object":
+        return (
+            f"write PHYS32_ENTRY as the physical address ({symbol} - {base}) in the source "
+            "that assembles this object"
+        )
     inv = note.section.invocations.get(note.offset)
     directive = ".quad"
     if inv is not None:

@@ -98,6 +98,7 @@ class NoteSection:
     # Invocations by the section offset of the note header they wrote.
     invocations: dict[int, Invocation] = field(default_factory=dict)
     flags_text: str = ""  # the flags as written ('"a"', '', 'note alloc')
+    file_offset: int | None = None  # in an object file: where the section's bytes are
 
     def item_at(self, offset: int) -> Item | None:
         for item in self.items:

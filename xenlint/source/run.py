@@ -51,6 +51,12 @@ def check_paths(
             findings.append(unreadable(path, ImageError(str(exc)), registry.rules.get("XL000")))
             bad = True
             continue
+        except (ValueError, IndexError, KeyError, RecursionError, OverflowError) as exc:
+            # A reader bug on an odd file: one line naming the file, never a traceback.
+            message = f"could not be read as a source ({type(exc).__name__}: {exc})"
+            findings.append(unreadable(path, ImageError(message), registry.rules.get("XL000")))
+            bad = True
+            continue
         if src is not None:
             sources.append(src)
     found, errors = check_sources(
