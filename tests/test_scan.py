@@ -119,11 +119,13 @@ def test_named_files_are_checked_as_given(tmp_path: Path) -> None:
         assert isinstance(candidate, Candidate)
         assert guest_reason(load_image(candidate.path), candidate) is None
     # --skip-non-elf (hooks) applies the structural tests, but a named kernel without Xen
-    # notes is still judged: that is XL001's job.
-    filtered = list(expand(named, skip_non_elf=True))
-    assert isinstance(filtered[0], Skipped) and "ET_REL" in filtered[0].reason
-    assert isinstance(filtered[1], Candidate)
-    assert guest_reason(load_image(filtered[1].path), filtered[1]) is None
+    # notes is still judged (XL001's job), and a committed object is checked as a source.
+    filtered = list(
+        expand([*named, str(tmp_path / "arch/x86/boot/tools/build")], skip_non_elf=True)
+    )
+    assert [type(item) for item in filtered] == [Candidate, Candidate, Skipped]
+    assert guest_reason(load_image(filtered[1].path), filtered[1]) is None  # type: ignore[arg-type]
+    assert "PT_INTERP" in filtered[2].reason  # type: ignore[union-attr]
 
 
 def test_truncated_bzimage_is_still_checked(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ give dozens of errors on a good build. A directory scan therefore takes a file o
 a complete image that can be a Xen guest, and says why it skipped each of the others (`-v`).
 A path named on the command line is checked as given, except with `--skip-non-elf` (hooks hand
 over every binary file), which applies the structural tests but still checks a kernel without
-Xen notes (XL001).
+Xen notes (XL001) and a relocatable object (as a source, xenlint.source).
 """
 
 from __future__ import annotations
@@ -54,15 +54,18 @@ def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[Candida
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
                 reason = structural_reason(str(sub))
                 yield Skipped(str(sub), reason) if reason else Candidate(str(sub), True, True)
-        elif skip_non_elf and (reason := structural_reason(raw)):
+        elif skip_non_elf and (reason := structural_reason(raw, named=True)):
             yield Skipped(raw, reason)
         else:
             yield Candidate(raw, False, skip_non_elf)
 
 
-def structural_reason(path: str) -> str | None:
+def structural_reason(path: str, named: bool = False) -> str | None:
     """Why the file at `path` is no kernel image to judge, from its first bytes and (for an
-    ELF) its program headers; None when it may be one. Nothing is decompressed."""
+    ELF) its program headers; None when it may be one. Nothing is decompressed. A `named`
+    relocatable object is kept: a committed `.o` handed over by a hook is checked as a source
+    (xenlint.source reads its notes with their relocations); in a directory scan it is one of
+    the build's objects."""
     from xenlint.image.read import ELF_MAGIC, looks_like_image
 
     if not looks_like_image(path):
@@ -75,7 +78,7 @@ def structural_reason(path: str) -> str | None:
         size = os.fstat(fd).st_size
         head = os.pread(fd, B.HEADER_END, 0)
         if head.startswith(ELF_MAGIC):
-            return _elf_reason(fd, head)
+            return _elf_reason(fd, head, named)
         if head[B.HEADER_MAGIC_OFFSET : B.HEADER_MAGIC_OFFSET + 4] == B.HEADER_MAGIC:
             return _boot_sector_reason(head, size)
         return None
@@ -83,7 +86,7 @@ def structural_reason(path: str) -> str | None:
         os.close(fd)
 
 
-def _elf_reason(fd: int, head: bytes) -> str | None:
+def _elf_reason(fd: int, head: bytes, named: bool) -> str | None:
     from xenlint.image.elfheaders import read_header, read_segments
 
     try:
@@ -91,7 +94,7 @@ def _elf_reason(fd: int, head: bytes) -> str | None:
     except ImageError:
         return None  # a broken header is worth an XL000 line
     if header.etype == ET_REL:
-        return "relocatable object (ET_REL): not a linked image"
+        return None if named else "relocatable object (ET_REL): not a linked image"
     if not header.phnum or header.phentsize < 32:
         return None
     table = os.pread(fd, header.phnum * header.phentsize, header.phoff)
