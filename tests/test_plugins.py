@@ -274,7 +274,9 @@ def test_crashing_rule_is_one_line_error(tmp_path: Path) -> None:
     reg = load()
     findings, errors = run_rules(image, [Crash()], cells_for(image, reg.profiles, None), [])
     assert findings == []
-    assert errors == [f"rule XZ1 (some-other-name) failed on {path}: ZeroDivisionError: oops"]
+    assert errors == [
+        f"rule XZ1 (some-other-name) failed on {path}: ZeroDivisionError: oops; it is disabled"
+    ]
 
 
 def test_select_of_builtin_codes_says_which_plugin_rules_it_leaves_out(

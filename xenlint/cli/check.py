@@ -7,10 +7,16 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from xenlint.cli.inputs import load_image, settings
+from xenlint.cli.inputs import expand, load_image, settings
 from xenlint.cli.parser import UsageError
-from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, write
-from xenlint.engine.check import Finding, cells_for, run_rules, unreadable
+from xenlint.cli.stream import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, refuse_overwrite, write
+from xenlint.engine.check import (
+    DEFAULT_RULE_TIME_LIMIT,
+    Finding,
+    cells_for,
+    run_rules,
+    unreadable,
+)
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
 from xenlint.image import scan
@@ -28,6 +34,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         print(f"xenlint: warning: {warning}", file=sys.stderr)
     if not args.paths:
         args.paths = config.paths
+        refuse_overwrite(args.output_file, args.paths)
     if not args.paths:
         raise UsageError(
             "no PATH given: name kernel images or directories, or set 'paths' in the config"
@@ -39,19 +46,29 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
     checked: list[str] = []
+    disabled: set[str] = set()  # rules that misbehaved: reported once, then not run again
     sources: list[str] = []
     show_info = args.show_info or args.verbose
-    for item in scan.expand(args.paths, args.skip_non_elf):
-        if isinstance(item, scan.Skipped):
-            _skipped(args, item.path, item.reason)
-            continue
-        path = item.path
-        if source_kind(path) is not None:
+    named = set(args.paths)
+    for path, problem in expand(args.paths, args.skip_non_elf):
+        if problem is None:
+            # A directory's files are judged only when they can be kernel images (issue 10:
+            # not a build tree's objects, host programs, boot sectors); so are named files
+            # with --skip-non-elf; other named files are checked as given.
+            item = scan.classify(path, path not in named, args.skip_non_elf)
+            if isinstance(item, scan.Skipped):
+                _skipped(args, item.path, item.reason)
+                continue
+        else:
+            item = scan.Candidate(path, path not in named)
+        if problem is None and source_kind(path) is not None:
             files += 1
             checked.append(path)
             sources.append(path)  # checked together below: pieces of one tree
             continue
         try:
+            if problem is not None:  # an entry of a directory that cannot be read
+                raise ImageError(problem)
             image = load_image(path, config.max_decompressed)
         except ImageError as exc:
             files += 1
@@ -73,6 +90,8 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             registry.profiles,
             config.severity,
             registry.engines,
+            time_limit=config.rule_time_limit or DEFAULT_RULE_TIME_LIMIT,
+            disabled=disabled,
         )
         findings.extend(found)
         errors.extend(crashed)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from xenlint.cli.parser import UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_OK
-from xenlint.config.file import Config, ConfigError, find, load, split_list
+from xenlint.config.file import Config, find, load, split_list
 from xenlint.config.settings import Overrides, Settings, build
 from xenlint.engine.plugin import Registry
+from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 
 
@@ -21,11 +22,8 @@ def settings(args: argparse.Namespace, registry: Registry) -> Settings:
     one found from the working directory; none with --isolated) overridden by the options."""
     if args.isolated:
         cfg = Config()
-    elif args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise ConfigError(f"config file {args.config} not found")
-        cfg = load(path)
+    elif args.config is not None:
+        cfg = load(Path(args.config))
     else:
         env = os.environ.get("XENLINT_CONFIG")
         found = Path(env) if env else find(Path.cwd())
@@ -42,16 +40,57 @@ def settings(args: argparse.Namespace, registry: Registry) -> Settings:
     return build(cfg, cli, registry)
 
 
-def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[tuple[str, bool]]:
-    """Files to read, each with whether it was found inside a directory: a directory's files
-    only where `xenlint.image.scan` finds they may be kernel images (not objects, host
-    programs or boot sectors), and so named files with `skip_non_elf`."""
-    from xenlint.image.scan import Candidate
-    from xenlint.image.scan import expand as scan
+def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[tuple[str, str | None]]:
+    """Files to check, each with the reason it cannot be read (None when it can). Files found
+    inside a directory are taken only if their content looks like a kernel image (ELF,
+    gzip-compressed ELF, bzImage), and so are named files with `skip_non_elf` (pre-commit hands
+    over any binary file); what cannot be read (a file or directory without permission, a
+    dangling or looping symbolic link) is never skipped: it is an XL000 of its own. FIFOs,
+    devices and sockets inside a directory are no images and are passed over."""
+    from xenlint.image.read import probe
 
-    for item in scan(paths, skip_non_elf):
-        if isinstance(item, Candidate):
-            yield item.path, item.discovered
+    for raw in paths:
+        if not raw:
+            raise UsageError("an empty PATH ('') names no file (use '.' for this directory)")
+        if os.path.isdir(raw):
+            yield from _walk(raw)
+        elif not skip_non_elf:
+            yield raw, None
+        else:
+            kind = probe(raw)
+            if kind != "other":
+                yield raw, _unreadable(raw) if kind == "unreadable" else None
+
+
+def _walk(top: str) -> Iterator[tuple[str, str | None]]:
+    """The images below `top` in path order, and every entry that could not be read."""
+    from xenlint.image.read import probe
+
+    found: list[tuple[str, str | None]] = []
+
+    def failed(exc: OSError) -> None:
+        found.append((exc.filename or top, exc.strerror or str(exc)))
+
+    for directory, _, names in os.walk(top, onerror=failed):
+        for name in names:
+            path = os.path.join(directory, name)
+            kind = probe(path)
+            if kind == "image":
+                found.append((path, None))
+            elif kind == "unreadable":
+                found.append((path, _unreadable(path)))
+    yield from sorted(found, key=lambda item: Path(item[0]).parts)
+
+
+def _unreadable(path: str) -> str:
+    """Why `path` cannot be read, in the words of the OS."""
+    try:
+        os.stat(path)
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "cannot be read"
 
 
 def load_image(path: str, max_decompressed: int | None = None) -> Image:
@@ -70,10 +109,12 @@ def readable(
     if not paths:
         raise UsageError(f"{command} needs a PATH")
     images, status = [], EXIT_OK
-    for path, _ in expand(paths):
+    for path, problem in expand(paths):
         try:
+            if problem is not None:
+                raise ImageError(problem)
             images.append(load_image(path, max_decompressed))
         except ImageError as exc:
-            print(f"xenlint: error: {path}: {exc}", file=sys.stderr)
+            print(f"xenlint: error: {escape(f'{path}: {exc}')}", file=sys.stderr)
             status = EXIT_ERROR
     return images, status

@@ -10,17 +10,26 @@ unreadable input (takes precedence; the other files are still checked).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from xenlint import __version__
-from xenlint.cli.parser import COMMAND_FORMATS, UsageError, command_parser, split_command
-from xenlint.cli.stream import EXIT_ERROR, EXIT_OK, fail, to_output
+from xenlint.cli.parser import (
+    COMMAND_FORMATS,
+    UsageError,
+    command_parser,
+    split_command,
+    split_options,
+)
+from xenlint.cli.stream import EXIT_ERROR, EXIT_OK, fail, refuse_overwrite, to_output
 from xenlint.config.file import ConfigError
 from xenlint.engine.plugin import Registry
 from xenlint.engine.plugin import load as load_plugins
+from xenlint.escape import escape
 
 #: command -> (module under xenlint.cli, function(args, registry[, out]) -> exit status)
 _HANDLERS: dict[str, tuple[str, str]] = {
@@ -39,8 +48,19 @@ _SELF_WRITING = ("check", "explain")
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line `argv` (default: sys.argv[1:]) and return the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:  # started with standard output closed (>&-)
+        if sys.stderr is not None:
+            print("xenlint: error: standard output is closed", file=sys.stderr)
+        return EXIT_ERROR
+    for stream in (sys.stdout, sys.stderr):
+        # A strict encoding (PYTHONIOENCODING=ascii, LANG=C on old Pythons) must not turn an
+        # en dash or an escaped file name into a UnicodeEncodeError traceback.
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
-        return _main(args_list)
+        status = _main(args_list)
+        sys.stdout.flush()
+        return status
     except UsageError as exc:
         return fail(str(exc))
     except ConfigError as exc:
@@ -48,7 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return fail("interrupted")
     except BrokenPipeError:
+        _discard_stdout()
         return EXIT_ERROR
+    except OSError as exc:  # standard output full (/dev/full) or gone
+        _discard_stdout()
+        return fail(f"cannot write the output: {exc.strerror or exc}")
+
+
+def _discard_stdout() -> None:
+    """Point standard output at the null device, so the interpreter's last flush of what is
+    still buffered cannot fail again (and print a second, multi-line error)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def _main(argv: list[str]) -> int:
@@ -58,11 +91,16 @@ def _main(argv: list[str]) -> int:
 
         top_parser().print_help()
         return EXIT_OK
-    args = command_parser(command).parse_intermixed_args(rest)
+    options, operands = split_options(rest)
+    args = command_parser(command).parse_intermixed_args(options)
+    args.paths = [*args.paths, *operands]
     args.command = command
+    refuse_overwrite(args.output_file, args.paths)
     registry = load_plugins()
     for error in registry.errors:
-        print(f"xenlint: error: {error}", file=sys.stderr)
+        print(f"xenlint: error: {escape(error)}", file=sys.stderr)
+    for warning in registry.warnings:
+        print(f"xenlint: warning: {escape(warning)}", file=sys.stderr)
     status = EXIT_ERROR if registry.errors else EXIT_OK
     if args.version:
         _print_version(registry)

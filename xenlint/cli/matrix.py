@@ -13,6 +13,7 @@ from xenlint.cli.stream import EXIT_ERROR
 from xenlint.engine.check import cells_for, run_rules
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
+from xenlint.escape import escape
 
 #: (target name, mode) -> the error codes there, or None where the target cannot run the mode.
 Grid = dict[tuple[str, Mode], "list[str] | None"]
@@ -88,7 +89,7 @@ def _json(
 def _text(
     path: str, grid: Grid, profiles: tuple[Profile, ...], modes: tuple[Mode, ...], out: TextIO
 ) -> None:
-    print(f"{path}:", file=out)
+    print(f"{escape(path)}:", file=out)
     width = max(len(p.name) for p in profiles)
     cols = [max(8, len(m.value)) for m in modes]
     cells_text = {key: "-" if v is None else ",".join(sorted(v)) for key, v in grid.items()}

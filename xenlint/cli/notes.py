@@ -8,6 +8,7 @@ from typing import TextIO
 
 from xenlint.cli.inputs import readable, settings
 from xenlint.engine.plugin import Registry
+from xenlint.escape import escape
 from xenlint.image.model import Image
 
 
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     for rec in records:
         inside = f" ({rec['origin']})" if rec["origin"] else ""
         print(
-            f"{rec['path']}{inside}: ELF{rec['class']} {rec['byte_order']}-endian "
+            f"{escape(str(rec['path']))}{inside}: ELF{rec['class']} {rec['byte_order']}-endian "
             f"{rec['machine']}, "
             f"entry {rec['entry']:#x}; "
             + (
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
                 file=out,
             )
         if rec["xen_guest"] is not None:
-            print(f"  __xen_guest: {rec['xen_guest']!r}", file=out)
+            print(f"  __xen_guest: '{escape(str(rec['xen_guest']))}'", file=out)
     return status
 
 

@@ -240,6 +240,28 @@ def top_parser() -> argparse.ArgumentParser:
     return p
 
 
+def split_options(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(options and arguments, arguments after '--'): a '--' that is not an option's value
+    ends the options, so 'xenlint -- --version' checks a file named '--version'."""
+    values = _value_options()
+    longs = sorted({f for o in _OPTIONS for f in o.flags if f.startswith("--")})
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            return list(argv[:i]), list(argv[i + 1 :])
+        if token.startswith("--") and "=" not in token:
+            matches = [f for f in longs if f == token] or [f for f in longs if f.startswith(token)]
+            i += len(matches) == 1 and matches[0] in values
+        elif token.startswith("-") and token != "-" and not token.startswith("--"):
+            for j, char in enumerate(token[1:], start=1):
+                if f"-{char}" in values:
+                    i += j == len(token) - 1
+                    break
+        i += 1
+    return list(argv), []
+
+
 def split_command(argv: Sequence[str]) -> tuple[str | None, list[str]]:
     """(command, its arguments) from the whole command line.
 

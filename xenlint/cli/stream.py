@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from xenlint.cli.parser import UsageError
+from xenlint.escape import escape
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def fail(message: str) -> int:
     """Print `message` as xenlint's one-line error on stderr; return the usage exit status."""
-    print(f"xenlint: error: {message}", file=sys.stderr)
+    print(f"xenlint: error: {escape(message)}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -26,9 +30,36 @@ def write(output: str, output_file: str | None) -> None:
         sys.stdout.flush()
         return
     try:
-        Path(output_file).write_text(output)
+        Path(output_file).write_text(output, encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise UsageError(f"cannot write {output_file}: {exc.strerror or exc}") from None
+
+
+def refuse_overwrite(output_file: str | None, inputs: Sequence[str]) -> None:
+    """-o must not destroy what it is given: not one of the inputs (under any name), nor an
+    existing file that is no report (an image, any binary file, a FIFO or device)."""
+    if output_file is None or output_file == "-" or not os.path.lexists(output_file):
+        return
+    try:
+        info = os.stat(output_file)
+    except OSError:
+        return  # a dangling link: writing creates its target, as for a new file
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"refusing to write the report to {output_file}: not a regular file")
+    for path in inputs:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, output_file):
+                raise UsageError(f"refusing to write the report over {output_file}: it is an input")
+    try:
+        with open(output_file, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return  # unreadable: the write reports the real problem
+    if b"\0" in head or head.startswith((b"\x7fELF", b"\x1f\x8b")):
+        raise UsageError(
+            f"refusing to write the report over {output_file}: it is a binary file, not a "
+            "report (remove it first if it really is to go)"
+        )
 
 
 def to_output(output_file: str | None, produce: Callable[[TextIO], int]) -> int:

@@ -25,6 +25,7 @@ KEYS = (
     "per-file-ignores",
     "paths",
     "max-decompressed-size",
+    "rule-time-limit",
 )
 
 
@@ -44,6 +45,7 @@ class Config:
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)  # images to check when none are named
     max_decompressed: int | None = None  # bytes; None = the loader's default
+    rule_time_limit: float | None = None  # seconds per rule and image; None = the default
 
     def resolved_paths(self) -> list[str]:
         """`paths` relative to the config file's directory (build outputs, for hooks), shown
@@ -85,20 +87,35 @@ def _mentions_xenlint(pyproject: Path) -> bool:
             return False
     except OSError:
         return False
-    return "xenlint" in _read(pyproject).get("tool", {})
+    tool = _read(pyproject).get("tool", {})
+    return isinstance(tool, dict) and "xenlint" in tool
 
 
 def load(path: Path) -> Config:
+    """The config in `path` (xenlint.toml keys at the top or under [tool.xenlint]; in a
+    pyproject.toml only [tool.xenlint]). Raises ConfigError with one line naming the file and
+    the key for anything wrong: missing, not a file, not UTF-8, not TOML, a wrong shape."""
     data = _read(path)
+    tool = data.get("tool")
+    if tool is not None and not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table, not {_kind(tool)}")
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("xenlint")
+        table = (tool or {}).get("xenlint")
         if table is None:
             raise ConfigError(f"{path}: no [tool.xenlint] table")
         prefix = "[tool.xenlint] "
     else:
-        table = data.get("tool", {}).get("xenlint", data) if "tool" in data else data
+        table = tool.get("xenlint", data) if tool is not None else data
         prefix = ""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: 'tool.xenlint' must be a table, not {_kind(table)}")
     return from_table(table, path, prefix)
+
+
+def _kind(value: object) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}.get(
+        type(value), "an array" if isinstance(value, list) else f"a {type(value).__name__}"
+    )
 
 
 def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Config:
@@ -120,6 +137,8 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
         cfg.max_decompressed = parse_size(
             table["max-decompressed-size"], f"{where}max-decompressed-size"
         )
+    if "rule-time-limit" in table:
+        cfg.rule_time_limit = _seconds(table["rule-time-limit"], f"{where}rule-time-limit")
     cfg.select = _list(table, "select", where)
     cfg.ignore = _list(table, "ignore", where) or []
     cfg.extend_select = _list(table, "extend-select", where) or []
@@ -137,13 +156,66 @@ def _read(path: Path) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
         import tomli as tomllib
+    data = read_config_bytes(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            "TOML files are UTF-8"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+# A config is a few hundred bytes; a bigger one is not a config.
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def read_config_bytes(path: Path) -> bytes:
+    """The bytes of a config file. Any readable regular file will do, and the null device
+    (`--config /dev/null`, an empty config); a directory, a FIFO (which would wait for a
+    writer), another device or a socket is refused before it is opened."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        what = "not found" if isinstance(exc, FileNotFoundError) else exc.strerror or str(exc)
+        raise ConfigError(f"config file {path}: {what}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"config file {path}: is a directory")
+    if not stat.S_ISREG(info.st_mode):
+        null = os.stat(os.devnull)
+        if stat.S_ISCHR(info.st_mode) and info.st_rdev == null.st_rdev:
+            return b""
+        raise ConfigError(f"config file {path}: not a regular file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path}: {info.st_size} bytes is too large for a config")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the stat
+                raise ConfigError(f"config file {path}: not a regular file")
+            return os.read(fd, MAX_CONFIG_BYTES + 1)[:MAX_CONFIG_BYTES]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+
+
+def _seconds(value: object, where: str) -> float:
+    """A positive, finite number of seconds."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: {value!r} is not a number of seconds")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{where}: the time limit must be a positive number, not {value!r}")
+    return float(value)
 
 
 def _list(table: dict[str, Any], key: str, where: str) -> list[str] | None:
@@ -187,8 +259,9 @@ def parse_size(value: object, where: str) -> int:
         text = value.strip().upper().removesuffix("B").removesuffix("I")
         unit = text[-1:] if text[-1:] in _UNITS else ""
         try:
-            number = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
-        except ValueError:
+            scaled = float(text[: len(text) - len(unit)]) * _UNITS[unit]
+            number = int(scaled)  # 'inf', '1e400' overflow, 'nan' is no number
+        except (ValueError, OverflowError):
             raise ConfigError(f"{where}: {value!r} is not a size (use bytes or 512M, 4G)") from None
     else:
         raise ConfigError(f"{where}: {value!r} is not a size (use bytes or 512M, 4G)")

@@ -32,6 +32,7 @@ class Settings:
     paths: list[str] = field(default_factory=list)  # configured images, resolved
     max_decompressed: int | None = None  # decompression cap in bytes; None = default
     targets_given: bool = False  # targets named by the config or --target (not the default)
+    rule_time_limit: float | None = None  # seconds per rule and image; None = the default
     # Without named targets: the PVH loader profiles, judged for ELF images that declare a
     # PVH entry (see `profiles_for`).
     default_loaders: tuple[Profile, ...] = ()
@@ -90,6 +91,8 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     )
     where = cfg.where
     rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
+    if not rules:
+        raise ConfigError(_nothing_selected(merged, cli, where))
     severity = {}
     for selector, level in merged.severity.items():
         try:
@@ -144,6 +147,24 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
                 and getattr(p, "engine", None) in _pvh_note_engines()
             )
         ),
+        rule_time_limit=cfg.rule_time_limit,
+    )
+
+
+def _nothing_selected(merged: Config, cli: Overrides, where: str) -> str:
+    """'--select '' selects no rule ...': the selection as given, and where it came from."""
+    given = []
+    for key, values, from_cli in (
+        ("select", merged.select, cli.select is not None),
+        ("extend-select", merged.extend_select, bool(cli.extend_select)),
+        ("ignore", merged.ignore, cli.ignore is not None),
+    ):
+        if values is not None and (values or key == "select"):
+            source = f"--{key}" if from_cli else f"{key} in {where}"
+            given.append(f"{source} {','.join(values)!r}")
+    return (
+        f"{' with '.join(given) or 'the selection'} leaves no rule to run "
+        "(give rule codes, prefixes such as XL4, or names; see 'xenlint rules')"
     )
 
 

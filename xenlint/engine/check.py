@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import MODE_ORDER, Mode, Profile
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.engine.targets import collapse
+from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 from xenlint.replay.engines import LoaderEngine
 
@@ -51,6 +58,15 @@ class RuleCrash(Exception):
     """A rule raised; reported as an internal error naming the rule, never a traceback."""
 
 
+class RuleTimeout(Exception):
+    """A rule ran past its time limit (raised inside it by a timer signal)."""
+
+
+# Seconds one rule may take on one image before it is stopped (config: rule-time-limit).
+# Built-in rules take milliseconds even on hostile images; this stops a plugin that hangs.
+DEFAULT_RULE_TIME_LIMIT = 10.0
+
+
 def declared_modes(image: Image) -> tuple[Mode, ...]:
     """The domU modes an image declares (`auto`): PVH with PHYS32_ENTRY; PV with PV notes,
     `__xen_guest`, or no PHYS32_ENTRY at all."""
@@ -87,19 +103,48 @@ def run_rules(
     universe: Sequence[Profile],
     severity: dict[str, Severity] | None = None,
     engines: Mapping[str, LoaderEngine] | None = None,
+    *,
+    time_limit: float | None = None,
+    disabled: set[str] | None = None,
 ) -> tuple[list[Finding], list[str]]:
-    """Findings for one image, plus one-line errors for rules that crashed. `engines`: the
-    registered loader replay engines (None: the built-in ones)."""
+    """Findings for one image, plus one-line errors for rules that misbehaved: raised (even
+    SystemExit), yielded something that is no well-formed Result, or ran past `time_limit`
+    seconds (None, the default for library callers such as the fuzz harness, sets no timer
+    signal; the CLI passes rule-time-limit). Such a rule's results on the image are left out
+    and its code is added to `disabled`, whose rules are not run (pass one set for a whole
+    run: a broken plugin rule is reported once, not once per image). Rule code writes to
+    standard error, never into a report on standard output. `engines`: the registered
+    loader replay engines (None: the built-in ones)."""
     ctx = Context(image, cells, engines)
     findings: list[Finding] = []
     errors: list[str] = []
+    disabled = set() if disabled is None else disabled
     for rule in rules:
+        if rule.code in disabled:
+            continue
         try:
-            results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
-        except Exception as exc:  # a plugin bug must not hide the other rules' findings
+            with contextlib.redirect_stdout(sys.stderr), _time_limit(time_limit):
+                results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
+            for res in results:
+                problem = _malformed(res)
+                if problem:
+                    raise MalformedResult(problem)
+        except RuleTimeout:
+            disabled.add(rule.code)
             errors.append(
-                f"rule {rule.code} ({rule.name}) failed on {image.path}: "
-                f"{type(exc).__name__}: {exc}"
+                escape(
+                    f"rule {rule.code} ({rule.name}) ran for more than {time_limit:g} s on "
+                    f"{image.path} and was stopped (rule-time-limit); it is disabled"
+                )
+            )
+            continue
+        except (Exception, SystemExit) as exc:  # a plugin bug must not hide other findings
+            disabled.add(rule.code)
+            errors.append(
+                escape(
+                    f"rule {rule.code} ({rule.name}) failed on {image.path}: "
+                    f"{type(exc).__name__}: {_short(exc)}; it is disabled"
+                )
             )
             continue
         if len(results) > MAX_RESULTS_PER_RULE:
@@ -114,6 +159,107 @@ def run_rules(
         findings.extend(merge(image.path, rule, results, universe, severity or {}))
     findings.sort(key=_order)
     return findings, errors
+
+
+class MalformedResult(Exception):
+    """A rule yielded something that is not a well-formed Result."""
+
+
+def _malformed(res: object) -> str | None:
+    """Why `res` is no Result xenlint can report (a plugin's rule may yield anything)."""
+    if not isinstance(res, Result):
+        return f"it yielded {_short(res)}, not a Result"
+    if not isinstance(res.cells, tuple) or not all(isinstance(c, Cell) for c in res.cells):
+        return f"a Result's cells are {_short(res.cells)}, not a tuple of Cells"
+    if not isinstance(res.message, str):
+        return f"a Result's message is {_short(res.message)}, not a string"
+    if res.severity is not None and not isinstance(res.severity, Severity):
+        return f"a Result's severity is {_short(res.severity)}, not a Severity"
+    if res.fix is not None and not isinstance(res.fix, str):
+        return f"a Result's fix is {_short(res.fix)}, not a string"
+    loc = res.location
+    if loc is None:
+        return None
+    if not isinstance(loc, Location):
+        return f"a Result's location is {_short(loc)}, not a Location"
+    for key in ("offset", "length"):
+        value = getattr(loc, key)
+        if value is not None and (type(value) is not int or value < 0):
+            return f"a Result's location {key} is {_short(value)}, not a non-negative int"
+    for key in ("note", "container", "origin"):
+        value = getattr(loc, key)
+        if value is not None and not isinstance(value, str):
+            return f"a Result's location {key} is {_short(value)}, not a string"
+    return None
+
+
+def _short(value: object, limit: int = 80) -> str:
+    try:
+        text = repr(value) if not isinstance(value, BaseException) else str(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise RuleTimeout in the running rule after `seconds` (a real-time timer signal; only
+    where there is one and this is the main thread, else no limit)."""
+    usable = (
+        seconds is not None
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise RuleTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    _Watchdog.arm(2 * seconds)  # type: ignore[operator]
+    signal.setitimer(signal.ITIMER_REAL, seconds)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _Watchdog.disarm()
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+
+
+class _Watchdog:
+    """The timer signal is only seen between Python bytecodes: a rule stuck inside C code (a
+    regex, a C-level loop) never sees it. One daemon thread ends the run with one line once
+    a rule has run for twice its limit, rather than hang."""
+
+    deadline: float | None = None
+    limit = 0.0
+    thread: threading.Thread | None = None
+
+    @classmethod
+    def arm(cls, seconds: float) -> None:
+        cls.limit, cls.deadline = seconds, time.monotonic() + seconds
+        if cls.thread is None:
+            cls.thread = threading.Thread(target=cls._watch, name="xenlint-watchdog", daemon=True)
+            cls.thread.start()
+
+    @classmethod
+    def disarm(cls) -> None:
+        cls.deadline = None
+
+    @classmethod
+    def _watch(cls) -> None:
+        while True:
+            time.sleep(0.25)
+            deadline = cls.deadline
+            if deadline is not None and time.monotonic() > deadline:
+                sys.stderr.write(
+                    f"xenlint: error: a rule ran for more than {cls.limit:g} s and could not "
+                    "be stopped (rule-time-limit); xenlint gives up\n"
+                )
+                sys.stderr.flush()
+                os._exit(2)
 
 
 def _order(f: Finding) -> tuple[int, str, int]:
@@ -139,7 +285,14 @@ def merge(
     seen: dict[tuple[object, ...], set[tuple[str, Mode]]] = {}
     for res in results:
         sev = overrides.get(rule.code, res.severity if res.severity is not None else rule.severity)
-        key = (res.message, res.location, sev, res.fix or rule.fix)
+        # Messages quote note strings, owner and section names: escaped here, once for every
+        # rule and output (xenlint.escape), so no image byte steers a terminal or a CI log.
+        key = (
+            escape(res.message),
+            _escaped(res.location),
+            sev,
+            escape(res.fix or rule.fix, newlines=True),
+        )
         cells = groups.setdefault(key, [])
         known = seen.setdefault(key, set())
         for cell in res.cells:
@@ -176,13 +329,21 @@ def merge(
     return findings
 
 
+def _escaped(location: Location | None) -> Location | None:
+    """The location with its image-given texts (section names) escaped."""
+    if location is None:
+        return None
+    texts = {k: escape(v) for k in ("container", "origin") if (v := getattr(location, k))}
+    return replace(location, **texts) if texts else location
+
+
 def unreadable(path: str, error: ImageError, rule: Rule | None) -> Finding:
     return Finding(
         path=path,
         code=UNREADABLE,
         name=rule.name if rule else "image-unreadable",
         severity=Severity.ERROR,
-        message=str(error),
+        message=escape(str(error)),
         targets=(),
         modes=(),
         location=None,
@@ -192,6 +353,14 @@ def unreadable(path: str, error: ImageError, rule: Rule | None) -> Finding:
 
 def target_label(finding: Finding, universe: Sequence[Profile]) -> str:
     """'xen-4.0–4.3; pv, pvh' for text output."""
-    chosen = [p for p in universe if p.name in finding.targets]
-    names = ", ".join(collapse(chosen, universe))
+    key = (finding.targets, tuple(p.name for p in universe))
+    names = _LABELS.get(key)
+    if names is None:  # thousands of findings share a handful of target lists
+        chosen = [p for p in universe if p.name in finding.targets]
+        names = _LABELS[key] = ", ".join(collapse(chosen, universe))
+        if len(_LABELS) > 4096:
+            _LABELS.clear()
     return f"{names}; {', '.join(finding.modes)}" if finding.modes else names
+
+
+_LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}

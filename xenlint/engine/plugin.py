@@ -6,7 +6,11 @@ broken plugin is reported by name and the others still load (conventions.md §1.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import importlib.metadata as md
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +19,7 @@ import pluggy
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.abi.profile import Profile
 from xenlint.engine import hookspecs
-from xenlint.engine.rule import Rule
+from xenlint.engine.rule import Rule, Severity
 from xenlint.replay.engines import LoaderEngine
 
 GROUP = "xenlint"
@@ -52,6 +56,7 @@ class Registry:
     profiles: list[Profile] = field(default_factory=list)
     engines: dict[str, LoaderEngine] = field(default_factory=dict)  # by name
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # one line each, the run goes on
 
     def rule(self, code_or_name: str) -> Rule | None:
         key = code_or_name.strip()
@@ -82,8 +87,11 @@ def load(extra: list[tuple[str, object]] | None = None) -> Registry:
     registry = Registry(pm)
     for ep, dist, version in _entry_points():
         try:
-            pm.register(ep.load(), name=ep.name)
-        except Exception as exc:  # any failure in foreign code is reported, not raised
+            with _plugin_output():
+                module = ep.load()
+            pm.register(module, name=ep.name)
+            registry.warnings.extend(_unknown_hooks(module, ep.name, dist))
+        except (Exception, SystemExit) as exc:  # foreign code's failure is reported, not raised
             registry.errors.append(
                 f'failed to load plugin "{ep.name}" from {dist} {version}: '
                 f"{type(exc).__name__}: {exc}"
@@ -97,12 +105,38 @@ def load(extra: list[tuple[str, object]] | None = None) -> Registry:
     return registry
 
 
+def _unknown_hooks(module: object, name: str, dist: str) -> list[str]:
+    """A `xenlint_*` attribute that is no hook is most likely a typo (`xenlint_rulez`) that
+    would leave the plugin silently inert."""
+    known = {n for n in dir(hookspecs) if n.startswith(PREFIX)}
+    found = []
+    for attr in sorted(a for a in dir(module) if a.startswith(PREFIX) and a not in known):
+        if callable(getattr(module, attr, None)):
+            close = difflib.get_close_matches(attr, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            found.append(
+                f'plugin "{name}" from {dist} defines {attr}, which is no xenlint hook{hint}; '
+                f"it is never called (hooks: {', '.join(sorted(known))})"
+            )
+    return found
+
+
+@contextlib.contextmanager
+def _plugin_output() -> Iterator[None]:
+    """Plugin code runs with standard output sent to standard error: a plugin's print()
+    must not land in a JSON or SARIF report on standard output."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
 def _collect(registry: Registry) -> None:
     pm = registry.manager
     rules: dict[str, Rule] = {}
     names: dict[str, str] = {}
     for impl in pm.hook.xenlint_rules.get_hookimpls():  # registration order: first wins
-        for rule in _call(registry, impl, "xenlint_rules"):
+        with _plugin_output():
+            contributed = _call(registry, impl, "xenlint_rules")
+        for rule in contributed:
             problem = _rule_problem(rule)
             if problem:
                 registry.errors.append(f'plugin "{impl.plugin_name}": {problem}')
@@ -124,7 +158,9 @@ def _collect(registry: Registry) -> None:
             registry.rule_plugin[rule.code] = impl.plugin_name
     registry.rules = dict(sorted(rules.items()))
     for impl in pm.hook.xenlint_loader_engines.get_hookimpls():
-        for engine in _call(registry, impl, "xenlint_loader_engines"):
+        with _plugin_output():
+            engines = _call(registry, impl, "xenlint_loader_engines")
+        for engine in engines:
             if not isinstance(engine, LoaderEngine) or not getattr(engine, "name", None):
                 registry.errors.append(
                     f'plugin "{impl.plugin_name}": {engine!r} is no named '
@@ -139,7 +175,9 @@ def _collect(registry: Registry) -> None:
                 registry.engines[engine.name] = engine
     seen: set[str] = set()
     for impl in pm.hook.xenlint_targets.get_hookimpls():
-        for profile in _call(registry, impl, "xenlint_targets"):
+        with _plugin_output():
+            contributed = _call(registry, impl, "xenlint_targets")
+        for profile in contributed:
             if not isinstance(profile, Profile):
                 registry.errors.append(f'plugin "{impl.plugin_name}": {profile!r} is no Profile')
             elif profile.name in seen:
@@ -156,10 +194,27 @@ def _collect(registry: Registry) -> None:
                 registry.profiles.append(profile)
 
 
+def _short(value: object, limit: int = 80) -> str:
+    """repr() of a plugin's value, cut short (a plugin's object may print anything)."""
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ is the plugin's, not a reason to stop
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _call(registry: Registry, impl: Any, hook: str) -> list[Any]:
     try:
-        return list(impl.function() or [])
-    except Exception as exc:
+        found = impl.function()
+        if found is None:
+            return []
+        if isinstance(found, (str, bytes)) or not hasattr(found, "__iter__"):
+            registry.errors.append(
+                f'plugin "{impl.plugin_name}" returned {_short(found)} from {hook}, not a list'
+            )
+            return []
+        return list(found)
+    except (Exception, SystemExit) as exc:
         registry.errors.append(
             f'plugin "{impl.plugin_name}" failed in {hook}: {type(exc).__name__}: {exc}'
         )
@@ -168,10 +223,21 @@ def _call(registry: Registry, impl: Any, hook: str) -> list[Any]:
 
 def _rule_problem(rule: object) -> str | None:
     if not isinstance(rule, Rule):
-        return f"{rule!r} is not a xenlint.engine.rule.Rule"
-    for attr in ("code", "name", "severity", "summary", "explanation", "fix"):
-        if not getattr(rule, attr, None) and attr != "severity":
-            return f"rule {getattr(rule, 'code', rule)!r} has no {attr}"
+        return f"{_short(rule)} is not a xenlint.engine.rule.Rule"
+    for attr in ("code", "name", "summary", "explanation", "fix"):
+        value = getattr(rule, attr, None)
+        if not isinstance(value, str):
+            what = f"no {attr}" if value is None else f"{attr} {_short(value)}, not a string"
+            return f"rule {_short(getattr(rule, 'code', rule))} has {what}"
+        if not value.strip():
+            return f"rule {_short(getattr(rule, 'code', rule))} has an empty {attr}"
+    if not isinstance(getattr(rule, "severity", None), Severity):
+        return (
+            f"rule {rule.code!r} has severity {_short(getattr(rule, 'severity', None))}, "
+            "not a xenlint.engine.rule.Severity"
+        )
+    if not callable(getattr(rule, "check", None)):
+        return f"rule {rule.code!r} has no check method"
     code = rule.code
     if not (code[:1].isalpha() and code.isupper() and any(c.isdigit() for c in code)):
         return f"rule code {code!r} must be capital letters followed by digits (like XL402)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from xenlint.image.model import Container, Image, Note, XenGuest
     from xenlint.replay.engines import LoaderEngine
     from xenlint.replay.pvh import Reading
-    from xenlint.replay.xen import XenParse
+    from xenlint.replay.xen import NoteIndex, XenParse
 
 
 class Severity(enum.IntEnum):
@@ -135,6 +135,8 @@ class Context:
         self.cells = tuple(cells)
         self._engines = engines
         self._parses: dict[tuple[str, Mode], XenParse] = {}
+        self._shared_parses: dict[tuple[object, ...], XenParse] = {}
+        self._note_index: NoteIndex | None = None
         self._readings: dict[str, Reading] = {}
 
     @cached_property
@@ -190,7 +192,16 @@ class Context:
         assert cell.xen is not None, "xen() needs a Xen cell"
         key = (cell.profile.name, cell.mode)
         if key not in self._parses:
-            self._parses[key] = xenparse.parse(self.image, cell.xen, cell.mode)
+            # Cells whose releases read notes alike share one parse (the lists in it too);
+            # each cell gets its own shell naming its release and mode.
+            same = xenparse.parse_key(cell.xen, cell.mode)
+            shared = self._shared_parses.get(same)
+            if shared is None:
+                if self._note_index is None:
+                    self._note_index = xenparse.NoteIndex(self.image)
+                shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                self._shared_parses[same] = shared
+            self._parses[key] = replace(shared, release=cell.xen, mode=cell.mode)
         return self._parses[key]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
+from xenlint.escape import escape
 from xenlint.image.model import Image, Note
 
 
@@ -46,6 +47,11 @@ def number(image: Image, note: Note) -> int:
 
 
 def display(image: Image, note: Note) -> str:
+    """The note's value as one line of text, with image-given strings escaped."""
+    return escape(_display(image, note))
+
+
+def _display(image: Image, note: Note) -> str:
     val = value(image, note)
     kind = N.BY_NUMBER.get(note.type)
     numeric = kind is not None and kind.kind is N.DescKind.NUMERIC

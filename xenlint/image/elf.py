@@ -106,6 +106,8 @@ def parse_elf(
     containers = _NoteSectionIndex(sections)
     walker = _Walker(data, little, sections)
     for seg in segments:
+        if walker.stopped:
+            break  # libelf stops scanning at its note cap (shared/abi/xen.md §5.1)
         if seg.is_note and seg.offset != 0:
             walker.walk(containers.for_segment(seg), "segment")
     segment_notes = tuple(walker.xen)
@@ -113,9 +115,13 @@ def parse_elf(
     skipped = tuple(s for s in segments if s.is_note and s.offset == 0)
     skipped_walker = _Walker(data, little, sections)
     for seg in skipped:
+        if skipped_walker.stopped:
+            break
         skipped_walker.walk(containers.for_segment(seg), "segment")
     section_walker = _Walker(data, little, sections, start_count=walker.count)
     for sec in sections:
+        if section_walker.stopped:
+            break
         if sec.type == SHT_NOTE and sec.index != 0:
             container = Container("section", sec.index, sec.name, sec.offset, sec.size)
             section_walker.walk(container, "section")
@@ -153,18 +159,30 @@ def parse_elf(
 
 def _note_bytes(data: mmap.mmap | bytes, segments: tuple[Segment, ...]) -> tuple[NoteBytes, ...]:
     kept, budget = [], NOTE_BYTES_TOTAL
+    copies: dict[tuple[int, int], bytes] = {}  # segments over the same bytes share one copy
     for seg in segments:
         if seg.is_note:
             length = min(seg.filesz, NOTE_BYTES_PER_SEGMENT) + NOTE_SLACK
-            chunk = bytes(data[seg.offset : seg.offset + min(length, budget)])
-            budget -= len(chunk)
+            span = (seg.offset, length)
+            chunk = copies.get(span)
+            if chunk is None:
+                chunk = bytes(data[seg.offset : seg.offset + min(length, budget)])
+                budget -= len(chunk)
+                copies[span] = chunk
             kept.append(NoteBytes(seg.index, seg.offset, chunk))
     return tuple(kept)
 
 
+# A container name lists at most this many of the SHT_NOTE sections inside a PT_NOTE segment
+# (a real kernel has one to four); a hostile file with thousands of sections over one segment
+# would otherwise put thousands of names into every finding on it.
+NAMES_LISTED = 4
+
+
 class _NoteSectionIndex:
     """Names the SHT_NOTE sections that start inside a PT_NOTE segment, by bisection, so
-    thousands of segments and sections cost n·log n, not n²."""
+    thousands of segments and sections cost n·log n, not n²: a segment's sections are one
+    slice of the offset-sorted list, of which only the first `NAMES_LISTED` are named."""
 
     def __init__(self, sections: tuple[Section, ...]) -> None:
         notes = sorted(
@@ -176,8 +194,10 @@ class _NoteSectionIndex:
     def for_segment(self, seg: Segment) -> Container:
         lo = bisect.bisect_left(self._offsets, seg.offset)
         hi = bisect.bisect_left(self._offsets, seg.offset + seg.filesz)
-        covering = [name for _, _, name in sorted(self._notes[lo:hi], key=lambda n: n[1])]
-        return Container("segment", seg.index, ", ".join(covering) or None, seg.offset, seg.filesz)
+        names = [name for _, _, name in self._notes[lo : min(hi, lo + NAMES_LISTED)]]
+        if hi - lo > NAMES_LISTED:
+            names.append(f"and {hi - lo - NAMES_LISTED} more sections")
+        return Container("segment", seg.index, ", ".join(names) or None, seg.offset, seg.filesz)
 
 
 class _Walker:
@@ -197,6 +217,7 @@ class _Walker:
         self.xen: list[Note] = []
         self.foreign: list[ForeignNote] = []
         self.problems: list[NoteProblem] = []
+        self.stopped = False  # the note cap was reached: nothing more is read
 
     def walk(self, container: Container, kind: str) -> None:
         data, size = self.data, len(self.data)
@@ -223,6 +244,7 @@ class _Walker:
                         f"more than {N.MAX_NOTES} notes; Xen stops reading notes here",
                     )
                 )
+                self.stopped = True
                 return
             self.count += 1
             if pos + 12 > size:

@@ -5,6 +5,7 @@ Loaders (`xenlint.image.elf`) build it; rules never see bytes beyond what is rec
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from xenlint.abi import notes as N
+from xenlint.escape import escape
 
 if TYPE_CHECKING:
     from xenlint.image.symbols import SymbolSource, SymbolTable
@@ -36,18 +38,31 @@ class ImageError(Exception):
 
 def open_regular(path: str) -> int:
     """Open `path` read-only as a file descriptor; anything but a regular file (a directory,
-    a FIFO that would block, a device) is refused with a one-line ImageError."""
+    a FIFO, a device, a socket) is refused with a one-line ImageError. The type is checked
+    before the open (opening a FIFO waits for a writer, opening a device may act on it) and
+    again after it, on the descriptor opened without blocking, in case the path changed."""
+    if not path:
+        raise ImageError("an empty file name names no file")
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except IsADirectoryError:
-        raise ImageError("is a directory") from None
+        _refuse_special(os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ImageError(exc.strerror or str(exc)) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        _refuse_special(os.fstat(fd).st_mode)
+    except ImageError:
         os.close(fd)
-        raise ImageError("is a directory" if stat.S_ISDIR(mode) else "not a regular file")
+        raise
     return fd
+
+
+def _refuse_special(mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise ImageError("is a directory")
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    raise ImageError(f"not a regular file ({kind})")
 
 
 @dataclass(frozen=True)
@@ -112,11 +127,12 @@ class Container:
     size: int = 0
 
     def describe(self) -> str:
+        """'PT_NOTE segment 1 (.note.Xen)'; section names, which the image gives, escaped."""
         if self.kind == "segment":
-            extra = f" ({self.name})" if self.name else ""
+            extra = f" ({escape(self.name)})" if self.name else ""
             return f"PT_NOTE segment {self.index}{extra}"
         if self.kind == "section":
-            return f"section {self.name or f'[{self.index}]'}"
+            return f"section {escape(self.name) if self.name else f'[{self.index}]'}"
         return f"section {N.XEN_GUEST_SECTION}"
 
 
@@ -285,16 +301,29 @@ class Image:
             return self.segment_problems
         return self.segment_problems + self.section_problems
 
+    @cached_property
+    def _notes_by_type(self) -> dict[int, tuple[Note, ...]]:
+        """The notes of each type, in walk order; rules ask per cell, an image may hold 65536."""
+        by_type: dict[int, list[Note]] = {}
+        for note in self.notes:
+            by_type.setdefault(note.type, []).append(note)
+        return {t: tuple(notes) for t, notes in by_type.items()}
+
     def notes_of(self, note_type: N.NoteType) -> tuple[Note, ...]:
-        return tuple(n for n in self.notes if n.type == note_type.number)
+        return self._notes_by_type.get(note_type.number, ())
 
     def has_note(self, note_type: N.NoteType) -> bool:
-        return any(n.type == note_type.number for n in self.notes)
+        return note_type.number in self._notes_by_type
 
     def load_segments(self, flags: int = PF_R | PF_W | PF_X) -> tuple[Segment, ...]:
         """The PT_LOADs libelf loads: those with any of `flags` (R, W or X from 4.0 on; W or X
-        before, RELEASE-3.4:xen/common/libelf/libelf-tools.c elf_phdr_is_loadable)."""
-        return tuple(s for s in self.segments if s.is_load and s.flags & flags)
+        before, RELEASE-3.4:xen/common/libelf/libelf-tools.c elf_phdr_is_loadable). Worked
+        out once per flags: rules ask per cell, and e_phnum may be 65535."""
+        found = self._loads.get(flags)
+        if found is None:
+            found = tuple(s for s in self.segments if s.is_load and s.flags & flags)
+            self._loads[flags] = found
+        return found
 
     def paddr_range(self, flags: int = PF_R | PF_W | PF_X) -> tuple[int, int] | None:
         """[pstart, pend) over loadable PT_LOADs (see `load_segments`), as elf_parse_binary
@@ -305,11 +334,32 @@ class Image:
         # libelf sums p_paddr + p_memsz in a uint64_t: an end past 2^64 wraps (and loses)
         return min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
 
+    @cached_property
+    def _loads(self) -> dict[int, tuple[Segment, ...]]:
+        return {}
+
+    @cached_property
+    def _placed_sections(self) -> tuple[list[int], list[Section]]:
+        """Sections with file bytes (size > 0, not NOBITS), sorted by offset, for bisection."""
+        placed = sorted((s for s in self.sections if s.size and s.type != 8), key=_by_offset)
+        return [s.offset for s in placed], placed
+
+    def sections_in(self, start: int, end: int, limit: int) -> tuple[list[Section], int]:
+        """The first `limit` sections (by offset) that start in [start, end), and how many
+        start there in all: a hostile file may put 65535 sections over one segment."""
+        offsets, placed = self._placed_sections
+        lo, hi = bisect.bisect_left(offsets, start), bisect.bisect_left(offsets, end)
+        return placed[lo : min(hi, lo + limit)], max(hi - lo, 0)
+
     def section_at(self, offset: int) -> Section | None:
         for s in self.sections:
             if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
                 return s
         return None
+
+
+def _by_offset(section: Section) -> tuple[int, int]:
+    return section.offset, section.index
 
 
 _U64 = (1 << 64) - 1

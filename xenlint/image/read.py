@@ -11,9 +11,10 @@ kernel sit in its first third. Input files are opened read-only and never writte
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Literal
 
 from xenlint.abi import bzimage as B
 from xenlint.image.model import Image, ImageError, open_regular
@@ -73,11 +74,31 @@ def load_image(path: str, *, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -
 def looks_like_image(path: str) -> bool:
     """Whether a file found while walking a directory is worth checking: an ELF, a bzImage,
     or gzip data that decompresses to an ELF."""
+    return probe(path) == "image"
+
+
+def probe(path: str) -> Literal["image", "other", "unreadable"]:
+    """What a file is, without blocking on a FIFO or opening a device: a kernel image (ELF,
+    bzImage, gzip data that decompresses to an ELF), something else (any other content, or
+    not a regular file), or unreadable (it cannot be stat'ed or read)."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(B.HEADER_END)
+        fd = open_regular(path)
+    except ImageError:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            return "unreadable"
+        return "unreadable" if stat.S_ISREG(mode) else "other"
+    try:
+        head = os.read(fd, B.HEADER_END)
     except OSError:
-        return False
+        return "unreadable"
+    finally:
+        os.close(fd)
+    return "image" if _is_image_head(head) else "other"
+
+
+def _is_image_head(head: bytes) -> bool:
     if head.startswith(ELF_MAGIC) or _is_bzimage(head):
         return True
     if not head.startswith(B.GZIP_MAGIC):

@@ -45,19 +45,27 @@ class Skipped:
 
 
 def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[Candidate | Skipped]:
-    """Files to check, in order: a directory's files sorted by path, each taken only if
-    `structural_reason` finds nothing against it (the guest test comes after loading, see
-    `guest_reason`); named files as given, or filtered the same way with `skip_non_elf`."""
+    """Files to check, in order: a directory's files sorted by path, each classified by
+    `classify`; named files as given, or classified the same way with `skip_non_elf`. (The
+    command line enumerates files with xenlint.cli.inputs, which also reports unreadable
+    directory entries, and classifies each with `classify`.)"""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                reason = structural_reason(str(sub))
-                yield Skipped(str(sub), reason) if reason else Candidate(str(sub), True, True)
-        elif skip_non_elf and (reason := structural_reason(raw, named=True)):
-            yield Skipped(raw, reason)
+                yield classify(str(sub), True)
         else:
-            yield Candidate(raw, False, skip_non_elf)
+            yield classify(raw, False, skip_non_elf)
+
+
+def classify(path: str, discovered: bool, skip_non_elf: bool = False) -> Candidate | Skipped:
+    """A file found in a directory (`discovered`) or named with `skip_non_elf` is taken only
+    if `structural_reason` finds nothing against it; any other named file is taken as given.
+    Whether a taken image is a Xen guest is decided after loading it (`guest_reason`)."""
+    filtered = discovered or skip_non_elf
+    if filtered and (reason := structural_reason(path, named=not discovered)):
+        return Skipped(path, reason)
+    return Candidate(path, discovered, filtered)
 
 
 def structural_reason(path: str, named: bool = False) -> str | None:

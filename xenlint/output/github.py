@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from xenlint.engine.check import target_label
 from xenlint.engine.rule import Severity
+from xenlint.escape import escape
 from xenlint.output.report import Run, visible
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -30,7 +31,9 @@ def render(run: Run) -> str:
 
 
 def _data(text: str) -> str:
-    """Escape a command's message as the runner expects (%, CR, LF)."""
+    """Escape a command's message as the runner expects (%, CR, LF), after xenlint's own
+    escaping of anything else from outside (control bytes, '::', '##[' from a file name)."""
+    text = escape(text, newlines=True)
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

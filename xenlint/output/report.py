@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, target_label
 from xenlint.engine.rule import Rule, Severity
+from xenlint.escape import escape
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def text(
     for mistake in mistakes(visible(findings, show_info), universe):
         head = mistake.headline
         (sev, message, same), *others = mistake.variants()
-        line = f"{head.path}{_position(head)}: {sev}: {head.code} {head.name}: {message}"
+        line = f"{escape(head.path)}{_position(head)}: {sev}: {head.code} {head.name}: {message}"
         label = _label(same, universe)
         if label:
             line += f" [{label}]"

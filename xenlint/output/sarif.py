@@ -181,7 +181,8 @@ def _artifact_location(path: str, index: int | None) -> dict[str, object]:
     if os.path.isabs(path):
         location: dict[str, object] = {"uri": Path(path).as_uri()}
     else:
-        uri = quote(posixpath.normpath(Path(path).as_posix()))
+        # A file name that is not UTF-8 holds surrogates (PEP 383): quote its real bytes.
+        uri = quote(os.fsencode(posixpath.normpath(Path(path).as_posix())))
         location = {"uri": uri, "uriBaseId": SRCROOT}
     if index is not None:
         location["index"] = index
@@ -195,4 +196,4 @@ def _fingerprint(f: Finding) -> str:
     key = "\0".join(
         (f.code, posixpath.normpath(Path(f.path).as_posix()), where or "", str(f.severity))
     )
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]

@@ -8,7 +8,9 @@ the behaviour fields of a `LoaderProfile`. Rules read the `Reading`; they never 
 
 from __future__ import annotations
 
+import bisect
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -164,6 +166,7 @@ QEMU_LAST_MULTIBOOT = L.MULTIBOOT_SCAN_BYTES - 4  # the last offset QEMU's 4-byt
 
 def qemu(image: Image, loader: LoaderProfile) -> Reading:
     """QEMU's x86_load_linux on an ELF: multiboot first, then load_elfboot's PVH note."""
+    raws = _RawIndex.of(image)
     width = loader.elf64_desc_bytes if image.elf_class == 64 else loader.elf32_desc_bytes
 
     def fail(kind: FailureKind, message: str, seg: Segment | None = None) -> Reading:
@@ -195,7 +198,7 @@ def qemu(image: Image, loader: LoaderProfile) -> Reading:
         align = seg.align if loader.walks_p_align else 4
         if align == 0:
             return fail("align-crash", "QEMU dies of SIGFPE (p_align 0 divides by zero)", seg)
-        note = _qemu_walk(seg, _bytes_of(image, seg), align)
+        note = raws.walk(_qemu_walk, seg, align)
         if note is None:
             continue
         matches.append(note)
@@ -213,7 +216,7 @@ def qemu(image: Image, loader: LoaderProfile) -> Reading:
                 seg,
             )
             return replace(reading, matches=(*matches, note), note=note)
-        value = _value(image, note.desc_offset, width)
+        value = raws.value(note.desc_offset, width)
         if value is None:
             return fail("past-file", "QEMU reads the entry past the end of the file", seg)
         raw, chosen = value, note  # every match overwrites pvh_start_addr: the last one wins
@@ -266,6 +269,7 @@ def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | 
 
 def linux_loader(image: Image, loader: LoaderProfile) -> Reading:
     """rust-vmm linux-loader's Elf::load: header checks, PT_LOADs, each PT_NOTE's walk."""
+    raws = _RawIndex.of(image)
     width = L.LINUX_LOADER_DESC
 
     def fail(kind: FailureKind, message: str, seg: Segment | None = None) -> Reading:
@@ -289,7 +293,7 @@ def linux_loader(image: Image, loader: LoaderProfile) -> Reading:
         if not seg.is_note:
             continue
         align = seg.align if loader.walks_p_align else 4
-        found = _linux_loader_walk(image, seg, _bytes_of(image, seg), align)
+        found = raws.walk(_linux_loader_walk, seg, align)
         if isinstance(found, Failure):
             return replace(fail(found.kind, found.message, seg), matches=tuple(matches))
         if found is not None:
@@ -301,14 +305,14 @@ def linux_loader(image: Image, loader: LoaderProfile) -> Reading:
     if chosen is None:
         reading = fail("absent", "PvhEntryNotPresent")
         return replace(reading, matches=tuple(matches), reset_by=reset_by)
-    value = _value(image, chosen.desc_offset, width)
+    value = raws.value(chosen.desc_offset, width)
     if value is None:
         return fail("past-file", "ReadNoteHeader", chosen.segment)
     return Reading(loader, "pvh", tuple(matches), chosen, value, width, value, None)
 
 
 def _linux_loader_walk(
-    image: Image, seg: Segment, raw: NoteBytes | None, align: int
+    seg: Segment, raw: NoteBytes | None, align: int
 ) -> WalkedNote | Failure | None:
     """parse_elf_note: headers while the running offset is inside p_filesz; a match needs
     type 18, namesz 4 and the name 'Xen\\0'; descsz under 4 is InvalidPvhNote."""
@@ -334,19 +338,61 @@ def _linux_loader_walk(
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def _bytes_of(image: Image, seg: Segment) -> NoteBytes | None:
-    for raw in image.note_bytes:
-        if raw.segment == seg.index:
-            return raw
-    return None
+Walker = Callable[[Segment, "NoteBytes | None", int], "WalkedNote | Failure | None"]
 
 
-def _value(image: Image, offset: int, width: int) -> int | None:
-    for raw in image.note_bytes:
+class _RawIndex:
+    """The kept PT_NOTE bytes indexed by segment and by file offset, so a walk over 65535
+    PT_NOTE segments costs n·log n, not a scan of every kept segment for every segment."""
+
+    def __init__(self, image: Image) -> None:
+        self._by_segment: dict[int, NoteBytes] = {}
+        self._walks: dict[tuple[object, ...], WalkedNote | Failure | None] = {}
+        for raw in image.note_bytes:
+            self._by_segment.setdefault(raw.segment, raw)
+        ordered = sorted(image.note_bytes, key=lambda r: r.offset)
+        self._starts = [r.offset for r in ordered]
+        # For each prefix of `ordered`, the kept copy reaching furthest: every copy holds the
+        # same file bytes, so any copy covering a range gives the same value.
+        self._reach: list[NoteBytes] = []
+        best: NoteBytes | None = None
+        for raw in ordered:
+            if best is None or raw.offset + len(raw.data) > best.offset + len(best.data):
+                best = raw
+            self._reach.append(best)
+
+    _last: tuple[Image, _RawIndex] | None = None  # one image is read by many loaders
+
+    @classmethod
+    def of(cls, image: Image) -> _RawIndex:
+        """The index of `image`, built once for all the loaders reading it."""
+        last = cls._last
+        if last is None or last[0] is not image:
+            last = cls._last = (image, cls(image))
+        return last[1]
+
+    def walk(self, walker: Walker, seg: Segment, align: int) -> WalkedNote | Failure | None:
+        """`walker` over the segment's kept bytes, once per (bytes, start, align, size):
+        segments over the same bytes (65535 of them, say) walk them once."""
+        raw = self._by_segment.get(seg.index)
+        key = (walker, id(raw.data) if raw else None, seg.offset, align, seg.filesz, seg.align)
+        found = self._walks.get(key)
+        if key not in self._walks:
+            found = self._walks[key] = walker(seg, raw, align)
+        if isinstance(found, WalkedNote) and found.segment is not seg:
+            found = replace(found, segment=seg)
+        return found
+
+    def value(self, offset: int, width: int) -> int | None:
+        """The little-endian number of `width` bytes at file `offset`, if kept."""
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0:
+            return None
+        raw = self._reach[i]
         start = offset - raw.offset
-        if start >= 0 and start + width <= len(raw.data):
-            return int.from_bytes(raw.data[start : start + width], "little")
-    return None
+        if start + width > len(raw.data):
+            return None
+        return int.from_bytes(raw.data[start : start + width], "little")
 
 
 def _align_up(n: int, align: int) -> int:
@@ -385,13 +431,18 @@ def is_linux(image: Image) -> bool:
     )
 
 
+# At most this many section names describe a segment (a real one holds a handful).
+NAMES_LISTED = 4
+
+
 def segment_names(image: Image, seg: Segment) -> list[str]:
-    """Names of the sections a segment's file bytes hold."""
-    return [
-        s.name
-        for s in image.sections
-        if s.size and s.type != 8 and seg.offset <= s.offset < seg.offset + seg.filesz
-    ]
+    """Names of the sections a segment's file bytes hold (the first NAMES_LISTED, then how
+    many more)."""
+    listed, count = image.sections_in(seg.offset, seg.offset + seg.filesz, NAMES_LISTED)
+    names = [s.name for s in listed]
+    if count > len(listed):
+        names.append(f"and {count - len(listed)} more sections")
+    return names
 
 
 def describe_segment(image: Image, seg: Segment) -> str:

@@ -7,6 +7,7 @@ Xen 4.2 see for FEATURES in a PV boot" without touching bytes. The result is per
 
 from __future__ import annotations
 
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -127,13 +128,36 @@ def uses_xen_guest(release: XenRelease, mode: Mode) -> bool:
     return not (mode.is_pvh and release.hvm_flag)
 
 
-def parse(image: Image, release: XenRelease, mode: Mode) -> XenParse:
+# The XenRelease fields parse() reads; releases that agree on them (and on the hvm flag) parse
+# an image identically, so the check context parses once per distinct key, not once per
+# target x mode cell (65536 notes times 28+ cells once took half a minute). A test checks that
+# every `release.<field>` the parse functions read is listed here.
+PARSE_FIELDS = (
+    "known_notes",
+    "feature_names",
+    "unknown_feature_fatal",
+    "bounded_reads",
+    "hvm_flag",
+    "xen_guest_hypercall_any_order",
+)
+
+
+def parse_key(release: XenRelease, mode: Mode) -> tuple[object, ...]:
+    """What makes two (release, mode) cells parse an image alike: the PARSE_FIELDS of the
+    release and whether the parse is an hvm one."""
+    return (*(getattr(release, f) for f in PARSE_FIELDS), mode.is_pvh and release.hvm_flag)
+
+
+def parse(
+    image: Image, release: XenRelease, mode: Mode, index: NoteIndex | None = None
+) -> XenParse:
+    """libelf's parse of `image`'s notes (or `__xen_guest`) by `release` in `mode`.
+    `index` is the image's NoteIndex when the caller parses the same image more than once."""
     hvm = mode.is_pvh and release.hvm_flag
     result = XenParse(release, mode, hvm, None)
     if image.notes:
         result.source = "notes"
-        for note in image.notes:
-            _parse_note(image, release, note, result)
+        _parse_notes(index or NoteIndex(image), release, result)
     elif image.xen_guest is not None and uses_xen_guest(release, mode):
         result.source = "xen_guest"
         _parse_xen_guest(image, release, result)
@@ -151,38 +175,150 @@ def string_value(note: Note) -> str:
     return note.string.decode("latin-1")
 
 
-def _parse_note(image: Image, release: XenRelease, note: Note, out: XenParse) -> None:
-    kind = N.BY_NUMBER.get(note.type)
-    if kind is None or note.type not in release.known_notes:
-        out.ignored.append(note)
-        return
-    out.used.append(note)
-    if kind.kind is N.DescKind.STRING:
-        if release.bounded_reads and not note.string_terminated:
-            return  # XSA-55: an unterminated string note is skipped
-        value = string_value(note)
-        if kind is N.FEATURES:
-            _parse_features(value, release, note, out)
-        elif kind in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
-            out.strings[kind.name] = value[: N.STRING_KEEP]
-        elif kind is N.PAE_MODE:
+class NoteIndex:
+    """What parse() needs of an image's notes that does not depend on the release, worked out
+    once per image: the notes of each type in walk order, and per type the value libelf ends
+    up with (the last note wins; PAE_MODE, SUPPORTED_FEATURES and PHYS32_RELOC accumulate).
+    Each release then only picks the types it knows, so a parse costs per note type, not per
+    note: an image may hold libelf's 65536 notes and be judged in 100 cells."""
+
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.notes = image.notes
+        self.by_type: dict[int, list[Note]] = {}  # first-seen order, as libelf's dict fills
+        for note in self.notes:
+            self.by_type.setdefault(note.type, []).append(note)
+        self._tokens: dict[str, list[tuple[str, bool, bool, str]]] = {}
+        self._features: dict[tuple[object, ...], _FeatureVerdict] = {}
+        self._palign: int | None = None
+        self._words: dict[int, tuple[int, ...]] = {}
+        self._note_tokens: dict[int, tuple[str, list[FeatureToken]]] = {}
+
+    def last(self, notes: list[Note], terminated: bool) -> Note | None:
+        """The last note of a type (the last with a NUL-terminated string if `terminated`)."""
+        for note in reversed(notes):
+            if note.string_terminated or not terminated:
+                return note
+        return None
+
+    def tokens(self, text: str) -> list[tuple[str, bool, bool, str]]:
+        """feature_tokens() of a FEATURES string as plain tuples, once per distinct string."""
+        found = self._tokens.get(text)
+        if found is None:
+            found = [(t.text, t.required, t.split, t.word) for t in feature_tokens(text)]
+            self._tokens[text] = found
+        return found
+
+    def features(self, text: str, release: XenRelease) -> _FeatureVerdict:
+        """What `release` makes of one FEATURES string, once per (string, feature table)."""
+        key = (text, release.feature_names, release.unknown_feature_fatal)
+        found = self._features.get(key)
+        if found is None:
+            supported = required = 0
+            unknown: list[int] = []
+            fatal = None
+            for i, (name, req, _, _) in enumerate(self.tokens(text)):
+                feature = F.BY_NAME.get(name)
+                if feature is not None and name in release.feature_names:
+                    supported |= 1 << feature.bit
+                    if req:
+                        required |= 1 << feature.bit
+                    continue
+                unknown.append(i)
+                if fatal is None and (req or release.unknown_feature_fatal):
+                    fatal = i
+            found = _FeatureVerdict(supported, required, tuple(unknown), fatal)
+            self._features[key] = found
+        return found
+
+    def note_tokens(self, note: Note) -> tuple[str, list[FeatureToken]]:
+        """A FEATURES note's string and tokens, made once and shared by every parse."""
+        found = self._note_tokens.get(id(note))  # the index keeps every note alive
+        if found is None:
+            text = string_value(note)
+            tokens = [FeatureToken(n, r, note, s, w) for n, r, s, w in self.tokens(text)]
+            found = self._note_tokens[id(note)] = (text, tokens)
+        return found
+
+    def words(self, note: Note) -> tuple[int, ...]:
+        """_words() of a note, once per note (a hostile bitmap may be megabytes long)."""
+        found = self._words.get(id(note))
+        if found is None:
+            found = self._words[id(note)] = _words(self.image, note)
+        return found
+
+    @property
+    def palign(self) -> int:
+        """The largest loadable p_align (32-bit), PHYS32_RELOC's default alignment's source."""
+        if self._palign is None:
+            loads = self.image.load_segments()
+            self._palign = max((s.align for s in loads), default=0) & 0xFFFFFFFF
+        return self._palign
+
+
+@dataclass(frozen=True)
+class _FeatureVerdict:
+    supported: int
+    required: int
+    unknown: tuple[int, ...]  # indices of the unknown tokens
+    fatal: int | None  # index of the first token that fails the parse
+
+
+def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
+    """elf_xen_parse_note for every note, type by type (see NoteIndex)."""
+    image, known = index.image, release.known_notes
+    defined = N.BY_NUMBER
+    out.used = [n for n in index.notes if n.type in known and n.type in defined]
+    out.ignored = [n for n in index.notes if not (n.type in known and n.type in defined)]
+    skip_unterminated = release.bounded_reads  # XSA-55: an unterminated string is skipped
+    for number, notes in index.by_type.items():
+        kind = defined.get(number)
+        if kind is None or number not in known:
+            continue
+        if kind.kind is N.DescKind.STRING:
+            if kind is N.FEATURES:
+                for note in notes:
+                    if note.string_terminated or not skip_unterminated:
+                        _parse_features_note(index, note, release, out)
+                continue
+            last = index.last(notes, skip_unterminated)
+            if last is None:
+                continue
+            value = string_value(last)
+            if kind in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
+                value = value[: N.STRING_KEEP]
             out.strings[kind.name] = value
-            out.pae = _pae(value, out.pae)
+            if kind is N.PAE_MODE:
+                for note in notes:
+                    if note.string_terminated or not skip_unterminated:
+                        out.pae = _pae(string_value(note), out.pae)
+        elif kind is N.SUPPORTED_FEATURES:
+            for note in notes:
+                words = index.words(note) if note.descsz % 4 == 0 else ()
+                out.supported_words.append((note, words))
+                if words:
+                    out.supported |= words[0]
+            out.numbers[kind.name] = numeric(image, notes[-1])
+        elif kind is N.PHYS32_ENTRY:
+            out.raw_phys32 = numeric(image, notes[-1])
+            out.numbers[kind.name] = out.raw_phys32
+        elif kind is N.PHYS32_RELOC:
+            for note in notes:
+                out.phys32_reloc = _phys32_reloc(image, note, out.phys32_reloc, index.palign)
         else:
-            out.strings[kind.name] = value
-    elif kind is N.SUPPORTED_FEATURES:
-        words = _words(image, note) if note.descsz % 4 == 0 else ()
-        out.supported_words.append((note, words))
-        if words:
-            out.supported |= words[0]
-        out.numbers[kind.name] = numeric(image, note)
-    elif kind is N.PHYS32_ENTRY:
-        out.raw_phys32 = numeric(image, note)
-        out.numbers[kind.name] = out.raw_phys32
-    elif kind is N.PHYS32_RELOC:
-        out.phys32_reloc = _phys32_reloc(image, note, out.phys32_reloc)
-    else:
-        out.numbers[kind.name] = numeric(image, note)
+            out.numbers[kind.name] = numeric(image, notes[-1])
+
+
+def _parse_features_note(index: NoteIndex, note: Note, release: XenRelease, out: XenParse) -> None:
+    text, tokens = index.note_tokens(note)
+    out.feature_strings.append((note, text))
+    verdict = index.features(text, release)
+    out.tokens.extend(tokens)
+    out.supported |= verdict.supported
+    out.required |= verdict.required
+    out.unknown.extend(tokens[i] for i in verdict.unknown)
+    if verdict.fatal is not None and out.fatal is None:
+        out.fatal = tokens[verdict.fatal]
 
 
 def _pae(value: str, before: Pae) -> Pae:
@@ -193,7 +329,7 @@ def _pae(value: str, before: Pae) -> Pae:
     return "extended-cr3" if value == "yes" else before
 
 
-def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys32Reloc:
+def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None, palign: int) -> Phys32Reloc:
     """Words 0-2 are read when descsz reaches them, each as 0 if descsz is not a multiple of 4
     or the word is not in the file (elf_note_numeric_array); absent words keep earlier values."""
     order = "little" if image.little_endian else "big"
@@ -203,7 +339,6 @@ def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys3
             data = note.desc[4 * i : 4 * i + 4]
             whole = note.descsz % 4 == 0 and len(data) == 4
             words[i] = int.from_bytes(data, order) if whole else 0
-    palign = max((s.align for s in image.load_segments()), default=0) & 0xFFFFFFFF
     zeroed = before.zeroed if before else None
     if note.descsz >= 4 and note.descsz % 4:
         zeroed = note
@@ -213,9 +348,8 @@ def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None) -> Phys3
 
 def _words(image: Image, note: Note) -> tuple[int, ...]:
     """The descriptor as 32-bit words in the ELF's byte order (elf_note_numeric_array)."""
-    order = "little" if image.little_endian else "big"
-    size = min(note.descsz, len(note.desc)) // 4 * 4
-    return tuple(int.from_bytes(note.desc[i : i + 4], order) for i in range(0, size, 4))
+    count = min(note.descsz, len(note.desc)) // 4
+    return struct.unpack_from(f"{'<' if image.little_endian else '>'}{count}I", note.desc)
 
 
 def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenParse) -> bool:

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
 from xenlint.abi.xen import RELEASES
-from xenlint.engine.rule import Context, Result, Rule, Severity
+from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
 from xenlint.replay.xen import FeatureToken, XenParse
 
 # Names some release accepts in the FEATURES string; others exist only as bitmap bits.
@@ -41,14 +42,19 @@ A feature that is only a bit for Xen goes into a SUPPORTED_FEATURES note instead
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
+        # Cells whose releases read notes alike share one parse and its list of unknown
+        # tokens: each list is judged once for all of them (thousands of names x cells).
+        groups: dict[int, tuple[XenParse, list[Cell]]] = {}
         for cell in ctx.xen_cells:
             parse = ctx.xen(cell)
+            groups.setdefault(id(parse.unknown), (parse, []))[1].append(cell)
+        for parse, cells in groups.values():
             for token in parse.unknown:
                 if not _mine(token):
                     continue
                 refused = parse.refuses(token)
                 yield Result(
-                    (cell,),
+                    tuple(cells),
                     _message(parse, token, refused),
                     ctx.location(token.note),
                     Severity.ERROR if refused and token.note else Severity.WARNING,
@@ -63,11 +69,14 @@ def _mine(token: FeatureToken) -> bool:
     return not any(c.isspace() for c in token.text)
 
 
+_LOWER = {name.lower(): name for name in F.BY_NAME}
+
+
+@functools.lru_cache(maxsize=4096)  # once per name: a FEATURES string may hold thousands
 def suggestion(text: str) -> str | None:
     """The real feature name closest to `text`, ignoring case; None if none is close."""
-    lower = {name.lower(): name for name in F.BY_NAME}
-    close = difflib.get_close_matches(text.lower(), list(lower), n=1, cutoff=0.6)
-    return lower[close[0]] if close else None
+    close = difflib.get_close_matches(text.lower(), list(_LOWER), n=1, cutoff=0.6)
+    return _LOWER[close[0]] if close else None
 
 
 def _message(parse: XenParse, token: FeatureToken, refused: bool) -> str:

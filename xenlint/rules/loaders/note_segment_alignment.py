@@ -8,7 +8,13 @@ from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image, Segment
-from xenlint.replay.pvh import Reading, consequence, describe_segment, read_as_if_4
+from xenlint.replay.pvh import (
+    NAMES_LISTED,
+    Reading,
+    consequence,
+    describe_segment,
+    read_as_if_4,
+)
 from xenlint.replay.toolchain import GNU_PROPERTY_FIX, gnu_property_in
 
 ALIGN_HIGH_FIX = """
@@ -48,6 +54,7 @@ Keep 8-aligned notes out of the Xen note segment: discard them in the linker scr
     def check(self, ctx: Context) -> Iterator[Result]:
         """Per loader cell: the PT_NOTEs whose p_align (as this loader reads it) breaks or
         endangers the walk to the PVH entry."""
+        holders: set[int] | None = None
         for cell in ctx.loader_cells:
             loader = cell.loader
             reading = ctx.loader(cell)
@@ -64,26 +71,34 @@ Keep 8-aligned notes out of the Xen note segment: discard them in the linker scr
                     fix=ALIGN_HIGH_FIX,
                 )
                 continue
-            for seg in _misaligned(ctx.image, reading):
-                broken = _breaks(ctx.image, reading, seg)
+            if holders is None:  # worked out once: an image may hold 65536 notes
+                holders = _holders(ctx.image)
+            ideal: Reading | None = None
+            for seg in _misaligned(ctx.image, reading, holders):
+                ideal = ideal or read_as_if_4(ctx.image, reading)
+                broken = _breaks(reading, ideal)
                 yield Result(
                     (cell,),
-                    _message(ctx.image, reading, seg, broken),
+                    _message(ctx.image, reading, ideal, seg, broken),
                     Location(None, describe_segment(ctx.image, seg), seg.offset),
                     severity=None if broken else Severity.WARNING,
                     fix=GNU_PROPERTY_FIX if gnu_property_in(ctx.image, seg) else None,
                 )
 
 
-def _misaligned(image: Image, reading: Reading) -> list[Segment]:
-    """PT_NOTEs with p_align != 4 that matter: one that kills the loader, or one that holds
-    a PHYS32_ENTRY note by a 4-byte walk (Xen's)."""
-    failed = reading.failure.segment if reading.failure else None
-    holders = {
+def _holders(image: Image) -> set[int]:
+    """PT_NOTE segments that hold a PHYS32_ENTRY note by a 4-byte walk (Xen's)."""
+    return {
         n.container.index
         for n in image.segment_notes + image.skipped_segment_notes
         if n.type == N.PHYS32_ENTRY.number
     }
+
+
+def _misaligned(image: Image, reading: Reading, holders: set[int]) -> list[Segment]:
+    """PT_NOTEs with p_align != 4 that matter: one that kills the loader, or one of the
+    `holders`."""
+    failed = reading.failure.segment if reading.failure else None
     return [
         s
         for s in image.segments
@@ -91,19 +106,15 @@ def _misaligned(image: Image, reading: Reading) -> list[Segment]:
     ]
 
 
-def _breaks(image: Image, reading: Reading, seg: Segment) -> bool:
+def _breaks(reading: Reading, ideal: Reading) -> bool:
     if reading.failure is not None and reading.failure.kind in ("align-crash", "align-error"):
         return True
-    ideal = read_as_if_4(image, reading)
     return (reading.entry, reading.failure) != (ideal.entry, ideal.failure)
 
 
-def _message(image: Image, reading: Reading, seg: Segment, broken: bool) -> str:
-    wide = [
-        f"{s.name} ({s.addralign}-aligned)"
-        for s in image.sections
-        if s.size and s.addralign > 4 and seg.offset <= s.offset < seg.offset + seg.filesz
-    ]
+def _message(image: Image, reading: Reading, ideal: Reading, seg: Segment, broken: bool) -> str:
+    inside, _ = image.sections_in(seg.offset, seg.offset + seg.filesz, NAMES_LISTED)
+    wide = [f"{s.name} ({s.addralign}-aligned)" for s in inside if s.addralign > 4]
     cause = f", raised by {', '.join(wide)}" if wide else ""
     prop = gnu_property_in(image, seg)
     if prop is not None:
@@ -115,7 +126,6 @@ def _message(image: Image, reading: Reading, seg: Segment, broken: bool) -> str:
     )
     if not broken:
         return f"{head}: {reading.loader.program} still finds the entry by luck"
-    ideal = read_as_if_4(image, reading)
     if reading.failure is None and ideal.entry is not None:
         return (
             f"{head}: {reading.loader.program} walks by {seg.align} and reads the entry as "

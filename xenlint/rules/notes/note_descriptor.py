@@ -47,16 +47,29 @@ descsz, and SUPPORTED_FEATURES as one whole 32-bit word (.long).
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell in ctx.xen_cells:
-            parse = ctx.xen(cell)
-            for note in parse.used:
-                kind = N.BY_NUMBER[note.type]
-                if kind in _ELSEWHERE or note.truncated:  # XL204, XL205; XL003
-                    continue
+        # One pass over the notes, not one per cell: an image may hold 65536 notes and be
+        # judged in dozens of cells. A note fine for one cell is fine for all (every check
+        # below starts with a size or termination test that no cell changes), so only a bad
+        # note is judged per cell, and cells with the same verdict share one Result.
+        parses = [(cell, ctx.xen(cell)) for cell in ctx.xen_cells]
+        parsers: dict[int, list[tuple[Cell, XenParse]]] = {}
+        for note in ctx.image.notes:
+            kind = N.BY_NUMBER.get(note.type)
+            if kind is None or kind in _ELSEWHERE or note.truncated:  # XL204, XL205; XL003
+                continue
+            cells = parsers.get(note.type)
+            if cells is None:
+                cells = [(c, p) for c, p in parses if note.type in p.release.known_notes]
+                parsers[note.type] = cells
+            if not cells or _judge(ctx.image, *cells[0], kind, note) is None:
+                continue
+            verdicts: dict[Verdict, list[Cell]] = {}
+            for cell, parse in cells:
                 found = _judge(ctx.image, cell, parse, kind, note)
                 if found is not None:
-                    message, severity, fix = found
-                    yield Result((cell,), message, Location.of_note(note), severity, fix)
+                    verdicts.setdefault(found, []).append(cell)
+            for (message, severity, fix), judged in verdicts.items():
+                yield Result(tuple(judged), message, Location.of_note(note), severity, fix)
 
 
 Verdict = tuple[str, Severity, str]

@@ -9,7 +9,7 @@ from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import FIRST_PVH, FIRST_PVH_DOM0, RELEASES
-from xenlint.engine.rule import Context, Location, Result, Rule, Severity
+from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.model import Note
 
 # The first release whose libelf parses each type; types missing here no release parses.
@@ -46,13 +46,17 @@ drop the releases that cannot use it from the project's targets.
     def check(self, ctx: Context) -> Iterator[Result]:
         # A mode the release cannot boot at all is XL103's; what it skips there is moot.
         cells = tuple(c for c in ctx.xen_cells if c.mode in c.profile.modes)
+        skippers: dict[int, tuple[Cell, ...]] = {}  # per type: an image may hold 65536 notes
         for note in ctx.image.notes:
             first = FIRST_PARSED.get(note.type)
             if first is None:
                 if cells:
                     yield Result(cells, _never(note), Location.of_note(note), fix=_fix(note))
                 continue
-            skipping = tuple(c for c in cells if c.xen and note.type not in c.xen.known_notes)
+            skipping = skippers.get(note.type)
+            if skipping is None:
+                skipping = tuple(c for c in cells if c.xen and note.type not in c.xen.known_notes)
+                skippers[note.type] = skipping
             if skipping:
                 message = (
                     f"{note.type_name} is unknown to this release, which skips it: Xen parses "

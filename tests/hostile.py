@@ -1,0 +1,95 @@
+"""Generators for the large hostile inputs of the hostile-input issue: each is a small file
+(most under 10 KB once xz-compressed) that once cost xenlint seconds to minutes, gigabytes, or
+a traceback. They are generated rather than stored because several are megabytes raw.
+
+`INPUTS` maps a name to a function writing the input into a directory and returning its
+path; `tests/test_hostile.py` runs each through the CLI, `benchmarks/hostile.py` times it.
+"""
+
+from __future__ import annotations
+
+import lzma
+from collections.abc import Callable
+from pathlib import Path
+
+from elfbuilder import PT_NOTE, Note, Segment, build_elf, note_bytes, u32, xen_kernel
+from wrapping import bzimage
+
+GUEST_OS, LOADER, XEN_VERSION, FEATURES, SUPPORTED_FEATURES = 6, 8, 5, 10, 17
+BASIC = [Note(GUEST_OS, b"linux\0"), Note(XEN_VERSION, b"xen-3.0\0"), Note(LOADER, b"generic\0")]
+
+
+def xz_bzimage(elf: bytes) -> bytes:
+    """`elf` as the xz payload of a bzImage (Python's own xz encoder: any valid stream does)."""
+    packed = lzma.compress(elf, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, preset=1)
+    return bzimage(packed, len(elf))
+
+
+def overlapping_notes(count: int) -> bytes:
+    """`count` PT_NOTE segments and as many SHT_NOTE sections, all over the same note bytes:
+    every container covers every other (once 24 s and 310 MB of output at 4,000, a
+    MemoryError at 65,535)."""
+    notes = note_bytes(BASIC)
+    text = Segment(data=b"\x90" * 0x100, section=".text")
+    # One fixed offset well past the program header table for every segment.
+    offset = 64 + 56 * (count + 1) + 0x100 + 16
+    seg = Segment(PT_NOTE, vaddr=0, paddr=0, data=notes, offset=offset, section=".note.Xen")
+    # e_shnum is 16 bits and build_elf adds the null and .shstrtab sections.
+    sections = min(count, 0xFFFF - 3)
+    segments = [seg] * sections + [Segment(PT_NOTE, vaddr=0, data=notes, offset=offset)] * (
+        count - sections
+    )
+    return build_elf([text, *segments])
+
+
+def many_note_segments(count: int = 0xFFFF - 1) -> bytes:
+    """`count` PT_NOTE segments, each its own note (pvhload once scanned every kept note for
+    every segment: 82-231 s)."""
+    text = Segment(data=b"\x90" * 0x100)
+    segs = [
+        Segment(PT_NOTE, vaddr=0, data=note_bytes([Note(18, u32(0x100000 + i))]))
+        for i in range(count)
+    ]
+    return build_elf([text, *segs], with_section_headers=False)
+
+
+def million_notes() -> bytes:
+    """10^6 Xen notes in one PT_NOTE (libelf stops at 65,536), as an xz bzImage of a few KB:
+    once re-parsed in each of the 28+ target x mode cells (11-35 s)."""
+    text = Segment(data=b"\x90" * 0x100)
+    notes = Segment(PT_NOTE, vaddr=0, data=note_bytes([Note(GUEST_OS, b"linux\0")]) * 1_000_000)
+    return xz_bzimage(build_elf([text, notes], with_section_headers=False))
+
+
+def all_ones_supported_features(size: int) -> bytes:
+    """A SUPPORTED_FEATURES descriptor of `size` bytes of 0xFF (XL404 once listed every bit in
+    every cell: 170 s and 3 GB at 1 MiB)."""
+    return xz_bzimage(xen_kernel([*BASIC, Note(SUPPORTED_FEATURES, b"\xff" * size)]))
+
+
+def unknown_feature_names(count: int = 4000) -> bytes:
+    """A FEATURES string of `count` distinct unknown names, each close to a real one (difflib
+    once ran twice per name per cell)."""
+    names = "|".join(f"writable_page_tablez{i}" for i in range(count)).encode()
+    return xen_kernel([*BASIC, Note(FEATURES, names + b"\0")])
+
+
+def _writer(make: Callable[[], bytes], name: str) -> Callable[[Path], Path]:
+    def write(directory: Path) -> Path:
+        path = directory / name
+        path.write_bytes(make())
+        return path
+
+    return write
+
+
+# name -> writer; the names are also the file names.
+INPUTS: dict[str, Callable[[Path], Path]] = {
+    "overlap-4000": _writer(lambda: overlapping_notes(4000), "overlap-4000.elf"),
+    "overlap-65535": _writer(lambda: xz_bzimage(overlapping_notes(0xFFFF - 1)), "overlap-65535"),
+    "note-segments-65535": _writer(lambda: xz_bzimage(many_note_segments()), "segs-65535"),
+    "notes-1e6": _writer(million_notes, "notes-1e6"),
+    "supported-1mib": _writer(lambda: all_ones_supported_features(1 << 20), "supported-1mib"),
+    "supported-4mib": _writer(lambda: all_ones_supported_features(4 << 20), "supported-4mib"),
+    "unknown-features": _writer(unknown_feature_names, "unknown-features.elf"),
+}
