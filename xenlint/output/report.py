@@ -122,8 +122,7 @@ def text(
         if label:
             line += f" [{label}]"
         if others and not full:
-            also = "; ".join(_other(o_sev, fs, sev, universe) for o_sev, _, fs in others)
-            line += f" [also {also}: see --format full]"
+            line += f" [also {_also(others, sev, universe)}: see --format full]"
         if head.location is not None:
             line += f" ({head.location.describe()})"
         lines.append(line)
@@ -135,6 +134,23 @@ def text(
                 # Multi-line fixes stay under their finding, indented past "  fix: ".
                 lines.append("  fix: " + fix.replace("\n", "\n       "))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+MAX_ALSO = 4  # target ranges named after the headline before '...'
+
+
+def _also(
+    others: Sequence[tuple[Severity, str, list[Finding]]],
+    head: Severity,
+    universe: Sequence[Profile],
+) -> str:
+    """The other ranges, each once: a FEATURES note naming 40 unknown features is one line
+    whose other messages share two ranges, not a line listing 40 copies of them."""
+    labels = list(dict.fromkeys(_other(sev, fs, head, universe) for sev, _, fs in others))
+    shown = "; ".join(labels[:MAX_ALSO]) + ("; ..." if len(labels) > MAX_ALSO else "")
+    if len(others) > len(labels):
+        return f"{len(others)} other messages on {shown}"
+    return shown
 
 
 def _other(
