@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import Lint, cells
 from elfbuilder import Note, Section, Segment, build_elf, note_bytes, u64, xen_kernel
+from wrapping import COMPRESSORS, wrap
 
 from xenlint.abi.loaders import LOADERS
 from xenlint.image.read import load_image
@@ -200,3 +201,18 @@ def test_xl002_names_the_loaders_of_each_mode(lint: Lint) -> None:
     assert "GRUB's Xen PV loader (pvgrub2 2.02)" in by_mode[("pv",)]
     assert "QEMU" not in by_mode[("pv",)]
     assert "QEMU, Firecracker, Cloud Hypervisor" in by_mode[("pvh",)]
+
+
+@needs_grub_file
+@pytest.mark.parametrize("codec", ["gzip", "xz", "lzo", "bzip2", "lzma", "lz4", "zstd"])
+def test_grub_pv_loader_bzimage_codecs(tmp_path: Path, lint: Lint, codec: str) -> None:
+    """grub_xen_file opens a bzImage's payload through GRUB's file filters (gzio, xzio,
+    lzopio); grub-file 2.06 runs that code and boots the gzip and xz payloads only (lzo is
+    refused too, observed); any other payload is "not xen image"."""
+    if shutil.which(COMPRESSORS[codec][0]) is None:
+        pytest.skip(f"{COMPRESSORS[codec][0]} not installed")
+    path = wrap(tmp_path, PV_CASES["pv64"][0], codec)
+    boots = grub_file("--is-x86_64-xen-domu", path)
+    assert boots is (codec in ("gzip", "xz"))
+    errors = cells(lint(path, targets=["grub-xen-2.04"]), "XL514", "error")
+    assert bool(errors) is not boots

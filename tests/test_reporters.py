@@ -289,3 +289,24 @@ def test_sarif_for_a_finding_without_a_registered_rule(tmp_path: Path) -> None:
     (rule,) = log["runs"][0]["tool"]["driver"]["rules"]
     assert rule["id"] == "XL000" and rule["name"] == "image-unreadable"
     validate_sarif(log)
+
+
+def test_source_findings_in_json_and_sarif(capsys: pytest.CaptureFixture[str]) -> None:
+    """A finding in an assembly source has a line and column: the JSON report carries them
+    (valid against the schema) and SARIF gives a text region there, in both profiles."""
+    seed = ROOT / "tests" / "source" / "freebsd-seed.S"
+    line = next(
+        i for i, t in enumerate(seed.read_text().splitlines(), 1) if '|hvm_callback_vector"' in t
+    )
+    code, out, _ = run(["--format", "json", str(seed)], capsys)
+    assert code == 1
+    data = json.loads(out)
+    validate_report(data)
+    assert {f["location"]["line"] for f in data["findings"]} == {line}
+    for profile in ("sarif", "sarif-github"):
+        code, log = sarif(["--format", profile, str(seed)], capsys)
+        assert code == 1
+        for result in log["runs"][0]["results"]:
+            region = result["locations"][0]["physicalLocation"]["region"]
+            assert region["startLine"] == line and region["startColumn"] > 1
+        validate_sarif(log)

@@ -398,3 +398,74 @@ def test_notes_lists_source_notes_with_link_time_values() -> None:
     assert by_name["ENTRY"]["link_time"] == "startup_xen"
     listing = xenlint("notes", str(linux(PVH_HEAD))).stdout
     assert "link-time: (pvh_start_xen - __START_KERNEL_map) (checked in the linked image" in listing
+
+
+# The styles of other trees: NetBSD (4-argument ELFNOTE from a machine header, RELOC()), Xen's
+# own head.S (3-argument ELFNOTE from a header, sym_offs()) and raw directives. xenlint does
+# not read the headers: the ELFNOTE forms are known, the file's own macros are expanded.
+STYLES = {
+    "netbsd-locore.S": {
+        "seed-features": ('pae_pgdir_above_4gb")', 'pae_pgdir_above_4gb|hvm_callback_vector")'),
+        "virtual-phys32": (".long,  RELOC(start_pvh)", ".quad,  start_pvh"),
+    },
+    "xen-head.S": {
+        "seed-features": (
+            '"!writable_page_tables")',
+            '"!writable_page_tables|hvm_callback_vector")',
+        ),
+        "virtual-phys32": (".long sym_offs(__pvh_start)", ".quad __pvh_start"),
+    },
+    "raw-notes.S": {
+        "seed-features": (
+            '.asciz\t"!writable_page_tables"',
+            '.asciz\t"!writable_page_tables|hvm_callback_vector"',
+        ),
+        "missing-alloc-flag": ('.pushsection .note.Xen, "a", @note', ".pushsection .note.Xen"),
+    },
+}
+STYLE_CODES = {
+    "seed-features": {"XL402"},
+    "virtual-phys32": {"XL201"},
+    "missing-alloc-flag": {"XL002"},
+}
+SOURCE_DECIDED = {"XL002", "XL003", "XL004", "XL006", "XL201", "XL204", "XL401", "XL402", "XL403"}
+
+
+def build_style(source: Path, out: Path) -> Path | None:
+    if shutil.which("gcc") is None or shutil.which("ld") is None:
+        return None
+    obj = out.with_suffix(".o")
+    include = ["-I", str(HERE / "include")]
+    subprocess.run(["gcc", "-c", *include, str(source), "-o", str(obj)], check=True)
+    subprocess.run(["ld", "-T", str(HERE / "link.ld"), str(obj), "-o", str(out)], check=True)
+    return out
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_style_clean(tmp_path: Path, style: str) -> None:
+    proc = xenlint(str(HERE / style))
+    assert proc.returncode == 0 and proc.stdout == "", proc.stdout
+    image = build_style(HERE / style, tmp_path / "kernel")
+    if image is not None:
+        assert not {f["code"] for f in findings(str(image))} & SOURCE_DECIDED
+
+
+@pytest.mark.parametrize(
+    ("style", "variant"), sorted((s, v) for s, variants in STYLES.items() for v in variants)
+)
+def test_style_broken(tmp_path: Path, style: str, variant: str) -> None:
+    old, new = STYLES[style][variant]
+    text = (HERE / style).read_text()
+    assert old in text, (style, variant)
+    broken = text.replace(old, new)
+    path = tmp_path / style
+    path.write_text(broken)
+    got = findings(str(path))
+    codes = STYLE_CODES[variant]
+    assert {f["code"] for f in got} == codes
+    needle = "hvm_callback_vector" if variant == "seed-features" else new
+    assert {f["location"]["line"] for f in got} == {line_of(broken, needle)}
+    image = build_style(path, tmp_path / "kernel")
+    if image is None:
+        pytest.skip("needs gcc and ld to build the image")
+    assert {f["code"] for f in findings(str(image))} & SOURCE_DECIDED == codes

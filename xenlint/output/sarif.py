@@ -139,7 +139,10 @@ def _result(
             properties["byteRegion"] = byte_region
         else:
             physical["region"] = byte_region
-    if github:
+    if loc is not None and loc.line is not None:
+        # A finding in a source file (assembly, linker script) is a text region at its line.
+        physical["region"] = {"startLine": loc.line, "startColumn": loc.column or 1}
+    elif github:
         physical["region"] = {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1}
     location: dict[str, object] = {"physicalLocation": physical}
     if loc is not None and (loc.note or loc.container):

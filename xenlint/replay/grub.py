@@ -24,12 +24,15 @@ from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import EM_386, EM_X86_64, Image
 from xenlint.replay.engines import LoaderEngine
 from xenlint.replay.pvh import Failure, FailureKind, Reading
+from xenlint.replay.reach import segment_at
 
 PAGE_SIZE = 4096
-# bzImage payloads GRUB's file filters decompress (grub_file_offset_open runs the
-# GRUB_FILE_FILTER_COMPRESSION_FIRST..LAST filters: gzio, xzio, lzopio); others are
-# "not xen image". Names as xenlint.image.decompress calls the codecs.
-GRUB_CODECS = frozenset({"gzip", "xz", "lzo"})
+# bzImage payloads GRUB's PV loader decompresses: grub_file_offset_open runs the
+# GRUB_FILE_FILTER_COMPRESSION_FIRST..LAST filters (gzio, xzio, lzopio), but Debian's grub-file
+# 2.06 (which links all three) accepts only the gzip and xz payloads of a bzImage built as the
+# kernel's boot protocol lays it out, and refuses lzo as it refuses bzip2, lzma, lz4 and zstd
+# ("not xen image"; tests/test_loader_grub.py). Names as xenlint.image.decompress has them.
+GRUB_CODECS = frozenset({"gzip", "xz"})
 # multiboot_mbi.c: header flag bits GRUB does not support (MULTIBOOT_UNSUPPORTED).
 MULTIBOOT_UNSUPPORTED = 0x0000FFF8
 
@@ -48,7 +51,7 @@ def segment_notes(image: Image) -> Iterator[GrubNote]:
     does not skip it, unlike libelf): 4-byte padding; a note is Xen's when namesz >= 3 and
     its name starts with "Xen" (namesz 3) or "Xen\\0" (namesz 4 or more)."""
     for raw in image.note_bytes:
-        seg = next((s for s in image.segments if s.index == raw.segment), None)
+        seg = segment_at(image, raw.segment)
         if seg is None:
             continue
         data, pos, end = raw.data, 0, min(seg.filesz, len(raw.data))
@@ -83,7 +86,7 @@ class GrubXenEngine(LoaderEngine):
             return fail(
                 "format",
                 L.GRUB_NOT_XEN,
-                f"GRUB decompresses only gzip, xz and lzo bzImage payloads, not {codec}",
+                f"GRUB's PV loader boots gzip and xz bzImage payloads, not {codec}",
             )
         # grub_xen_get_info: the class, machine and byte order pick the parser.
         if image.elf_class == 64 and image.machine == EM_X86_64 and image.little_endian:

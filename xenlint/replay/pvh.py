@@ -232,8 +232,8 @@ def _align_read_high(image: Image, loader: LoaderProfile, seg: Segment) -> int:
     table are not modelled, and are often 0)."""
     if not loader.elf32_align_read_64 or image.elf_class != 32:
         return 0
-    later = [s for s in image.segments if s.index == seg.index + 1]
-    return later[0].type if later else 0
+    nxt = seg.index + 1  # segments hold every header in table order: index by position
+    return image.segments[nxt].type if nxt < len(image.segments) else 0
 
 
 def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | None:

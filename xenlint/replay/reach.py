@@ -190,7 +190,7 @@ def xen_desyncs(image: Image) -> list[Desync]:
     """Xen's 4-byte walk of every PT_NOTE it reads (not one at file offset 0)."""
     out = []
     for raw in image.note_bytes:
-        seg = _segment(image, raw.segment)
+        seg = segment_at(image, raw.segment)
         if seg is None or seg.offset == 0:
             continue
         found = desync(raw, seg, 4)
@@ -203,7 +203,7 @@ def walk_desyncs(image: Image, align_of: dict[int, int], types: set[int]) -> lis
     """A loader's walk of each PT_NOTE, padding to `align_of[segment index]`."""
     out = []
     for raw in image.note_bytes:
-        seg = _segment(image, raw.segment)
+        seg = segment_at(image, raw.segment)
         align = align_of.get(raw.segment, 0)
         if seg is None or align <= 0:
             continue
@@ -213,8 +213,11 @@ def walk_desyncs(image: Image, align_of: dict[int, int], types: set[int]) -> lis
     return out
 
 
-def _segment(image: Image, index: int) -> Segment | None:
-    return next((s for s in image.segments if s.index == index), None)
+def segment_at(image: Image, index: int) -> Segment | None:
+    """Program header `index`: segments are every header in table order, so a lookup by
+    position (no scan: an image may have 65535 headers)."""
+    segs = image.segments
+    return segs[index] if 0 <= index < len(segs) and segs[index].index == index else None
 
 
 # The last image's answers: several rules ask the same question of one image, per cell.

@@ -27,7 +27,7 @@ Some loaders people boot Xen-noted kernels with never read the PHYS32_ENTRY note
   LOADER note other than "generic" ("invalid loader"), an ELF that is neither ELF64 x86-64
   nor ELF32 i386 ("unknown ELF type"), a 32-bit kernel without PAE ("incompatible
   architecture: 1"), a VIRT_BASE that is not page-aligned, and a bzImage whose payload is not
-  gzip, xz or lzo ("not xen image").
+  gzip or xz ("not xen image").
 - GRUB's PVH build (i386-xen_pvh, target grub-xen-pvh; Qubes' pvgrub2-pvh) is itself the PVH
   guest and boots multiboot kernels (a v1 header in the first 8192 bytes, a multiboot2 header
   in the first 32768) and Linux bzImages; a PVH-only ELF is refused ("no multiboot header
