@@ -50,15 +50,21 @@ class Settings:
         not boot as PVH, gets no loader findings."""
         if self.targets_given:
             return self.profiles
-        profiles = self.profiles
-        if self.modes is None:
-            from xenlint.engine.check import declared_modes
-
-            declared = set(declared_modes(image))
-            profiles = tuple(p for p in profiles if p.fixed_modes or p.modes & declared)
+        profiles = self.xen_profiles_for(image)
         if image.format != "elf" or not image.has_note(N.PHYS32_ENTRY):
             return profiles
         return profiles + tuple(p for p in self.default_loaders if _boots(p, image))
+
+    def xen_profiles_for(self, image: Image) -> tuple[Profile, ...]:
+        """The configured targets, less (by default, under `auto`) the Xen releases that boot
+        none of the modes the image declares; source checks use this too, so a source and
+        the image built from it are judged on the same releases."""
+        if self.targets_given or self.modes is not None:
+            return self.profiles
+        from xenlint.engine.check import declared_modes
+
+        declared = set(declared_modes(image))
+        return tuple(p for p in self.profiles if p.fixed_modes or p.modes & declared)
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
