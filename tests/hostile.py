@@ -74,6 +74,16 @@ def unknown_feature_names(count: int = 4000) -> bytes:
     return xen_kernel([*BASIC, Note(FEATURES, names + b"\0")])
 
 
+def features_bomb(count: int = 65000) -> bytes:
+    """`count` PT_NOTE segments over one FEATURES note of 4,000 '|': libelf reads 65536 notes
+    of 4,001 (empty) names each, 260 million tokens (once a hang and gigabytes)."""
+    notes = note_bytes([Note(FEATURES, b"|" * 4000 + b"\0")])
+    offset = 64 + 56 * (count + 1) + 0x100 + 16
+    seg = Segment(PT_NOTE, vaddr=0, paddr=0, data=notes, offset=offset)
+    text = Segment(data=b"\x90" * 0x100)
+    return xz_bzimage(build_elf([text] + [seg] * count, with_section_headers=False))
+
+
 def _writer(make: Callable[[], bytes], name: str) -> Callable[[Path], Path]:
     def write(directory: Path) -> Path:
         path = directory / name
@@ -92,4 +102,5 @@ INPUTS: dict[str, Callable[[Path], Path]] = {
     "supported-1mib": _writer(lambda: all_ones_supported_features(1 << 20), "supported-1mib"),
     "supported-4mib": _writer(lambda: all_ones_supported_features(4 << 20), "supported-4mib"),
     "unknown-features": _writer(unknown_feature_names, "unknown-features.elf"),
+    "features-bomb": _writer(features_bomb, "features-bomb"),
 }

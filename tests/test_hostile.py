@@ -135,3 +135,14 @@ def test_identical_note_strings_parse_once(registry: Registry, tmp_path: Path) -
     parse = xenparse.parse(image, release, Mode.PV, index)  # type: ignore[arg-type]
     assert len(index._tokens) == 1 and len(parse.tokens) == 6000
     assert parse.tokens[0].note is image.notes[0] and parse.tokens[-1].note is image.notes[-1]
+
+
+def test_feature_tokens_kept_are_capped(registry: Registry, inputs: Path) -> None:
+    """65,000 notes of 4,000 '|': every token counts, about 16384 are kept as objects."""
+    image = load_image(str(inputs / "features-bomb"))
+    release = next(r for r in registry.profiles if r.name == "xen-4.19")
+    parse = xenparse.parse(image, release, Mode.PV)  # type: ignore[arg-type]
+    per_note = len(xenparse.feature_tokens("|" * 4000))
+    assert len(parse.tokens) <= xenparse.MAX_TOKENS_KEPT + per_note
+    assert len(parse.tokens) + parse.tokens_dropped == len(image.notes) * per_note
+    assert len(parse.feature_strings) == len(image.notes)

@@ -218,6 +218,10 @@ class _Walker:
         self.foreign: list[ForeignNote] = []
         self.problems: list[NoteProblem] = []
         self.stopped = False  # the note cap was reached: nothing more is read
+        # Copies of file bytes by (offset, length): 65535 PT_NOTE segments over the same
+        # notes share one copy of each name, string and descriptor instead of 65535.
+        self._copies: dict[tuple[int, int], bytes] = {}
+        self._strings: dict[int, tuple[bytes, bool]] = {}
 
     def walk(self, container: Container, kind: str) -> None:
         data, size = self.data, len(self.data)
@@ -262,7 +266,7 @@ class _Walker:
             name_off = pos + 12
             desc_off = name_off + _r4(namesz)
             nxt = desc_off + _r4(descsz)
-            name, terminated = _c_string(data, name_off, N.STRING_BOUND)
+            name, terminated = self._c_string(name_off)
             is_xen = terminated and name == N.XEN_OWNER
             if pos + 12 > end:
                 self.problems.append(
@@ -287,12 +291,12 @@ class _Walker:
                         xen=name.startswith(N.XEN_OWNER[: len(name)]),
                     )
                 )
-            desc = bytes(data[desc_off : min(desc_off + descsz, size)])
+            desc = self._copy(desc_off, min(desc_off + descsz, size) - desc_off)
             if is_xen:
                 self._check_bounds(container, pos, desc_off, descsz, end, size, ntype)
                 if namesz != len(N.XEN_OWNER) + 1:
                     self.problems.append(_name_size(container, pos, namesz, ntype))
-                string, string_ok = _c_string(data, desc_off, N.STRING_BOUND)
+                string, string_ok = self._c_string(desc_off)
                 self.xen.append(
                     Note(
                         container,
@@ -310,6 +314,20 @@ class _Walker:
             elif terminated:
                 self.foreign.append(ForeignNote(container, pos, name, ntype, namesz, descsz))
             pos = nxt
+
+    def _copy(self, offset: int, length: int) -> bytes:
+        key = (offset, max(length, 0))
+        found = self._copies.get(key)
+        if found is None:
+            found = self._copies[key] = bytes(self.data[offset : offset + key[1]])
+        return found
+
+    def _c_string(self, offset: int) -> tuple[bytes, bool]:
+        """_c_string() of the file at `offset`, one copy per offset."""
+        found = self._strings.get(offset)
+        if found is None:
+            found = self._strings[offset] = _c_string(self.data, offset, N.STRING_BOUND)
+        return found
 
     def _check_bounds(
         self,

@@ -328,11 +328,19 @@ class Image:
     def paddr_range(self, flags: int = PF_R | PF_W | PF_X) -> tuple[int, int] | None:
         """[pstart, pend) over loadable PT_LOADs (see `load_segments`), as elf_parse_binary
         computes it."""
+        if flags in self._ranges:  # rules ask per cell; e_phnum may be 65535
+            return self._ranges[flags]
         loads = self.load_segments(flags)
-        if not loads:
-            return None
-        # libelf sums p_paddr + p_memsz in a uint64_t: an end past 2^64 wraps (and loses)
-        return min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
+        found = None
+        if loads:
+            # libelf sums p_paddr + p_memsz in a uint64_t: an end past 2^64 wraps (and loses)
+            found = min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
+        self._ranges[flags] = found
+        return found
+
+    @cached_property
+    def _ranges(self) -> dict[int, tuple[int, int] | None]:
+        return {}
 
     @cached_property
     def _loads(self) -> dict[int, tuple[Segment, ...]]:

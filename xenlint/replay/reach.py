@@ -11,7 +11,7 @@ walk, replays a walk, and says where it lost step and which notes it missed.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
 from xenlint.image.model import Image, NoteBytes, Segment
@@ -189,11 +189,12 @@ def descsz_of(data: bytes, off: int) -> int:
 def xen_desyncs(image: Image) -> list[Desync]:
     """Xen's 4-byte walk of every PT_NOTE it reads (not one at file offset 0)."""
     out = []
+    seen: dict[tuple[object, ...], Desync | None] = {}
     for raw in image.note_bytes:
         seg = segment_at(image, raw.segment)
         if seg is None or seg.offset == 0:
             continue
-        found = desync(raw, seg, 4)
+        found = _desync_once(seen, raw, seg, 4, None)
         if found is not None:
             out.append(found)
     return out
@@ -202,15 +203,32 @@ def xen_desyncs(image: Image) -> list[Desync]:
 def walk_desyncs(image: Image, align_of: dict[int, int], types: set[int]) -> list[Desync]:
     """A loader's walk of each PT_NOTE, padding to `align_of[segment index]`."""
     out = []
+    seen: dict[tuple[object, ...], Desync | None] = {}
     for raw in image.note_bytes:
         seg = segment_at(image, raw.segment)
         align = align_of.get(raw.segment, 0)
         if seg is None or align <= 0:
             continue
-        found = desync(raw, seg, align, types)
+        found = _desync_once(seen, raw, seg, align, types)
         if found is not None:
             out.append(found)
     return out
+
+
+def _desync_once(
+    seen: dict[tuple[object, ...], Desync | None],
+    raw: NoteBytes,
+    seg: Segment,
+    align: int,
+    types: set[int] | None,
+) -> Desync | None:
+    """desync(), once per distinct (bytes, size, padding): 65535 PT_NOTE segments over the
+    same bytes (which then share one kept copy) are scanned once, not 65535 times."""
+    key = (id(raw.data), raw.offset, min(seg.filesz, len(raw.data)), align)
+    if key not in seen:
+        seen[key] = desync(raw, seg, align, types)
+    found = seen[key]
+    return found if found is None or found.segment is seg else replace(found, segment=seg)
 
 
 def segment_at(image: Image, index: int) -> Segment | None:

@@ -84,6 +84,8 @@ class XenParse:
     # sees in it (none when descsz is not a multiple of 4); only the first word counts.
     supported_words: list[tuple[Note, tuple[int, ...]]] = field(default_factory=list)
     unknown: list[FeatureToken] = field(default_factory=list)  # not in this release's table
+    # Tokens past MAX_TOKENS_KEPT: counted into the bitmaps and the verdict, not kept.
+    tokens_dropped: int = 0
     fatal: FeatureToken | None = None  # the token that makes the parse fail
     ignored: list[Note] = field(default_factory=list)  # notes of types this release skips
     used: list[Note] = field(default_factory=list)  # notes this release parses
@@ -192,6 +194,7 @@ class NoteIndex:
         self._features: dict[tuple[object, ...], _FeatureVerdict] = {}
         self._palign: int | None = None
         self._words: dict[int, tuple[int, ...]] = {}
+        self._texts: dict[bytes, str] = {}
         self._note_tokens: dict[int, tuple[str, list[FeatureToken]]] = {}
 
     def last(self, notes: list[Note], terminated: bool) -> Note | None:
@@ -235,9 +238,17 @@ class NoteIndex:
         """A FEATURES note's string and tokens, made once and shared by every parse."""
         found = self._note_tokens.get(id(note))  # the index keeps every note alive
         if found is None:
-            text = string_value(note)
+            text = self.text(note)
             tokens = [FeatureToken(n, r, note, s, w) for n, r, s, w in self.tokens(text)]
             found = self._note_tokens[id(note)] = (text, tokens)
+        return found
+
+    def text(self, note: Note) -> str:
+        """string_value() of a note, one str per distinct string (65536 notes may all read
+        the same 4 KiB)."""
+        found = self._texts.get(note.string)
+        if found is None:
+            found = self._texts[note.string] = string_value(note)
         return found
 
     def words(self, note: Note) -> tuple[int, ...]:
@@ -277,9 +288,13 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
             continue
         if kind.kind is N.DescKind.STRING:
             if kind is N.FEATURES:
-                for note in notes:
-                    if note.string_terminated or not skip_unterminated:
-                        _parse_features_note(index, note, release, out)
+                read = [n for n in notes if n.string_terminated or not skip_unterminated]
+                kept = 0
+                while kept < len(read) and len(out.tokens) < MAX_TOKENS_KEPT:
+                    _parse_features_note(index, read[kept], release, out)
+                    kept += 1
+                if kept < len(read):
+                    _count_features(index, read[kept:], release, out)
                 continue
             last = index.last(notes, skip_unterminated)
             if last is None:
@@ -309,10 +324,39 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
             out.numbers[kind.name] = numeric(image, notes[-1])
 
 
+# FEATURES tokens kept for the rules per parse. A real kernel has a dozen; libelf's 65536 notes
+# of 4096 '|' each would be 268 million. Past this many, a note's tokens still count (bits,
+# required bits, the failing token) but are not kept as objects.
+MAX_TOKENS_KEPT = 16384
+
+
+def _count_features(
+    index: NoteIndex, notes: list[Note], release: XenRelease, out: XenParse
+) -> None:
+    """FEATURES notes past MAX_TOKENS_KEPT: their strings, bits and failing token count, once
+    per distinct string, but their tokens are not kept."""
+    first: dict[str, Note] = {}
+    counts: dict[str, int] = {}
+    for note in notes:
+        text = index.text(note)
+        out.feature_strings.append((note, text))
+        counts[text] = counts.get(text, 0) + 1
+        first.setdefault(text, note)
+    for text, count in counts.items():
+        verdict = index.features(text, release)
+        out.tokens_dropped += count * len(index.tokens(text))
+        out.supported |= verdict.supported
+        out.required |= verdict.required
+        if verdict.fatal is not None and out.fatal is None:
+            name, required, split, word = index.tokens(text)[verdict.fatal]
+            out.fatal = FeatureToken(name, required, first[text], split, word)
+
+
 def _parse_features_note(index: NoteIndex, note: Note, release: XenRelease, out: XenParse) -> None:
-    text, tokens = index.note_tokens(note)
+    text = index.text(note)
     out.feature_strings.append((note, text))
     verdict = index.features(text, release)
+    _, tokens = index.note_tokens(note)
     out.tokens.extend(tokens)
     out.supported |= verdict.supported
     out.required |= verdict.required

@@ -56,15 +56,27 @@ class _Verdict:
 def _verdict(
     parse: XenParse, tokens: list[FeatureToken], ignored: Severity, it: str = "it"
 ) -> _Verdict:
-    refused = any(t in parse.unknown and parse.refuses(t) for t in tokens)
+    unknown = _unknown(parse)
+    refused = any(id(t) in unknown and parse.refuses(t) for t in tokens)
     legacy = tokens[0].note is None
     if refused and legacy:
         return _Verdict(Severity.WARNING, "Xen stops reading the __xen_guest string there")
-    if refused and any(t.required for t in tokens if t in parse.unknown):
+    if refused and any(t.required for t in tokens if id(t) in unknown):
         return _Verdict(Severity.ERROR, "a required ('!') unknown name makes Xen refuse the kernel")
     if refused:
         return _Verdict(Severity.ERROR, "this release refuses a kernel naming unknown features")
     return _Verdict(ignored, f"Xen ignores {it}")
+
+
+_UNKNOWN: list[object] = [None, frozenset()]  # the last parse.unknown list and its ids
+
+
+def _unknown(parse: XenParse) -> frozenset[int]:
+    """The ids of the parse's unknown tokens: a set, not a scan of a list of up to 16384
+    tokens per token (cells sharing a parse share the list, so the last one is kept)."""
+    if _UNKNOWN[0] is not parse.unknown:
+        _UNKNOWN[:] = [parse.unknown, frozenset(id(t) for t in parse.unknown)]
+    return _UNKNOWN[1]  # type: ignore[return-value]
 
 
 def _long_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
@@ -125,11 +137,14 @@ def _bad_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
 
 def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
     """A '|' at the end that only closes the last name (no empty name follows in libelf)."""
+    last: dict[int, FeatureToken] = {}  # each note's last token, in one pass (65536 notes)
+    for token in parse.tokens:
+        last[id(token.note)] = token
     for note, text in parse.feature_strings:
         if not text.endswith("|"):
             continue
-        tokens = [t for t in parse.tokens if t.note is note]
-        if tokens and tokens[-1].text and not tokens[-1].split:
+        token = last.get(id(note))
+        if token is not None and token.text and not token.split:
             yield Result(
                 (cell,),
                 "FEATURES string ends with '|': harmless, libelf reads no empty name after it",

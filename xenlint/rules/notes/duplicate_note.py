@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 
 from xenlint import hookimpl
 from xenlint.abi import notes as N
@@ -44,21 +45,38 @@ Keep one note of each type, with the value Xen should use, and delete the others
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
+        # Cells whose releases read notes alike share one parse (and its list of used notes):
+        # each list is judged once for all of them, not once per cell (65536 notes).
+        groups: dict[tuple[int, bool], list[Cell]] = {}
+        used: dict[tuple[int, bool], list[Note]] = {}
         for cell in ctx.xen_cells:
             parse = ctx.xen(cell)
+            key = (id(parse.used), _bounded(cell))
+            groups.setdefault(key, []).append(cell)
+            used[key] = parse.used
+        for key, cells in groups.items():
+            first = cells[0]
             by_type: dict[int, list[Note]] = {}
-            for note in parse.used:
-                if _read(cell, note):
+            for note in used[key]:
+                if _read(first, note):
                     by_type.setdefault(note.type, []).append(note)
             for number, notes in by_type.items():
                 kind = N.BY_NUMBER[number]
                 if len(notes) < 2:
                     continue
                 if kind in N.LAST_WINS:
-                    yield from _last_wins(ctx.image, cell, kind, notes)
+                    found = _last_wins(ctx.image, first, kind, notes)
                 elif kind in _STICKY:
-                    yield from _sticky(cell, kind, notes)
+                    found = _sticky(first, kind, notes)
+                else:
+                    continue
+                for result in found:
+                    yield replace(result, cells=tuple(cells))
         yield from _loaders(ctx)
+
+
+def _bounded(cell: Cell) -> bool:
+    return cell.xen is not None and cell.xen.bounded_reads
 
 
 def _loaders(ctx: Context) -> Iterator[Result]:
@@ -93,7 +111,7 @@ def _loaders(ctx: Context) -> Iterator[Result]:
 def _read(cell: Cell, note: Note) -> bool:
     """Whether Xen takes a value from the note: hardened releases skip unterminated strings."""
     kind = N.BY_NUMBER[note.type]
-    bounded = cell.xen is not None and cell.xen.bounded_reads
+    bounded = _bounded(cell)
     return not (kind.kind is N.DescKind.STRING and bounded and not note.string_terminated)
 
 
