@@ -291,6 +291,86 @@ def test_sarif_for_a_finding_without_a_registered_rule(tmp_path: Path) -> None:
     validate_sarif(log)
 
 
+# GitLab's "Code Quality report format" (docs.gitlab.com/ci/testing/code_quality/): the fields
+# GitLab requires of each issue, and the severities it accepts.
+GITLAB_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["description", "check_name", "fingerprint", "severity", "location"],
+        "properties": {
+            "description": {"type": "string", "minLength": 1},
+            "check_name": {"type": "string", "minLength": 1},
+            "fingerprint": {"type": "string", "minLength": 1},
+            "severity": {"enum": ["info", "minor", "major", "critical", "blocker"]},
+            "location": {
+                "type": "object",
+                "required": ["path", "lines"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "lines": {
+                        "type": "object",
+                        "required": ["begin"],
+                        "properties": {"begin": {"type": "integer", "minimum": 1}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_gitlab_code_quality(capsys: pytest.CaptureFixture[str]) -> None:
+    examples = str(ROOT / "examples")
+    _, plain, _ = run(["--format", "json", "--select", "ALL", examples], capsys)
+    code, out, _ = run(["--format", "gitlab", "--select", "ALL", examples], capsys)
+    assert code == 1
+    issues = json.loads(out)
+    jsonschema.validate(issues, GITLAB_SCHEMA)
+    fingerprints = [i["fingerprint"] for i in issues]
+    assert len(set(fingerprints)) == len(fingerprints)  # GitLab drops duplicates
+    findings = json.loads(plain)["findings"]
+    assert len(issues) == len(findings)
+    sev = {"error": "major", "warning": "minor", "info": "info"}
+    assert [(i["location"]["path"], i["severity"]) for i in issues] == [
+        (f["path"], sev[f["severity"]]) for f in findings
+    ]
+
+
+def test_junit_xml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import xml.etree.ElementTree as ET
+
+    clean = tmp_path / "clean.elf"
+    clean.write_bytes((ROOT / "examples" / "linux-pv-pvh.elf").read_bytes())
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(xen_kernel(freebsd_notes()))
+    code, out, _ = run(["--format", "junit", "--target", "xen-4.0", str(clean), str(bad)], capsys)
+    assert code == 1 and out.startswith('<?xml version="1.0" encoding="UTF-8"?>\n')
+    root = ET.fromstring(out.split("\n", 1)[1])
+    # The elements and attributes of the common JUnit schema (Ant's junitreport / Jenkins).
+    assert root.tag == "testsuites"
+    suites = {s.get("name"): s for s in root.findall("testsuite")}
+    assert set(suites) == {str(clean), str(bad)}
+    total = 0
+    for suite in suites.values():
+        cases = suite.findall("testcase")
+        failed = [c for c in cases if c.find("failure") is not None]
+        assert suite.get("tests") == str(len(cases)) and suite.get("failures") == str(len(failed))
+        assert suite.get("errors") == "0"
+        for case in cases:
+            assert case.get("name") and case.get("classname") == suite.get("name")
+        for case in failed:
+            failure = case.find("failure")
+            assert failure is not None and failure.get("message")
+            assert failure.get("type") in ("error", "warning", "info")
+        total += len(cases)
+    assert root.get("tests") == str(total)
+    (clean_case,) = suites[str(clean)].findall("testcase")
+    assert clean_case.find("failure") is None
+    bad_names = [c.get("name") for c in suites[str(bad)].findall("testcase")]
+    assert "XL402 feature-needs-bitmap" in bad_names
+
+
 def test_source_findings_in_json_and_sarif(capsys: pytest.CaptureFixture[str]) -> None:
     """A finding in an assembly source has a line and column: the JSON report carries them
     (valid against the schema) and SARIF gives a text region there, in both profiles."""

@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from xenlint.abi.elf import EM_386, EM_X86_64
 from xenlint.abi.profile import Mode, Profile
-from xenlint.image.model import EM_386, EM_X86_64
 
 # The built-in replay engines (xenlint.replay.engines); a plugin may register more through the
 # `xenlint_loader_engines` hook and name them here by their `name`.
@@ -44,12 +44,9 @@ QEMU_REFUSED_EFLAGS = 0x00010004
 # x86-common.c x86_load_linux reads this much of the file for the bzImage and multiboot probes.
 QEMU_HEADER_BYTES = 8192
 # multiboot.c: the v1 header is looked for in the first 8192 - 48 bytes, at 4-byte steps.
-MULTIBOOT_SCAN_BYTES = 8192 - 48
+MULTIBOOT_SCAN_BYTES = QEMU_HEADER_BYTES - 48
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_AOUT_KLUDGE = 1 << 16  # flag bit 16: the header carries load addresses
-# linux-loader validate_header: e_phentsize must be sizeof(Elf64_Phdr), e_phoff >= sizeof(Ehdr).
-ELF64_PHENTSIZE = 56
-ELF64_EHSIZE = 64
 # Firecracker layout.rs HIMEM_START and Cloud Hypervisor layout.rs HIGH_RAM_START, both passed
 # to Elf::load as highmem_start_address, which is compared with e_entry.
 VMM_HIGHMEM_START = 0x100000

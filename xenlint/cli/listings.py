@@ -28,7 +28,7 @@ def rules(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2), file=out)
         return EXIT_OK
-    width = max((len(r["name"]) for r in rows), default=4)
+    width = max((len(str(r["name"])) for r in rows), default=4)
     for r in rows:
         mark = "" if r["default"] else " (only when selected)"
         print(

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xenlint.errors import XenlintError
+
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
 KEYS = (
     "targets",
@@ -25,11 +27,12 @@ KEYS = (
     "per-file-ignores",
     "paths",
     "max-decompressed-size",
+    "plugins",
     "rule-time-limit",
 )
 
 
-class ConfigError(Exception):
+class ConfigError(XenlintError):
     """A configuration problem, reported as one line naming the file and key."""
 
 
@@ -42,6 +45,7 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
     severity: dict[str, str] = field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # plugin -> its table
     per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
     paths: list[str] = field(default_factory=list)  # images to check when none are named
     max_decompressed: int | None = None  # bytes; None = the loader's default
@@ -143,6 +147,8 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
     cfg.ignore = _list(table, "ignore", where) or []
     cfg.extend_select = _list(table, "extend-select", where) or []
     cfg.severity = _table(table, "severity", where, str)
+    # Checked against the plugins' declared options in xenlint.config.settings.
+    cfg.plugins = _table(table, "plugins", where, dict)
     cfg.per_file_ignores = {
         glob: _as_list(codes, f"per-file-ignores.{glob!r}", where)
         for glob, codes in _table(table, "per-file-ignores", where, (list, str)).items()

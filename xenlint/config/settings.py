@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import fnmatch
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
@@ -13,6 +14,8 @@ from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
 from xenlint.config.file import Config, ConfigError, parse_size
+from xenlint.engine.check import UNREADABLE
+from xenlint.engine.options import resolve as resolve_options
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
@@ -33,6 +36,8 @@ class Settings:
     max_decompressed: int | None = None  # decompression cap in bytes; None = default
     targets_given: bool = False  # targets named by the config or --target (not the default)
     rule_time_limit: float | None = None  # seconds per rule and image; None = the default
+    # rule code -> its plugin's options (declared defaults, overridden by the config)
+    rule_options: dict[str, Mapping[str, object]] = field(default_factory=dict)
     # Without named targets: the PVH loader profiles, judged for ELF images that declare a
     # PVH entry (see `profiles_for`).
     default_loaders: tuple[Profile, ...] = ()
@@ -97,7 +102,11 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     )
     where = cfg.where
     rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
-    if not rules:
+    # XL000 rides along with any selection; a selection that chooses no check is still empty.
+    chosen = select_rules(
+        registry, merged.select, merged.extend_select, merged.ignore, where, implicit=False
+    )
+    if not chosen:
         raise ConfigError(_nothing_selected(merged, cli, where))
     severity = {}
     for selector, level in merged.severity.items():
@@ -128,8 +137,14 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             f"{where}: no target boots mode {named}: the targeted loaders boot only {booted}"
         )
     warnings = _unselected_plugins(registry, merged.select, merged.ignore, rules, where)
+    plugin_options = resolve_options(registry.options, cfg.plugins, f"{where}: ")
     return Settings(
         warnings=warnings,
+        rule_options={
+            code: plugin_options[plugin]
+            for code, plugin in registry.rule_plugin.items()
+            if plugin in plugin_options
+        },
         rules=rules,
         severity=severity,
         profiles=profiles,
@@ -257,9 +272,11 @@ def select_rules(
     extend: list[str],
     ignore: list[str],
     where: str,
+    implicit: bool = True,
 ) -> list[Rule]:
     """ruff's precedence: a more specific selector beats a less specific one; at equal
-    specificity ignore wins. Without `select`, every rule enabled by default is selected."""
+    specificity ignore wins. Without `select`, every rule enabled by default is selected.
+    With `implicit`, XL000 starts selected whatever `select` names (docs/rules/XL000.md)."""
     best: dict[str, tuple[int, bool]] = {}
 
     def mark(selectors: list[str], key: str, enable: bool) -> None:
@@ -280,6 +297,11 @@ def select_rules(
             if rule.default_enabled:
                 best[code] = (0, True)
     else:
+        # XL000 stays on whatever `select` names: a selection chooses checks, and a file that
+        # could not be read was not checked at all. `ignore` and per-file-ignores still
+        # drop it like any rule (docs/rules/XL000.md).
+        if implicit and UNREADABLE in registry.rules:
+            best[UNREADABLE] = (0, True)
         mark(select, "select", True)
     mark(extend, "extend-select", True)
     mark(ignore, "ignore", False)

@@ -19,15 +19,14 @@ import pluggy
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.abi.profile import Profile
 from xenlint.engine import hookspecs
+from xenlint.engine.formats import OutputFormat
+from xenlint.engine.options import TYPES, Option
 from xenlint.engine.rule import Rule, Severity
+from xenlint.image.format import ImageFormat
 from xenlint.replay.engines import LoaderEngine
 
 GROUP = "xenlint"
 PREFIX = "xenlint_"
-
-
-class PluginError(Exception):
-    """A plugin could not be loaded or contributes something invalid; one line."""
 
 
 class _Manager(pluggy.PluginManager):
@@ -57,6 +56,9 @@ class Registry:
     engines: dict[str, LoaderEngine] = field(default_factory=dict)  # by name
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # one line each, the run goes on
+    output_formats: dict[str, OutputFormat] = field(default_factory=dict)  # by --format name
+    image_formats: list[ImageFormat] = field(default_factory=list)  # in the order asked
+    options: dict[str, list[Option]] = field(default_factory=dict)  # plugin name -> options
 
     def rule(self, code_or_name: str) -> Rule | None:
         key = code_or_name.strip()
@@ -192,6 +194,45 @@ def _collect(registry: Registry) -> None:
             else:
                 seen.add(profile.name)
                 registry.profiles.append(profile)
+    for impl in pm.hook.xenlint_output_formats.get_hookimpls():
+        for fmt in _call(registry, impl, "xenlint_output_formats"):
+            if not isinstance(fmt, OutputFormat):
+                registry.errors.append(f'plugin "{impl.plugin_name}": {fmt!r} is no OutputFormat')
+            elif fmt.name in registry.output_formats:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": output format {fmt.name} is already defined'
+                )
+            else:
+                registry.output_formats[fmt.name] = fmt
+    image_names: set[str] = set()
+    for impl in pm.hook.xenlint_image_formats.get_hookimpls():
+        for image_format in _call(registry, impl, "xenlint_image_formats"):
+            if not isinstance(image_format, ImageFormat):
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": {image_format!r} is no ImageFormat'
+                )
+            elif image_format.name in image_names:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": image format {image_format.name} is already '
+                    "defined"
+                )
+            else:
+                image_names.add(image_format.name)
+                registry.image_formats.append(image_format)
+    for impl in pm.hook.xenlint_options.get_hookimpls():
+        declared = registry.options.setdefault(impl.plugin_name, [])
+        for option in _call(registry, impl, "xenlint_options"):
+            if not isinstance(option, Option) or option.type not in TYPES:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": {option!r} is no Option of a type in '
+                    f"{', '.join(TYPES)}"
+                )
+            elif any(o.name == option.name for o in declared):
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": option {option.name} is declared twice'
+                )
+            else:
+                declared.append(option)
 
 
 def _short(value: object, limit: int = 80) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xenlint.abi import bzimage as B
+from xenlint.errors import XenlintError
 
 PIECE = 1 << 20  # most output bytes per yielded piece
 _FEED = 1 << 16  # input bytes handed to a decompressor at a time
@@ -25,7 +26,7 @@ _FEED = 1 << 16  # input bytes handed to a decompressor at a time
 MEMORY_LIMIT = 256 << 20
 
 
-class DecompressError(Exception):
+class DecompressError(XenlintError):
     """The payload cannot be decompressed; the message is one line."""
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import SHT_NOBITS, SHT_NOTE
+from xenlint.abi.loaders import GRUB_MULTIBOOT2_SEARCH, QEMU_HEADER_BYTES
 from xenlint.image.elfheaders import (
     check_phdr_table,
     check_shdr_table,
@@ -25,7 +27,6 @@ from xenlint.image.elfheaders import (
     read_segments,
 )
 from xenlint.image.model import (
-    SHT_NOTE,
     Container,
     ForeignNote,
     Image,
@@ -43,7 +44,7 @@ from xenlint.image.symbols import find_source
 # Raw bytes kept for the loaders' own reading (xenlint.replay): QEMU probes the first 8 KiB
 # for bzImage and multiboot headers, GRUB searches 32 KiB for a multiboot2 header
 # (commands/file.c), and QEMU's note walk can run past a PT_NOTE's end.
-HEAD_BYTES = 32768
+HEAD_BYTES = max(QEMU_HEADER_BYTES, GRUB_MULTIBOOT2_SEARCH)
 NOTE_SLACK = 1 << 20
 # Hostile bounds on those copies: a PT_NOTE claiming the whole of a 1 GB file, or 65535 of
 # them, must not copy gigabytes. Real note segments are a few KiB.
@@ -410,7 +411,7 @@ XEN_GUEST_BOUND = 1 << 20
 
 def _xen_guest(data: mmap.mmap | bytes, sections: tuple[Section, ...]) -> XenGuest | None:
     for sec in sections:
-        if sec.name == N.XEN_GUEST_SECTION and sec.type != 8:
+        if sec.name == N.XEN_GUEST_SECTION and sec.type != SHT_NOBITS:
             end = min(sec.offset + sec.size, len(data), sec.offset + XEN_GUEST_BOUND)
             raw = bytes(data[sec.offset : end])
             text = raw.split(b"\0", 1)[0].decode("latin-1")

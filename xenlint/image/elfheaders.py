@@ -15,6 +15,7 @@ import mmap
 import struct
 from typing import NamedTuple
 
+from xenlint.abi.elf import SHT_NOBITS
 from xenlint.image.model import ImageError, Section, Segment
 
 Buffer = mmap.mmap | bytes | bytearray | memoryview
@@ -25,7 +26,6 @@ _LAYOUT = {
     2: ("HHIQQQIHHHHHH", "IIQQQQQQ", 56, "IIQQQQIIQQ", 64),
 }
 NAME_BOUND = 4096  # section names are read as C strings up to this many bytes
-SHT_NOBITS = 8
 
 
 class Header(NamedTuple):  # a NamedTuple: a dataclass costs a millisecond of start-up

@@ -13,26 +13,27 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import (
+    EM_386,
+    EM_ARM,
+    EM_X86_64,
+    MACHINE_NAMES,
+    PF_R,
+    PF_W,
+    PF_X,
+    PT_LOAD,
+    PT_NOTE,
+    SHT_NOBITS,
+    SHT_NOTE,
+)
+from xenlint.errors import XenlintError
 from xenlint.escape import escape
 
 if TYPE_CHECKING:
     from xenlint.image.symbols import SymbolSource, SymbolTable
 
-PT_LOAD = 1
-PT_NOTE = 4
-PF_X, PF_W, PF_R = 1, 2, 4
-SHT_NOTE = 7
-EM_386, EM_ARM, EM_X86_64 = 3, 40, 62
 
-MACHINE_NAMES = {
-    EM_386: "x86 (EM_386)",
-    EM_X86_64: "x86-64 (EM_X86_64)",
-    EM_ARM: "ARM (EM_ARM)",
-    183: "AArch64",
-}
-
-
-class ImageError(Exception):
+class ImageError(XenlintError):
     """The file cannot be read as a kernel image at all; the message is one line."""
 
 
@@ -101,7 +102,7 @@ class Section(NamedTuple):
     """A section header. A NamedTuple, not a dataclass: a vmlinux has thousands of sections
     and building them must not cost more than the rest of a run."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     name: str
     type: int
     flags: int
@@ -349,7 +350,9 @@ class Image:
     @cached_property
     def _placed_sections(self) -> tuple[list[int], list[Section]]:
         """Sections with file bytes (size > 0, not NOBITS), sorted by offset, for bisection."""
-        placed = sorted((s for s in self.sections if s.size and s.type != 8), key=_by_offset)
+        placed = sorted(
+            (s for s in self.sections if s.size and s.type != SHT_NOBITS), key=_by_offset
+        )
         return [s.offset for s in placed], placed
 
     def sections_in(self, start: int, end: int, limit: int) -> tuple[list[Section], int]:
@@ -358,12 +361,6 @@ class Image:
         offsets, placed = self._placed_sections
         lo, hi = bisect.bisect_left(offsets, start), bisect.bisect_left(offsets, end)
         return placed[lo : min(hi, lo + limit)], max(hi - lo, 0)
-
-    def section_at(self, offset: int) -> Section | None:
-        for s in self.sections:
-            if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
-                return s
-        return None
 
 
 def _by_offset(section: Section) -> tuple[int, int]:

@@ -22,7 +22,13 @@ class Run:
     rules: Mapping[str, Rule]  # every registered rule, by code
     universe: Sequence[Profile]  # every known target, for collapsing target lists
     exit_status: int
+    show_fixes: bool = False  # --show-fixes: text lines carry each finding's fix
     show_info: bool = True  # whether the human formats (text, github) print info findings
+
+    def label(self, finding: Finding) -> str:
+        """The finding's targets and modes as text prints them: 'xen-4.0–4.3; pv, pvh'
+        (ranges of consecutive releases collapsed; empty for XL000)."""
+        return target_label(finding, self.universe)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Literal
 
+from xenlint.errors import XenlintError
+
 SourceKind = Literal["gas", "nasm", "lds", "object"]
 # The kinds this version reads; the others are recognised but still read as images.
 READ_KINDS: tuple[SourceKind, ...] = ("gas", "lds", "nasm", "object")
@@ -19,7 +21,7 @@ _LDS_SUFFIXES = (".lds", ".ld", ".lds.S", ".lds.s", ".ld.S")
 MAX_SOURCE_BYTES = 8 << 20  # a source bigger than this is not a hand-written boot stub
 
 
-class SourceError(Exception):
+class SourceError(XenlintError):
     """A source file that cannot be read; the message is one line."""
 
 

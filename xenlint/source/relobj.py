@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 
+from xenlint.abi.elf import SHT_NOBITS
 from xenlint.source import MAX_SOURCE_BYTES, SourceError
 from xenlint.source.model import Expr, Item, NoteSection, Origin, SourceFile
 
@@ -59,7 +60,7 @@ def read_object(path: str) -> SourceFile:
 
     def body(i: int) -> bytes:
         sh = shdrs[i]
-        return data[sh[4] : sh[4] + sh[5]] if sh[1] != 8 else b""
+        return data[sh[4] : sh[4] + sh[5]] if sh[1] != SHT_NOBITS else b""
 
     names = body(shstrndx) if shstrndx < shnum else b""
     symbols: list[tuple[str, int, int]] = []  # (name, shndx, value)

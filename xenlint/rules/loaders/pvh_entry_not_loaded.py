@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.pvh import consequence, entry_in_load
-from xenlint.rules.phys32.phys32_entry_not_32bit import virtual_entry_fix
+from xenlint.rules.phys32.helpers import virtual_entry_fix
 
 
 class PvhEntryNotLoaded(Rule):

@@ -52,17 +52,17 @@ Keep every note in the segment that holds the Xen notes padded to 4 bytes: disca
                 continue
             if reading.failure is not None and reading.failure.kind != "absent":
                 continue  # the loader stops before its walk (XL505-XL508 say why)
-            miss = loader_miss(ctx.image, loader.walks_p_align)
-            if miss is None:
+            lost = loader_miss(ctx.image, loader.walks_p_align)
+            if lost is None:
                 continue
-            if miss.align != 4 and read_as_if_4(ctx.image, reading).note is not None:
+            if lost.align != 4 and read_as_if_4(ctx.image, reading).note is not None:
                 continue  # padding by 4 would find it: XL502 says p_align is the cause
-            how = f"{miss.align}-byte" if not loader.walks_p_align else f"p_align ({miss.align})"
+            how = f"{lost.align}-byte" if not loader.walks_p_align else f"p_align ({lost.align})"
             yield Result(
                 (cell,),
-                miss.describe(f"the {how} note walk of {loader.program}"),
-                _where(miss),
-                fix=_fix(miss),
+                lost.describe(f"the {how} note walk of {loader.program}"),
+                _where(lost),
+                fix=_fix(lost),
             )
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi.elf import PF_X
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.image.model import PF_X, Image, Segment
-from xenlint.rules.phys32.phys32_entry_not_32bit import entry_location, phys32_cells
+from xenlint.image.model import Image, Segment
+from xenlint.rules.phys32.helpers import entry_location, phys32_cells
 
 
 class Phys32EntryNotCode(Rule):
