@@ -5,8 +5,8 @@
 # contrib/linux/Makefile.postlink and contrib/make/xenlint.mk installed as the README says,
 # then breaks it the three ways issue 10 names:
 #   virtual-entry   PHYS32_ENTRY without `- __START_KERNEL_map` (arch/x86/platform/pvh/head.S)
-#   aligned-note    an 8-aligned .note.gnu.property ahead of the Xen notes (head_64.S), which
-#                   makes the PT_NOTE's p_align 8
+#   aligned-note    an 8-aligned note ahead of the Xen notes (head_64.S), which makes the
+#                   PT_NOTE's p_align 8
 #   features-name   hvm_callback_vector in the FEATURES string (arch/x86/xen/xen-head.S)
 # For each kernel it records what the gate says under `make -s` (exit status and the lines
 # it printed), what `xenlint --target qemu-7.2` predicts for QEMU, and whether the real
@@ -77,8 +77,10 @@ break_kernel() {
     aligned-note)
         cat >>"$src/$head64" <<'EOF'
 
-	/* check-real-build: an 8-aligned GNU property note linked ahead of the Xen notes */
-	.pushsection .note.gnu.property, "a", @note
+	/* check-real-build: an 8-aligned note linked ahead of the Xen notes (a lone
+	   .note.gnu.property is dropped by ld when the other objects have none, so the
+	   run of 2026-11-30 booted: use a section name ld does not merge) */
+	.pushsection .note.aligned8, "a", @note
 	.balign 8
 	.long 4, 16, 5
 	.asciz "GNU"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xenlint.image.model import EM_386, EM_X86_64
+from xenlint.abi.elf import EM_386, EM_X86_64
 
 
 @dataclass(frozen=True)
