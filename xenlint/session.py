@@ -7,7 +7,7 @@ command-line layers.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from xenlint.engine.check import (
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Severity
 from xenlint.errors import XenlintError
+from xenlint.image import scan
 from xenlint.image.format import ImageFormat
 from xenlint.image.model import Image, ImageError
 
@@ -113,6 +114,7 @@ def lint(
     registry: Registry,
     skip_non_elf: bool = False,
     time_limit: float | None = DEFAULT_RULE_TIME_LIMIT,
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> Outcome:
     """Run the selected rules over every file under `paths` (see `expand`). A file that
     cannot be read gives an XL000 finding, unless XL000 is ignored for it. Source files
@@ -125,9 +127,21 @@ def lint(
     sources: list[str] = []
     disabled: set[str] = set()  # rules that misbehaved: reported once, then not run again
     formats = registry.image_formats
+    paths = list(paths)
+    named = set(paths)
     for path, problem in expand(paths, skip_non_elf, formats):
-        out.checked.append(path)
+        item: scan.Candidate | scan.Skipped = scan.Candidate(path, path not in named)
+        if problem is None:
+            # A directory's files are judged only when they can be kernel images (not a
+            # build tree's objects, host programs, boot sectors: xenlint.image.scan); so are
+            # named files with skip_non_elf; other named files are checked as given.
+            item = scan.classify(path, path not in named, skip_non_elf)
+            if isinstance(item, scan.Skipped):
+                if on_skip is not None:
+                    on_skip(item.path, item.reason)
+                continue
         if problem is None and source_kind(path) is not None:
+            out.checked.append(path)
             sources.append(path)  # checked together below: pieces of one tree
             continue
         try:
@@ -139,10 +153,17 @@ def lint(
             if rule is not None and rule not in settings.rules_for(path):
                 continue  # XL000 ignored (for this file): the file is skipped silently
             finding = unreadable(path, exc, rule, settings.severity.get(UNREADABLE))
+            out.checked.append(path)
             out.findings.append(finding)
             out.unreadable |= finding.severity is Severity.ERROR
             continue
-        cells = cells_for(image, settings.profiles, settings.modes)
+        reason = scan.guest_reason(image, item)  # type: ignore[arg-type]
+        if reason is not None:
+            if on_skip is not None:
+                on_skip(path, reason)
+            continue
+        out.checked.append(path)
+        cells = cells_for(image, settings.profiles_for(image), settings.modes)
         found, crashed = run_rules(
             image,
             settings.rules_for(path),

@@ -98,6 +98,12 @@ class LoaderProfile(Profile):
         return self.walk == "p_align"
 
 
+# The engines of loaders that boot an ELF through its PHYS32_ENTRY note: QEMU's -kernel and
+# rust-vmm linux-loader (Firecracker 1.12+, Cloud Hypervisor). xenlint judges an ELF with a
+# PVH entry on them by default (xenlint.config.settings); GRUB's loaders and Firecracker
+# before 1.12 boot it another way and are judged only when named.
+PVH_NOTE_ENGINES = frozenset({"qemu", "linux-loader"})
+
 PVH = frozenset({Mode.PVH})
 X86_BOTH = frozenset({EM_386, EM_X86_64})
 I386_ONLY = frozenset({EM_386})

@@ -32,6 +32,8 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             "(see 'xenlint check --help')"
         )
     config = settings(args, registry)
+    for warning in config.warnings:
+        print(f"xenlint: warning: {warning}", file=sys.stderr)
     if not args.paths:
         args.paths = config.paths
         refuse_overwrite(args.output_file, args.paths)
@@ -41,7 +43,8 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
         )
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
-    outcome = lint(args.paths, config, registry, args.skip_non_elf)
+    show_info = args.show_info or args.verbose
+    outcome = lint(args.paths, config, registry, args.skip_non_elf, on_skip=_skipped(args))
     findings, errors, checked = outcome.findings, outcome.errors, outcome.checked
     files = len(checked)
     status = EXIT_ERROR if outcome.unreadable else EXIT_OK
@@ -55,23 +58,54 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     from xenlint.output.report import Run
 
     result = Run(
-        findings, errors, checked, registry.rules, registry.profiles, status, args.show_fixes
+        findings,
+        errors,
+        checked,
+        registry.rules,
+        registry.profiles,
+        status,
+        args.show_fixes,
+        show_info=show_info,
     )
-    write(_report(args, result, fmt.render), args.output_file)
+    report = _report(args, result, fmt.render)
+    # Text goes where the build shows it: standard output, or standard error with --stderr
+    # (Kbuild's make -s sends a command's standard output to /dev/null). A machine format is
+    # data: standard output or the -o file.
+    text_format = args.format in TEXT_FORMATS and not args.statistics
+    if text_format and args.stderr and args.output_file in (None, "-"):
+        sys.stderr.write(report)
+        sys.stderr.flush()
+    else:
+        write(report, args.output_file)
     to_file = args.output_file not in (None, "-")
     # A machine report written to a file still leaves the findings in the build or CI log.
-    log_text = args.format == "text" or (to_file and not args.statistics)
+    log_text = args.format in TEXT_FORMATS or (to_file and not args.statistics)
     if log_text:
         from xenlint.output.report import summary, text
 
-        if args.format != "text":
-            sys.stdout.write(text(findings, registry.profiles, args.show_fixes))
-            sys.stdout.flush()
+        if args.format not in TEXT_FORMATS:
+            log = sys.stderr if args.stderr else sys.stdout
+            log.write(text(findings, registry.profiles, args.show_fixes, show_info=show_info))
+            log.flush()
         if not args.quiet:
-            print(summary(findings, files), file=sys.stderr)
+            print(summary(findings, files, show_info), file=sys.stderr)
     if files == 0 and not args.skip_non_elf:
-        print("xenlint: warning: no ELF files found in the given paths", file=sys.stderr)
+        print("xenlint: warning: no kernel image found in the given paths", file=sys.stderr)
     return status
+
+
+TEXT_FORMATS = ("text", "full")
+
+
+def _skipped(args: argparse.Namespace) -> Callable[[str, str], None] | None:
+    """-v says which files were not judged, and why, so a scan never hides a kernel."""
+    if not args.verbose:
+        return None
+
+    def say(path: str, reason: str) -> None:
+        print(f"xenlint: skipped {path}: {reason}", file=sys.stderr)
+
+    return say
 
 
 def _report(args: argparse.Namespace, run: Run, render: Callable[[Run], str]) -> str:
@@ -79,7 +113,7 @@ def _report(args: argparse.Namespace, run: Run, render: Callable[[Run], str]) ->
     if args.statistics:
         from xenlint.output import report
 
-        rows = report.statistics(run.findings)
+        rows = report.statistics(run.findings, run.show_info)
         if args.format == "json":
             return json.dumps(rows, indent=2) + "\n"
         return report.statistics_text(rows)

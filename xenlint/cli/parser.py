@@ -112,13 +112,40 @@ _OPTIONS: tuple[_Option, ...] = (
         ("--skip-non-elf",),
         {
             "action": "store_true",
-            "help": "silently skip named files that are not kernel images (ELF, gzip-wrapped "
-            "ELF, bzImage), as inside directories (for hooks)",
+            "help": "skip named files that are not kernel images (not ELF, gzip-wrapped ELF or "
+            "bzImage; objects, host programs, shared objects, boot sectors) as a directory "
+            "scan does (for hooks)",
         },
         _CHECK,
     ),
     _Option(
         ("--show-fixes",), {"action": "store_true", "help": "print how to fix each finding"}, _CHECK
+    ),
+    _Option(
+        ("--show-info",),
+        {
+            "action": "store_true",
+            "help": "also print info-level findings (always in json and sarif)",
+        },
+        _CHECK,
+    ),
+    _Option(
+        ("--stderr",),
+        {
+            "action": "store_true",
+            "help": "print the text findings on standard error, as compilers do: build tools "
+            "hide standard output (Kbuild's make -s); machine formats stay on standard output",
+        },
+        _CHECK,
+    ),
+    _Option(
+        ("-v", "--verbose"),
+        {
+            "action": "store_true",
+            "help": "list the files a directory scan skips, and why (on stderr); implies "
+            "--show-info",
+        },
+        _CHECK,
     ),
     _Option(
         ("--exit-zero",),
@@ -141,8 +168,9 @@ _OPTIONS: tuple[_Option, ...] = (
 
 #: Per-command help for the options whose meaning differs between commands.
 _HELP: dict[tuple[str, str], str] = {
-    ("check", "--format"): "report format: text (compiler-style lines), json, sarif (SARIF "
-    "2.1.0), sarif-github (SARIF for GitHub code scanning), github (workflow annotations), "
+    ("check", "--format"): "report format: text (one compiler-style line per mistake), full "
+    "(text, plus what each other target range does and the fix), json, sarif (SARIF 2.1.0), "
+    "sarif-github (SARIF for GitHub code scanning), github (workflow annotations), "
     "gitlab (GitLab Code Quality), junit (JUnit XML), or one a plugin adds",
     ("explain", "--format"): "output format: text, json or markdown (the docs/rules/ page)",
     ("check", "-o"): "write the report to FILE (also on failure); with a machine format the "

@@ -52,9 +52,18 @@ class Config:
     rule_time_limit: float | None = None  # seconds per rule and image; None = the default
 
     def resolved_paths(self) -> list[str]:
-        """`paths` relative to the config file's directory (build outputs, for hooks)."""
+        """`paths` relative to the config file's directory (build outputs, for hooks), shown
+        relative to the working directory when they are below it, as a path typed there is:
+        the pre-commit hook and `xenlint build/vmlinux` then print the same lines."""
         base = self.path.parent if self.path else Path.cwd()
-        return [str(p if Path(p).is_absolute() else base / p) for p in self.paths]
+        out = []
+        for p in self.paths:
+            path = Path(p) if Path(p).is_absolute() else base / p
+            try:
+                out.append(str(path.absolute().relative_to(Path.cwd())))
+            except ValueError:
+                out.append(str(path))
+        return out
 
     @property
     def where(self) -> str:

@@ -141,7 +141,7 @@ def read_sections(data: Buffer, h: Header) -> tuple[Section, ...]:
     # (name, type, flags, addr, offset, size, link, info, addralign, entsize)
     return tuple(
         [
-            Section(i, _name(blob, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8])
+            Section(i, _name(blob, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8], r[6], r[9])
             for i, r in enumerate(raw)
         ]
     )

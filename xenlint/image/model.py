@@ -10,7 +10,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from xenlint.abi import notes as N
 from xenlint.abi.elf import (
@@ -28,6 +28,9 @@ from xenlint.abi.elf import (
 )
 from xenlint.errors import XenlintError
 from xenlint.escape import escape
+
+if TYPE_CHECKING:
+    from xenlint.image.symbols import SymbolSource, SymbolTable
 
 
 class ImageError(XenlintError):
@@ -107,6 +110,8 @@ class Section(NamedTuple):
     addr: int
     size: int
     addralign: int
+    link: int = 0  # sh_link: the string table of a symbol table
+    entsize: int = 0  # sh_entsize: the size of one symbol
 
 
 ContainerKind = Literal["segment", "section", "xen_guest"]
@@ -244,6 +249,16 @@ class Image:
     warnings: tuple[str, ...] = field(default=())
     head: bytes = b""  # the first bytes of the file (QEMU's bzImage and multiboot probes)
     note_bytes: tuple[NoteBytes, ...] = ()  # one per PT_NOTE segment, in header order
+    # Where .symtab (or .dynsym) is, for fixes that name symbols; read on first use.
+    symbol_source: SymbolSource | None = None
+
+    @cached_property
+    def symbols(self) -> SymbolTable:
+        """The image's symbols (empty without a symbol table, e.g. a stripped or wrapped
+        kernel), read from the file the first time a rule asks."""
+        from xenlint.image import symbols
+
+        return symbols.read(self.symbol_source) if self.symbol_source else symbols.EMPTY
 
     @property
     def is_x86(self) -> bool:
@@ -356,4 +371,5 @@ _U64 = (1 << 64) - 1
 
 
 def _round4(n: int) -> int:
-    return (n + 3) & ~3
+    # libelf rounds in 32-bit arithmetic: sizes of 0xfffffffd and more wrap to 0 (elf.py _r4)
+    return ((n + 3) & ~3) & 0xFFFFFFFF

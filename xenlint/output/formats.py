@@ -18,7 +18,13 @@ if TYPE_CHECKING:  # every plugin is imported at start-up; the report code only 
 def _text(run: Run) -> str:
     from xenlint.output.report import text
 
-    return text(run.findings, run.universe, run.show_fixes)
+    return text(run.findings, run.universe, run.show_fixes, show_info=run.show_info)
+
+
+def _full(run: Run) -> str:
+    from xenlint.output.report import text
+
+    return text(run.findings, run.universe, True, full=True, show_info=run.show_info)
 
 
 def _json(run: Run) -> str:
@@ -60,7 +66,8 @@ def _junit(run: Run) -> str:
 @hookimpl
 def xenlint_output_formats() -> list[OutputFormat]:
     return [
-        OutputFormat("text", "compiler-style lines", _text),
+        OutputFormat("text", "compiler-style lines, one per mistake", _text),
+        OutputFormat("full", "the text lines with each target range's message and the fix", _full),
         OutputFormat("json", "xenlint's JSON report (docs/schemas)", _json),
         OutputFormat("sarif", "SARIF 2.1.0", _sarif),
         OutputFormat("sarif-github", "SARIF for GitHub code scanning", _sarif_github),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
@@ -27,7 +27,7 @@ from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, cells_for, run_rules
 from xenlint.engine.rule import Cell, Location, Severity
 from xenlint.image.elf import parse_elf
-from xenlint.image.model import ImageError
+from xenlint.image.model import Image, ImageError
 from xenlint.source import fixes
 from xenlint.source.model import Item, NoteSection, Origin, SourceFile
 
@@ -166,7 +166,7 @@ def synthesize(sources: Sequence[SourceFile]) -> tuple[bytes, list[_Placed]]:
 
 def check_sources(
     sources: Sequence[SourceFile],
-    profiles: Sequence[Profile],
+    profiles: Sequence[Profile] | Callable[[Image], Sequence[Profile]],
     modes: object,
     universe: Sequence[Profile],
     rules_for: object,
@@ -186,6 +186,8 @@ def check_sources(
     # The tree decides the modes (a PHYS32_ENTRY in one file makes the kernel PVH); each
     # file is judged on its own notes: two files of a tree are rarely linked into one kernel
     # (FreeBSD's amd64 and i386 locore), so a note type in both is no duplicate.
+    if callable(profiles):  # the settings' default filter, applied to the tree's notes
+        profiles = profiles(image)
     cells = cells_for(image, profiles, modes)  # type: ignore[arg-type]
     notes = [n for s in with_notes for sec in s.sections for n in walk_notes(s, sec)]
     findings: list[Finding] = []
