@@ -10,6 +10,8 @@ kernel sit in its first third. Input files are opened read-only and never writte
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import stat
 import struct
@@ -250,12 +252,29 @@ def _store(fd: int, piece: bytes, pos: int, keep: list[tuple[int, int]] | None) 
             os.pwrite(fd, piece, pos)
         return
     end = pos + len(piece)
-    for start, stop in keep:
+    # `keep` is sorted and disjoint (_union): start at the first range ending after `pos`.
+    first = max(bisect.bisect_right(keep, (pos, pos)) - 1, 0)
+    for start, stop in itertools.islice(keep, first, None):
+        if start >= end:
+            break
         lo, hi = max(start, pos), min(stop, end)
         if lo < hi:
             chunk = piece[lo - pos : hi - pos]
             if chunk.count(0) != len(chunk):
                 os.pwrite(fd, chunk, lo)
+
+
+def _union(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint [start, stop) ranges covering `ranges`: a hostile image's 65,535
+    overlapping PT_NOTE segments (each kept with its loader slack) become a few ranges, so
+    each decompressed piece is checked against those few instead of every segment."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
 
 
 def _spool_and_parse(
@@ -306,6 +325,7 @@ def _spool_and_parse(
                 elif sparse:
                     keep = [(0, HEAD_BYTES), (header.phoff, header.phdr_end)]
                     keep += [(s.offset, s.offset + s.filesz + NOTE_SLACK) for s in notes]
+                    keep = _union(keep)
             else:
                 image = _parse(fd, written, path, origin, fmt, declared or written)
                 if image is not None and image.segment_notes:
