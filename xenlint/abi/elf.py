@@ -6,6 +6,8 @@ struct layouts are in `xenlint.image.elfheaders`.
 
 from __future__ import annotations
 
+# e_ident[EI_MAG0..3] (gABI "ELF Identification").
+ELF_MAGIC = b"\x7fELF"
 # Program header p_type (gABI "Segment Types").
 PT_LOAD = 1
 PT_NOTE = 4

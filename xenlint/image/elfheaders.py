@@ -15,7 +15,7 @@ import mmap
 import struct
 from typing import NamedTuple
 
-from xenlint.abi.elf import SHT_NOBITS
+from xenlint.abi.elf import ELF_MAGIC, SHT_NOBITS
 from xenlint.image.model import ImageError, Section, Segment
 
 Buffer = mmap.mmap | bytes | bytearray | memoryview
@@ -51,7 +51,7 @@ class Header(NamedTuple):  # a NamedTuple: a dataclass costs a millisecond of st
 def read_header(data: Buffer) -> Header:
     """The ELF file header; ImageError when it is not a readable ELF header."""
     size = len(data)
-    if size < 4 or bytes(data[:4]) != b"\x7fELF":
+    if size < 4 or bytes(data[:4]) != ELF_MAGIC:
         raise ImageError("not an ELF file (no \\x7fELF magic)")
     if size < 52:
         raise ImageError(f"truncated ELF header ({size} bytes)")

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Literal
 
 from xenlint.abi import bzimage as B
+from xenlint.abi.elf import ELF_MAGIC
 from xenlint.image.format import HEAD_BYTES, ImageFormat
 from xenlint.image.model import Image, ImageError, open_regular
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 # The decompressors, tempfile and mmap are imported only for a compressed image: a run on
 # bare ELF files (the common case) must not pay for them at start-up.
 
-ELF_MAGIC = b"\x7fELF"
 # Large enough for a debug vmlinux of a gigabyte and then some; config key
 # `max-decompressed-size` changes it.
 DEFAULT_MAX_DECOMPRESSED = 2 << 30

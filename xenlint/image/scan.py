@@ -74,7 +74,8 @@ def structural_reason(path: str, named: bool = False) -> str | None:
     relocatable object is kept: a committed `.o` handed over by a hook is checked as a source
     (xenlint.source reads its notes with their relocations); in a directory scan it is one of
     the build's objects."""
-    from xenlint.image.read import ELF_MAGIC, looks_like_image
+    from xenlint.abi.elf import ELF_MAGIC
+    from xenlint.image.read import looks_like_image
 
     if not looks_like_image(path):
         return "not an ELF file, gzip-compressed ELF or bzImage"

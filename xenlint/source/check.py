@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import ELF_MAGIC
 from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, cells_for, run_rules
 from xenlint.engine.rule import Cell, Location, Severity
@@ -140,7 +141,7 @@ def synthesize(sources: Sequence[SourceFile]) -> tuple[bytes, list[_Placed]]:
     body.extend(b"\0" * ((-(offset + len(body))) % 8))
     shoff = offset + len(body)
     shnum = len(sections) + 2
-    header = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    header = ELF_MAGIC + bytes([2, 1, 1]) + b"\0" * 9
     header += struct.pack(
         "<HHIQQQIHHHHHH", 2, 62, 1, 0, ELF_HEADER if phdrs else 0, shoff, 0,
         ELF_HEADER, PHDR, len(phdrs), SHDR, shnum, shnum - 1,
