@@ -633,24 +633,10 @@ class Assembler:
         if width is None:
             return
         for arg in _split_args(rest):
-            at = len(sec.data)
             value: int | Expr = 0
             if emit:
                 value = evaluate(arg, self._lookup, lambda n, d: self._local(n, d, index))
-            number = value if isinstance(value, int) else 0
-            sec.data.extend((number & ((1 << (8 * width)) - 1)).to_bytes(width, "little"))
-            if emit:
-                sec.items.append(
-                    Item(
-                        at,
-                        at + width,
-                        self._origin_of(st, arg),
-                        width,
-                        word,
-                        value if isinstance(value, int) else None,
-                        value if isinstance(value, Expr) else None,
-                    )
-                )
+            sec.emit_value(value, width, word, self._origin_of(st, arg) if emit else None)
 
     def _origin_of(self, st: _Stmt, arg: str) -> Origin:
         """The statement's line, and the argument's column when it is written there."""
