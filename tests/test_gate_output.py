@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from kernels import EXAMPLES, XEN_NOTE_MACRO, assemble, needs_binutils
+from kernels import EXAMPLES, PVH_KERNEL, XEN_NOTE_MACRO, assemble, needs_binutils
 
 from xenlint.image.read import load_image
 from xenlint.output.report import mistakes, text
@@ -178,18 +178,7 @@ def test_default_targets_add_loaders_for_pvh_elf(
     boot its class: an 8-aligned .note.gnu.property merged into the note segment makes QEMU
     refuse it (XL502), and the default gate must say so. A PV-only kernel gets no loader
     finding, and named targets are used as named."""
-    source = (
-        XEN_NOTE_MACRO
-        + """
-        .globl _start
-    _start:
-        hlt
-        xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "linux"
-        xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
-        xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
-        xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, _start
-    """
-    )
+    source = PVH_KERNEL
     # Both notes in one PT_NOTE, whose p_align becomes 8 (what ld does with a GNU property).
     script = """
 OUTPUT_FORMAT("elf64-x86-64")

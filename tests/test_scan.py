@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kernels import EXAMPLES, XEN_NOTE_MACRO, assemble, needs_binutils
+from kernels import EXAMPLES, PVH_KERNEL, assemble, needs_binutils
 from wrapping import bzimage, compress
 
 from xenlint.image.read import load_image
@@ -21,18 +21,7 @@ from xenlint.image.scan import Candidate, Skipped, expand, guest_reason
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not installed")
 
-GOOD = (
-    XEN_NOTE_MACRO
-    + """
-    .globl _start
-_start:
-    hlt
-    xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "linux"
-    xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
-    xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
-    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, _start
-"""
-)
+GOOD = PVH_KERNEL
 
 
 def build_tree(root: Path) -> dict[str, str | None]:
