@@ -8,8 +8,11 @@ from __future__ import annotations
 
 # e_ident[EI_MAG0..3] (gABI "ELF Identification").
 ELF_MAGIC = b"\x7fELF"
-# Program header p_type (gABI "Segment Types").
+# e_type (gABI "ELF Header").
+ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
+# Program header p_type (gABI "Segment Types"); PT_INTERP names a program interpreter.
 PT_LOAD = 1
+PT_INTERP = 3
 PT_NOTE = 4
 # Program header p_flags (gABI "Segment Flag Bits").
 PF_X, PF_W, PF_R = 1, 2, 4

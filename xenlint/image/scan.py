@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xenlint.abi import bzimage as B
+from xenlint.abi.elf import ET_DYN, ET_REL, PT_INTERP
 from xenlint.image.model import Image, ImageError, open_regular
-
-ET_REL, ET_EXEC, ET_DYN = 1, 2, 3
-PT_INTERP = 3
 
 
 @dataclass(frozen=True)

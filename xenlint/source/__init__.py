@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from xenlint.abi.elf import ELF_MAGIC
+from xenlint.abi.elf import ELF_MAGIC, ET_REL
 from xenlint.errors import XenlintError
 
 SourceKind = Literal["gas", "nasm", "lds", "object"]
@@ -48,7 +48,7 @@ def _kind(path: str) -> SourceKind | None:
             return None
         if head[:4] == ELF_MAGIC and len(head) == 18:
             etype = int.from_bytes(head[16:18], "little" if head[5] == 1 else "big")
-            if etype == 1:  # ET_REL
+            if etype == ET_REL:
                 return "object"
     return None
 
