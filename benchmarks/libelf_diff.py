@@ -1,6 +1,6 @@
 """The long libelf differential run (issue 11): many generated images, every release, every mode.
 
-    python benchmarks/libelf_diff.py --count 20000 --seed 1     # about an hour on one core
+    python benchmarks/libelf_diff.py --count 20000 --seed 1     # about 11 minutes on one idle core
 
 Builds the 33 libelf oracles from ../shared/oracles/libelf into a cache directory (default
 $TMPDIR/xenlint-oracles-UID), generates images in chunks with tests/libelf_images.py, and

@@ -136,17 +136,20 @@ def lint_bytes(
 
 def _render(findings: list[Any], reg: Registry) -> None:
     """Every output format over the findings; machine formats must parse back."""
-    from xenlint import output
+    import xml.etree.ElementTree as ET
+
     from xenlint.output import report
 
     run = report.Run(findings, [], [_scratch()], reg.rules, reg.profiles, 1)
     report.text(findings, reg.profiles, True)
     json.loads(report.as_json(findings, []))
     report.statistics_text(report.statistics(findings))
-    for fmt in output.FORMATS:
-        rendered = output.load(fmt)(run)
-        if fmt.startswith("sarif"):
+    for fmt in reg.output_formats.values():  # the built-in formats and any plugin's
+        rendered = fmt.render(run)
+        if fmt.name in ("json", "sarif", "sarif-github", "gitlab"):
             json.loads(rendered)
+        elif fmt.name == "junit":
+            ET.fromstring(rendered.split("\n", 1)[1])
 
 
 @dataclass(frozen=True)

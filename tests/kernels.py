@@ -42,6 +42,21 @@ XEN_NOTE_MACRO: str = (EXAMPLES / "xen-notes.inc").read_text()
 Prepend it once per source: the macro cannot be defined twice.
 """
 
+# A minimal good PVH kernel: the notes every Xen release and PVH loader wants, entry _start.
+PVH_KERNEL: str = (
+    XEN_NOTE_MACRO
+    + """
+    .globl _start
+_start:
+    hlt
+    xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "linux"
+    xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
+    xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
+    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, _start
+"""
+)
+
+
 DEFAULT_BASE = 0x100000
 
 PHYSICAL_LD = """

@@ -33,6 +33,7 @@ from xenlint.engine.plugin import Registry
 from xenlint.engine.targets import resolve
 from xenlint.image.model import ImageError
 from xenlint.image.read import load_image
+from xenlint.replay import xen as xen_replay
 
 MODES = (Mode.PV, Mode.PVH, Mode.PV_DOM0, Mode.PVH_DOM0)
 
@@ -58,6 +59,12 @@ LATER: dict[str, tuple[str, str]] = {
         "and the dom0 builder refuses a kernel without it",
         "RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv; "
         "RELEASE-4.22.0:xen/arch/x86/hvm/dom0_build.c dom0_construct_pvh",
+    ),
+    "XL008": (
+        "its PVH error only: Xen's walk lost PHYS32_ENTRY, and the toolstack (4.10+) and the "
+        "PVH dom0 builder refuse a kernel without it (as XL103)",
+        "RELEASE-4.10.0:tools/libxc/xc_dom_elfloader.c xc_dom_guest_type; "
+        "RELEASE-4.9.0:xen/arch/x86/hvm/dom0_build.c dom0_construct_pvh",
     ),
     "XL201": (
         "a boot that cannot run: the vCPU starts at the truncated PHYS32_ENTRY",
@@ -116,6 +123,41 @@ LATER: dict[str, tuple[str, str]] = {
 }
 
 
+# The hypervisor's own dom0 checks after libelf's parse: no oracle runs them (the harness is
+# the toolstack's libelf), so these rest on the source; the rules cite them.
+DOM0_SOURCE_ONLY: tuple[tuple[str, str, str], ...] = (
+    (
+        "XL304/XL305/XL306",
+        "Mismatch between Xen and DOM0 kernel (class, machine, PAE); Domain 0 expects too "
+        "high a hypervisor start address (HV_START_LOW); P2M table overlapping the initial "
+        "mapping",
+        "RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv",
+    ),
+    (
+        "XL405",
+        "Kernel does not support Dom0 operation (no dom0 feature bit): PV dom0 from 4.2, PVH "
+        "dom0 from 4.22 / 4.20.4 / 4.21.2",
+        "RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv; "
+        "RELEASE-4.22.0:xen/arch/x86/hvm/dom0_build.c dom0_construct_pvh",
+    ),
+    (
+        "XL403/XL406",
+        "required features the hypervisor does not provide (supervisor_mode_kernel panics)",
+        "RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv",
+    ),
+    (
+        "XL303",
+        "hypercall page below VIRT_BASE or beyond the initial mapping",
+        "RELEASE-4.17.0:xen/arch/x86/pv/dom0_build.c dom0_construct_pv",
+    ),
+    (
+        "XL103/XL205",
+        "Unable to find XEN_ELFNOTE_PHYS32_ENTRY address; PHYS32_RELOC placement",
+        "RELEASE-4.19.0:xen/arch/x86/hvm/dom0_build.c pvh_load_kernel, find_kernel_memory",
+    ),
+)
+
+
 def _later(code: str, profile, mode: Mode, image_is_x86: bool, message: str = "") -> bool:
     """Whether an error with this code, in this cell, is a later stage that refuses."""
     if not image_is_x86 and mode in (Mode.PV, Mode.PV_DOM0):
@@ -124,6 +166,8 @@ def _later(code: str, profile, mode: Mode, image_is_x86: bool, message: str = ""
         return True
     if code == "XL202":
         return not profile.pvh_entry_bounds_checked
+    if code == "XL008":
+        return mode.is_pvh and "without PHYS32_ENTRY" in message
     if code == "XL006":
         return mode.is_dom0 and "not even the dom0 bit" in message
     return code in LATER
@@ -221,6 +265,8 @@ def compare(
             for mode in MODES:
                 res = oracle[(r, "pvh" if mode.is_pvh else "pv")][i]
                 _cell(out, path, r, profile, mode, res, findings, image.is_x86)
+            for m in ("pv", "pvh"):
+                _features(out, path, r, profile, image, oracle[(r, m)][i], m)
     records = {rec["path"]: rec for rec in notes_json(readable)} if readable else {}
     for i, path in enumerate(paths):
         rec = records.get(str(path))
@@ -282,6 +328,23 @@ _CHECKS = ("Will only load", "Xen will only load", "out of bounds", "PADDR_OFFSE
 # (ORed into f_supported), which `xenlint notes` shows; 4.18's L1_MFN_VALID number is
 # likewise stored and never used.
 _NOT_SHOWN = (17, 13)
+
+
+def _features(out: Outcome, path: Path, release: str, profile, image, res: dict, m: str) -> None:
+    """SUPPORTED_FEATURES has no single note value: what libelf keeps is the bitmap of
+    FEATURES names and SUPPORTED_FEATURES words (f_supported[0], f_required[0]), which the
+    feature rules read from the replay: compare those for every accepted parse."""
+    if res.get("crash") or res["rc"] != 0 or res.get("f_supported") is None:
+        return
+    parse = xen_replay.parse(image, profile, Mode.PVH if m == "pvh" else Mode.PV)
+    out.values += 1
+    got = (parse.supported & 0xFFFFFFFF, parse.required & 0xFFFFFFFF)
+    want = (res["f_supported"][0], res["f_required"][0])
+    if got != want:
+        out.mismatched.append(
+            f"{path.name} xen-{release} {m} feature bitmaps: libelf {want}, replay {got}"
+        )
+        out.kinds["value feature bitmaps"] += 1
 
 
 def _values(out: Outcome, path: Path, release: str, res: dict, rec: dict) -> None:

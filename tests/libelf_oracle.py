@@ -59,6 +59,13 @@ def _stamp() -> str:
     return h.hexdigest()[:16]
 
 
+def cache_dir(config: object) -> Path:
+    """The pytest cache's `libelf-oracles` directory, or DEFAULT_CACHE when pytest runs
+    without its cache plugin (`-p no:cacheprovider`)."""
+    cache = getattr(config, "cache", None)
+    return Path(cache.mkdir("libelf-oracles")) if cache is not None else DEFAULT_CACHE
+
+
 def build(cache: Path = DEFAULT_CACHE) -> Path:
     """Compile every release's harness into `cache/<stamp>/` unless already there; returns
     that directory (holding `libelf-<release>`). Raises RuntimeError with build.sh's output

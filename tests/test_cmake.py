@@ -126,3 +126,39 @@ def test_cmake_warn_only(project: tuple[Path, Path]) -> None:
     warned = build_(build)
     assert warned.returncode == 0, warned.stdout
     assert "kernel.elf: error: XL202" in warned.stdout
+
+
+def test_cmake_without_xenlint(tmp_path: Path) -> None:
+    """A project without xenlint installed configures with one message and builds the kernel
+    unchecked; XENLINT_REQUIRED makes the missing program a configure error."""
+    bare = "/usr/bin:/bin"
+    if shutil.which("xenlint", path=bare):
+        pytest.skip(f"xenlint is installed in {bare}")
+    src, build = tmp_path / "src", tmp_path / "build"
+    src.mkdir()
+    (src / "CMakeLists.txt").write_text(CMAKELISTS.format(module_dir=ROOT / "contrib" / "cmake"))
+    (src / "kernel.ld").write_text(PHYSICAL_LD.format(fmt="elf64-x86-64", base=DEFAULT_BASE))
+    (src / "xenlint.toml").write_text('targets = ["xen>=4.7"]\nmodes = ["pvh"]\n')
+    write_kernel(src, BROKEN_ENTRY)
+    env = {"PATH": bare, "HOME": str(tmp_path)}
+
+    def cmake(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["cmake", *args], capture_output=True, text=True, timeout=120, env=env
+        )
+        proc.stdout += proc.stderr
+        return proc
+
+    configured = cmake("-S", str(src), "-B", str(build))
+    assert configured.returncode == 0, configured.stdout
+    assert configured.stdout.count("xenlint not found") == 1
+    assert "-- xenlint not found: kernel is not checked (-DXENLINT_REQUIRED=ON to require it)" in (
+        configured.stdout
+    )
+    built = cmake("--build", str(build))
+    assert built.returncode == 0, built.stdout
+    assert (build / "kernel.elf").exists() and "XENLINT" not in built.stdout
+
+    required = cmake("-S", str(src), "-B", str(tmp_path / "required"), "-DXENLINT_REQUIRED=ON")
+    assert required.returncode != 0
+    assert "xenlint not found, and XENLINT_REQUIRED is set" in required.stdout

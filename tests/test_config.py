@@ -165,3 +165,40 @@ def test_paths_key_names_images_relative_to_the_config(
     (project / "xenlint.toml").write_text('paths = ["build/missing.elf"]\n')
     code, findings, _ = lint(capsys)
     assert code == 2 and findings[0]["code"] == "XL000"
+
+
+@pytest.mark.parametrize(
+    ("config", "args", "expect"),
+    [
+        # (config lines under [tool.xenlint], extra args, XL000 severity shown or None, exit)
+        ("", [], ("error", 2)),
+        # A selection chooses checks; an unread file was not checked, so XL000 stays on.
+        ('select = ["XL402"]', [], ("error", 2)),
+        ("", ["--select", "XL4"], ("error", 2)),
+        ('ignore = ["XL000"]', [], (None, 0)),
+        ("", ["--ignore", "image-unreadable"], (None, 0)),
+        ("", ["--select", "XL4", "--ignore", "XL0"], (None, 0)),
+        ('per-file-ignores = { "*.txt" = ["XL000"] }', [], (None, 0)),
+        ('[tool.xenlint.severity]\nXL000 = "warning"', [], ("warning", 0)),
+        ('[tool.xenlint.severity]\n"image-unreadable" = "info"', [], ("info", 0)),
+    ],
+)
+def test_xl000_selection_and_severity_are_honoured(
+    project: Path,
+    config: str,
+    args: list[str],
+    expect: tuple[str | None, int],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9: XL000 used to be fabricated by the core, ignoring `ignore` and `severity`."""
+    (project / "pyproject.toml").write_text(
+        f'[tool.xenlint]\ntargets = ["xen-4.7"]\n{config}\n'
+        if not config.startswith("[")
+        else f'[tool.xenlint]\ntargets = ["xen-4.7"]\n\n{config}\n'
+    )
+    (project / "sub" / "junk.txt").write_text("not a kernel\n")
+    code, findings, _ = lint(capsys, *args, "junk.txt")
+    severity, status = expect
+    xl000 = [f["severity"] for f in findings if f["code"] == "XL000"]
+    assert xl000 == ([severity] if severity else [])
+    assert code == status

@@ -19,7 +19,7 @@ from conftest import ROOT, Lint, cells
 from xenlint.image.read import load_image
 
 DISTRO = ROOT / "build" / "distro"
-KERNELS = sorted((DISTRO / "boot").glob("vmlinuz-*"))
+KERNELS = sorted((DISTRO / "boot").glob("vmlinuz-*-cloud-amd64"))
 XEN_GZ = DISTRO / "boot" / "xen-4.17-amd64.gz"
 GRUB = DISTRO / "grub.xen"
 

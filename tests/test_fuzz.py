@@ -126,14 +126,7 @@ def test_every_family_and_mode(
 
 # Saved inputs whose fix belongs to another open issue: replayed, expected to fail until it
 # lands (strict=False, so the fix turns them green without touching this file).
-KNOWN: dict[str, str] = {
-    "notes-70000-bzimage-xz": "issue 13 (branch hostile): with one note parse per image, still "
-    "1.6 s CPU for a plain run, 3.0 s with every target family, 11 s and 244 MB through the "
-    "fuzz target's three mode selections (note walk, XL006, per-release parses)",
-    "phnum-65535-loads-gzip": "issue 13 (branch hostile): paddr_range takes min/max over every "
-    "PT_LOAD on each of its ~385 calls, and XL203 scans the loads per cell: 3.4 s, then 2.3 s "
-    "CPU for a plain run (over 2 s)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _replay_params() -> list[object]:

@@ -245,7 +245,9 @@ def test_strict_ascii_stdout(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "freebsd-features.elf", name)
     for fmt in ("text", "json", "sarif", "github"):
         proc = xenlint(
-            ["--isolated", "--format", fmt, "--exit-zero", str(name)],
+            # --target xen: the old releases that refuse this kernel's FEATURES (the default
+            # targets judge a PVH-only kernel only where PVH boots, where it is clean)
+            ["--isolated", "--target", "xen", "--format", fmt, "--exit-zero", str(name)],
             env={"PYTHONIOENCODING": "ascii:strict"},
         )
         assert proc.returncode == 0, proc.stderr

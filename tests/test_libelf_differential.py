@@ -31,7 +31,7 @@ COUNT = 120  # images per run: ~15 s over 33 releases x 4 modes on one core
 @pytest.fixture(scope="session")
 def oracles(request: pytest.FixtureRequest) -> Path:
     """The built libelf-<release> binaries (built on first use, then cached)."""
-    return libelf_oracle.build(Path(request.config.cache.mkdir("libelf-oracles")))
+    return libelf_oracle.build(libelf_oracle.cache_dir(request.config))
 
 
 def test_oracles_cover_every_release_and_profile(oracles: Path, registry: Registry) -> None:

@@ -150,6 +150,15 @@ CASES: dict[str, Case] = {
         {("4.17", "pv"): OUT_OF_BOUNDS},
         "kind 8: the same 0 outside an image at 1 MiB",
     ),
+    "size-wraps-to-0": Case(
+        kernel(
+            Note(0x4, b"", namesz=0xFFFFFFFF, descsz=0xFFFFFFFF, name=b""),
+            Note(GUEST_OS, s("after-wrap")),
+        ),
+        {("3.1", "pv"): None, ("4.17", "pv"): None},
+        "values: namesz/descsz 0xffffffff round up to 0 in libelf's 32-bit arithmetic, so the "
+        "walk goes on after the header and reads the next note",
+    ),
     "string-cut-by-eof": Case(
         _cut([Note(GUEST_OS, s("netbsd-cut"))], 3),
         {("4.17", "pv"): None},
@@ -164,6 +173,7 @@ CASES: dict[str, Case] = {
 
 # The value `xenlint notes` must show for the last note of a type (libelf 4.17's elf_notes[]).
 VALUES = {
+    "size-wraps-to-0": {GUEST_OS: "after-wrap"},
     "string-cut-by-eof": {GUEST_OS: "linux"},
     "number-cut-by-eof": {ENTRY: 0},
     "all-ones-entry": {ENTRY: ALL_ONES},
@@ -183,7 +193,7 @@ def oracles(request: pytest.FixtureRequest) -> Path:
     reason = libelf_oracle.available()
     if reason is not None:
         pytest.skip(reason)
-    return libelf_oracle.build(Path(request.config.cache.mkdir("libelf-oracles")))
+    return libelf_oracle.build(libelf_oracle.cache_dir(request.config))
 
 
 def _write(tmp_path: Path, name: str) -> Path:

@@ -36,6 +36,10 @@ kernel = executable('kernel.elf', 'kernel.S',
 """
 
 
+# What the README's Meson section says to put in meson_options.txt.
+OPTIONS = "option('xenlint', type: 'feature')\n"
+
+
 def readme_recipe() -> str:
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```meson\n(.*?)```", readme, re.DOTALL)
@@ -53,6 +57,7 @@ def test_readme_meson_recipe(tmp_path: Path) -> None:
     src, build = tmp_path / "src", tmp_path / "build"
     src.mkdir()
     (src / "meson.build").write_text(PROLOGUE + readme_recipe())
+    (src / "meson_options.txt").write_text(OPTIONS)
     (src / "kernel.ld").write_text(PHYSICAL_LD.format(fmt="elf64-x86-64", base=DEFAULT_BASE))
     (src / "xenlint.toml").write_text('targets = ["xen>=4.7"]\nmodes = ["pvh"]\n')
     kernel = src / "kernel.S"
@@ -84,3 +89,41 @@ def test_readme_meson_recipe(tmp_path: Path) -> None:
     fixed = ninja(build)
     assert fixed.returncode == 0, fixed.stdout
     assert "no work to do" in ninja(build).stdout
+
+
+def test_readme_meson_recipe_without_xenlint(tmp_path: Path) -> None:
+    """Without xenlint the project sets up with one message and the kernel builds unchecked;
+    -Dxenlint=enabled makes the missing program a setup error."""
+    ninja_dir = Path(shutil.which("ninja") or "ninja").parent
+    env_path = f"{ninja_dir}:/usr/bin:/bin"
+    if shutil.which("xenlint", path=env_path):
+        pytest.skip(f"xenlint is installed in {env_path}")
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "meson.build").write_text(PROLOGUE + readme_recipe())
+    (src / "meson_options.txt").write_text(OPTIONS)
+    (src / "kernel.ld").write_text(PHYSICAL_LD.format(fmt="elf64-x86-64", base=DEFAULT_BASE))
+    (src / "xenlint.toml").write_text('targets = ["xen>=4.7"]\nmodes = ["pvh"]\n')
+    (src / "kernel.S").write_text(XEN_NOTE_MACRO + KERNEL.format(entry=BROKEN_ENTRY))
+
+    def setup(build: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(MESON), "setup", str(build), str(src), *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": env_path},
+        )
+        proc.stdout += proc.stderr
+        return proc
+
+    build = tmp_path / "build"
+    plain = setup(build)
+    assert plain.returncode == 0, plain.stdout
+    assert "Message: xenlint not found: the kernel is not checked" in plain.stdout
+    built = ninja(build)
+    assert built.returncode == 0, built.stdout
+    assert (build / "kernel.elf").exists() and not (build / "kernel-xenlint.sarif").exists()
+
+    required = setup(tmp_path / "required", "-Dxenlint=enabled")
+    assert required.returncode != 0 and "xenlint" in required.stdout

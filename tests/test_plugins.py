@@ -277,3 +277,19 @@ def test_crashing_rule_is_one_line_error(tmp_path: Path) -> None:
     assert errors == [
         f"rule XZ1 (some-other-name) failed on {path}: ZeroDivisionError: oops; it is disabled"
     ]
+
+
+def test_select_of_builtin_codes_says_which_plugin_rules_it_leaves_out(
+    site: Path, tmp_path: Path
+) -> None:
+    """`select = ["XL"]` used to turn a third-party plugin's rules off silently."""
+    image = tmp_path / "k.elf"
+    image.write_bytes(xen_kernel([Note(6, b"LINUX\0"), Note(5, b"xen-3.0\0")]))
+    proc = xenlint(site, "--select", "XL", "--target", "xen-4.22", str(image), cwd=tmp_path)
+    assert (
+        "xenlint: warning: command line: select leaves out the rules of plugin 'demo' (XD101): "
+        "add them to select (or extend-select), or ignore them to silence this"
+    ) in proc.stderr.splitlines()
+    for args in (["--select", "XL,XD"], ["--select", "XL", "--ignore", "XD101"], []):
+        proc = xenlint(site, *args, "--target", "xen-4.22", str(image), cwd=tmp_path)
+        assert "select leaves out" not in proc.stderr, args

@@ -11,6 +11,7 @@ PRE_COMMIT_HOME and the tests skip with the reason when it cannot be built.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,6 +164,10 @@ def test_xenlint_build_hook_checks_untracked_build_output(
     run = pre_commit(project, env, "run", "xenlint-build", "--hook-stage", "manual")
     assert run.returncode == 1, run.stdout
     assert "build/vmlinux: error: XL201 phys32-entry-not-32bit: " in run.stdout
+    # The same relative path `xenlint build/vmlinux` prints, not the config's absolute one,
+    # and the fix under the line.
+    assert re.search(r"^build/vmlinux: error: XL201 ", run.stdout, re.MULTILINE), run.stdout
+    assert "\n  fix: " in run.stdout
 
     # On push: the real pre-push hook refuses to push while the build output is broken.
     remote = tmp_path / "remote.git"

@@ -90,3 +90,17 @@ def test_notes_past_the_cap_stop_at_the_headers(tmp_path: Path, codec: str) -> N
     assert "PT_NOTE segments end at" in message
     assert "--max-decompressed-size" in message
     assert sum(pieces) <= (8 << 20) + (1 << 20), "decompressed far past the headers"
+
+
+def test_overlapping_note_ranges_are_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """65,535 PT_NOTE segments at nearby offsets (tests/hostile.py 'note-segments-65535'),
+    each kept with its 1 MiB loader slack, once made every decompressed piece be compared
+    with every range (22 s of CPU): the ranges are merged, so one piece costs one write."""
+    keep = read._union(
+        [(off, off + 16 + 1024 * 1024) for off in range(4096, 4096 + 65535 * 56, 56)]
+    )
+    assert keep == [(4096, 4096 + 65534 * 56 + 16 + 1024 * 1024)]
+    writes: list[tuple[int, int]] = []
+    monkeypatch.setattr(read.os, "pwrite", lambda fd, data, pos: writes.append((pos, len(data))))
+    read._store(-1, b"\x01" * 65536, 0, [(0, 64), *keep])
+    assert writes == [(0, 64), (4096, 65536 - 4096)]

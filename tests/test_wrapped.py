@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from elfbuilder import Note, xen_kernel
-from kernels import XEN_NOTE_MACRO, assemble, needs_binutils
+from kernels import PVH_KERNEL, assemble, needs_binutils
 from wrapping import COMPRESSORS, bzimage, compress, wrap
 
 from xenlint.abi.profile import Mode
@@ -81,15 +81,8 @@ def test_gzip_wrapped_elf(registry: Registry, tmp_path: Path, kernel: Path) -> N
 
 
 BIG_TAIL = (
-    XEN_NOTE_MACRO
+    PVH_KERNEL
     + """
-    .globl _start
-_start:
-    hlt
-    xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "linux"
-    xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
-    xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
-    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .long, _start
     .section .text.tail, "ax"
     .fill 8 << 20, 1, 0
 """

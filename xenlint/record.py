@@ -8,8 +8,9 @@ dataclass would have generated, written once here and driven by `__slots__`:
 
 - `repr()` like a dataclass's: `Segment(index=1, type=4, ...)`;
 - `==` field by field between objects of the same class (NotImplemented otherwise);
-- `Frozen` subclasses refuse attribute assignment (`FrozenError`, an AttributeError) and
-  hash by their fields; plain `Record`s are unhashable, like a non-frozen dataclass.
+- `Frozen` subclasses refuse attribute assignment (AttributeError, as a frozen dataclass's
+  FrozenInstanceError is one) and hash by their fields; plain `Record`s are unhashable,
+  like a non-frozen dataclass.
 
 Fields are the annotated `__slots__` of the class and its bases, in declaration order, base
 fields first (a dataclass's order).
@@ -27,10 +28,6 @@ from typing import Any, ClassVar, TypeVar
 T = TypeVar("T", bound="Record")
 
 
-class FrozenError(AttributeError):
-    """Assignment to a field of a frozen record (dataclasses' FrozenInstanceError)."""
-
-
 def _no_fields(obj: object) -> tuple[()]:
     return ()
 
@@ -40,7 +37,7 @@ class Record:
 
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
-    _key: ClassVar[Callable[[Any], Any]]  # the field values (one value alone, not a tuple)
+    _key: ClassVar[Callable[..., Any]]  # the field values (one value alone, not a tuple)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -74,12 +71,12 @@ class Frozen(Record):
     __slots__ = ()
 
     def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenError(f"cannot assign to field {name!r}")
+        raise AttributeError(f"cannot assign to field {name!r}")
 
     def __delattr__(self, name: str) -> None:
-        raise FrozenError(f"cannot delete field {name!r}")
+        raise AttributeError(f"cannot delete field {name!r}")
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]  # Record's is None
         return hash(self._key(self))
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from xenlint.abi.elf import EM_386, EM_X86_64
 from xenlint.abi.profile import Mode, Profile
-from xenlint.image.model import EM_386, EM_X86_64
 from xenlint.record import replace
 
 # The built-in replay engines (xenlint.replay.engines); a plugin may register more through the
@@ -44,12 +44,9 @@ QEMU_REFUSED_EFLAGS = 0x00010004
 # x86-common.c x86_load_linux reads this much of the file for the bzImage and multiboot probes.
 QEMU_HEADER_BYTES = 8192
 # multiboot.c: the v1 header is looked for in the first 8192 - 48 bytes, at 4-byte steps.
-MULTIBOOT_SCAN_BYTES = 8192 - 48
+MULTIBOOT_SCAN_BYTES = QEMU_HEADER_BYTES - 48
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_AOUT_KLUDGE = 1 << 16  # flag bit 16: the header carries load addresses
-# linux-loader validate_header: e_phentsize must be sizeof(Elf64_Phdr), e_phoff >= sizeof(Ehdr).
-ELF64_PHENTSIZE = 56
-ELF64_EHSIZE = 64
 # Firecracker layout.rs HIMEM_START and Cloud Hypervisor layout.rs HIGH_RAM_START, both passed
 # to Elf::load as highmem_start_address, which is compared with e_entry.
 VMM_HIGHMEM_START = 0x100000
@@ -175,6 +172,12 @@ class LoaderProfile(Profile):
     def walks_p_align(self) -> bool:
         return self.walk == "p_align"
 
+
+# The engines of loaders that boot an ELF through its PHYS32_ENTRY note: QEMU's -kernel and
+# rust-vmm linux-loader (Firecracker 1.12+, Cloud Hypervisor). xenlint judges an ELF with a
+# PVH entry on them by default (xenlint.config.settings); GRUB's loaders and Firecracker
+# before 1.12 boot it another way and are judged only when named.
+PVH_NOTE_ENGINES = frozenset({"qemu", "linux-loader"})
 
 PVH = frozenset({Mode.PVH})
 X86_BOTH = frozenset({EM_386, EM_X86_64})

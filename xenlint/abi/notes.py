@@ -83,6 +83,8 @@ NOTE_TYPES: tuple[NoteType, ...] = (
 
 BY_NUMBER: dict[int, NoteType] = {t.number: t for t in NOTE_TYPES}
 BY_NAME: dict[str, NoteType] = {t.name: t for t in NOTE_TYPES}
+# The `__xen_guest` key of each note that has one (elf_xen_parse_guest_info, xen.md §5.5).
+BY_LEGACY_KEY: dict[str, NoteType] = {t.legacy_key: t for t in NOTE_TYPES if t.legacy_key}
 
 # Named handles so code refers to notes by name, never by number.
 INFO = BY_NAME["INFO"]
@@ -106,8 +108,12 @@ SUPPORTED_FEATURES = BY_NAME["SUPPORTED_FEATURES"]
 PHYS32_ENTRY = BY_NAME["PHYS32_ENTRY"]
 PHYS32_RELOC = BY_NAME["PHYS32_RELOC"]
 
-# Notes whose presence declares a classic PV kernel (used by the `auto` mode).
-PV_DECLARING = (ENTRY, HYPERCALL_PAGE, VIRT_BASE)
+# Notes whose presence declares a classic PV kernel (used by the `auto` mode): a PV entry
+# point. VIRT_BASE alone does not: Linux 6.1 (arch/x86/xen/xen-head.S) writes VIRT_BASE for
+# every CONFIG_XEN kernel but ENTRY only with CONFIG_XEN_PV (x86-64 only), so Debian's 32-bit
+# 686-pae kernel carries VIRT_BASE and PHYS32_ENTRY and boots PVH only. A kernel without
+# PHYS32_ENTRY is judged as PV whatever notes it has.
+PV_DECLARING = (ENTRY, HYPERCALL_PAGE)
 
 # Scalar notes where a second occurrence silently replaces the first (xen.md §5.2).
 LAST_WINS = (

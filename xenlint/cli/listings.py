@@ -29,7 +29,7 @@ def rules(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
 
         print(json.dumps(rows, indent=2), file=out)
         return EXIT_OK
-    width = max((len(r["name"]) for r in rows), default=4)
+    width = max((len(str(r["name"])) for r in rows), default=4)
     for r in rows:
         mark = "" if r["default"] else " (only when selected)"
         print(
@@ -41,7 +41,9 @@ def rules(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
 
 def targets(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Write the known targets to `out`, marking those the config and --target select."""
-    chosen = {p.name for p in settings(args, registry).profiles}
+    config = settings(args, registry)
+    chosen = {p.name for p in config.profiles}
+    pvh_default = {p.name for p in config.default_loaders}
     rows = [
         {
             "name": p.name,
@@ -49,6 +51,8 @@ def targets(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
             "version": ".".join(map(str, p.version)),
             "modes": [m.value for m in MODE_ORDER if m in p.modes],
             "selected": p.name in chosen,
+            # Judged by default for an ELF image with a PVH entry (Settings.profiles_for).
+            "selected_for_pvh_elf": p.name in pvh_default,
             "note": p.note,
         }
         for p in registry.profiles
@@ -60,8 +64,11 @@ def targets(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
         return EXIT_OK
     width = max([12, *(len(str(r["name"])) for r in rows)])
     for r in rows:
-        mark = "*" if r["selected"] else " "
+        mark = "*" if r["selected"] else "+" if r["selected_for_pvh_elf"] else " "
         modes = ",".join(r["modes"])  # type: ignore[arg-type]
         print(f"{mark} {r['name']:<{width}} {modes:<26} {r['note']}".rstrip(), file=out)
-    print("(* = selected by the configuration and --target)", file=out)
+    legend = "(* = selected by the configuration and --target"
+    if pvh_default:
+        legend += "; + = also judged for an ELF image with a PVH entry, by default"
+    print(legend + ")", file=out)
     return EXIT_OK

@@ -26,9 +26,9 @@ from xenlint.cli.parser import (
     split_options,
 )
 from xenlint.cli.stream import EXIT_ERROR, EXIT_OK, fail, refuse_overwrite, to_output
-from xenlint.config.file import ConfigError
 from xenlint.engine.plugin import Registry
 from xenlint.engine.plugin import load as load_plugins
+from xenlint.errors import XenlintError
 from xenlint.escape import escape
 
 #: command -> (module under xenlint.cli, function(args, registry[, out]) -> exit status)
@@ -61,9 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = _main(args_list)
         sys.stdout.flush()
         return status
-    except UsageError as exc:
-        return fail(str(exc))
-    except ConfigError as exc:
+    except XenlintError as exc:  # usage, config, target: one line
         return fail(str(exc))
     except KeyboardInterrupt:
         return fail("interrupted")
@@ -106,7 +104,7 @@ def _main(argv: list[str]) -> int:
         _print_version(registry)
         return status
     formats = COMMAND_FORMATS.get(command, ("text", "json"))
-    if args.format not in formats:
+    if command != "check" and args.format not in formats:
         raise UsageError(f"{command} has no {args.format} format (use {', '.join(formats)})")
     module, function = _HANDLERS[command]
     handler = getattr(importlib.import_module(f"xenlint.cli.{module}"), function)

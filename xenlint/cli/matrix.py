@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
         # loaders), so the table shows where else the kernel boots.
         shown = {p.family for p in profiles}
         profiles += tuple(p for p in registry.profiles if p.family not in shown)
-    images, status = readable(args.paths, "matrix", config.max_decompressed)
+    images, status = readable(args.paths, "matrix", config.max_decompressed, registry)
     tables: list[tuple[str, Grid]] = []
     for image in images:
         path = image.path
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
             registry.profiles,
             config.severity,
             registry.engines,
+            config.rule_options,
         )
         for error in errors:
             print(f"xenlint: error: {error}", file=sys.stderr)

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     sources = [p for p in args.paths if kind(p) in ("gas", "nasm", "object")]
     images_paths = [p for p in args.paths if p not in sources]
     images, status = (
-        readable(images_paths, "notes", settings(args, registry).max_decompressed)
+        readable(images_paths, "notes", settings(args, registry).max_decompressed, registry)
         if images_paths or not sources
         else ([], 0)
     )

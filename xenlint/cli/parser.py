@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from xenlint.errors import XenlintError
 from xenlint.record import Frozen
 
 COMMANDS: dict[str, str] = {
@@ -22,14 +23,11 @@ COMMANDS: dict[str, str] = {
     "targets": "list the known targets; '*' marks the selected ones",
     "matrix": "a table of targets x modes, each cell 'ok' or the failing codes",
 }
-FORMATS = ("text", "json", "sarif", "sarif-github", "github", "markdown")
-COMMAND_FORMATS: dict[str, tuple[str, ...]] = {
-    "check": ("text", "json", "sarif", "sarif-github", "github"),
-    "explain": ("text", "json", "markdown"),
-}
+#: The listing commands' formats; check's come from the xenlint_output_formats plugins.
+COMMAND_FORMATS: dict[str, tuple[str, ...]] = {"explain": ("text", "json", "markdown")}
 
 
-class UsageError(Exception):
+class UsageError(XenlintError):
     """A bad command line: reported as one line, exit status 2."""
 
 
@@ -139,7 +137,7 @@ _OPTIONS: tuple[_Option, ...] = (
     ),
     _Option(
         ("--format",),
-        {"choices": FORMATS, "default": "text", "metavar": "FORMAT", "help": "output format"},
+        {"default": "text", "metavar": "FORMAT", "help": "output format"},
         frozenset(COMMANDS),
     ),
     _Option(
@@ -159,13 +157,40 @@ _OPTIONS: tuple[_Option, ...] = (
         ("--skip-non-elf",),
         {
             "action": "store_true",
-            "help": "silently skip named files that are not kernel images (ELF, gzip-wrapped "
-            "ELF, bzImage), as inside directories (for hooks)",
+            "help": "skip named files that are not kernel images (not ELF, gzip-wrapped ELF or "
+            "bzImage; objects, host programs, shared objects, boot sectors) as a directory "
+            "scan does (for hooks)",
         },
         _CHECK,
     ),
     _Option(
         ("--show-fixes",), {"action": "store_true", "help": "print how to fix each finding"}, _CHECK
+    ),
+    _Option(
+        ("--show-info",),
+        {
+            "action": "store_true",
+            "help": "also print info-level findings (always in json and sarif)",
+        },
+        _CHECK,
+    ),
+    _Option(
+        ("--stderr",),
+        {
+            "action": "store_true",
+            "help": "print the text findings on standard error, as compilers do: build tools "
+            "hide standard output (Kbuild's make -s); machine formats stay on standard output",
+        },
+        _CHECK,
+    ),
+    _Option(
+        ("-v", "--verbose"),
+        {
+            "action": "store_true",
+            "help": "list the files a directory scan skips, and why (on stderr); implies "
+            "--show-info",
+        },
+        _CHECK,
     ),
     _Option(
         ("--exit-zero",),
@@ -188,8 +213,10 @@ _OPTIONS: tuple[_Option, ...] = (
 
 #: Per-command help for the options whose meaning differs between commands.
 _HELP: dict[tuple[str, str], str] = {
-    ("check", "--format"): "output format: text (compiler-style lines), json, sarif (SARIF "
-    "2.1.0), sarif-github (SARIF for GitHub code scanning), github (workflow annotations)",
+    ("check", "--format"): "report format: text (one compiler-style line per mistake), full "
+    "(text, plus what each other target range does and the fix), json, sarif (SARIF 2.1.0), "
+    "sarif-github (SARIF for GitHub code scanning), github (workflow annotations), "
+    "gitlab (GitLab Code Quality), junit (JUnit XML), or one a plugin adds",
     ("explain", "--format"): "output format: text, json or markdown (the docs/rules/ page)",
     ("check", "-o"): "write the report to FILE (also on failure); with a machine format the "
     "findings are still printed as text lines, for the build or CI log",

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from xenlint.abi import bzimage as B
+from xenlint.abi.elf import ELF_MAGIC
 from xenlint.cli.parser import UsageError
 from xenlint.escape import escape
 
@@ -55,7 +57,7 @@ def refuse_overwrite(output_file: str | None, inputs: Sequence[str]) -> None:
             head = fh.read(4096)
     except OSError:
         return  # unreadable: the write reports the real problem
-    if b"\0" in head or head.startswith((b"\x7fELF", b"\x1f\x8b")):
+    if b"\0" in head or head.startswith((ELF_MAGIC, *B.GZIP_MAGIC)):
         raise UsageError(
             f"refusing to write the report over {output_file}: it is a binary file, not a "
             "report (remove it first if it really is to go)"

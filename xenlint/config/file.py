@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from xenlint.errors import XenlintError
 from xenlint.record import Record
 
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
@@ -25,11 +26,12 @@ KEYS = (
     "per-file-ignores",
     "paths",
     "max-decompressed-size",
+    "plugins",
     "rule-time-limit",
 )
 
 
-class ConfigError(Exception):
+class ConfigError(XenlintError):
     """A configuration problem, reported as one line naming the file and key."""
 
 
@@ -42,6 +44,7 @@ class Config(Record):
         "path",
         "paths",
         "per_file_ignores",
+        "plugins",
         "rule_time_limit",
         "select",
         "severity",
@@ -55,6 +58,7 @@ class Config(Record):
     ignore: list[str]
     extend_select: list[str]
     severity: dict[str, str]
+    plugins: dict[str, dict[str, Any]]  # plugin -> its table
     per_file_ignores: dict[str, list[str]]
     paths: list[str]  # images to check when none are named
     max_decompressed: int | None  # bytes; None = the loader's default
@@ -69,6 +73,7 @@ class Config(Record):
         ignore: list[str] | None = None,
         extend_select: list[str] | None = None,
         severity: dict[str, str] | None = None,
+        plugins: dict[str, dict[str, Any]] | None = None,
         per_file_ignores: dict[str, list[str]] | None = None,
         paths: list[str] | None = None,
         max_decompressed: int | None = None,
@@ -81,15 +86,25 @@ class Config(Record):
         self.ignore = list() if ignore is None else ignore
         self.extend_select = list() if extend_select is None else extend_select
         self.severity = dict() if severity is None else severity
+        self.plugins = dict() if plugins is None else plugins
         self.per_file_ignores = dict() if per_file_ignores is None else per_file_ignores
         self.paths = list() if paths is None else paths
         self.max_decompressed = max_decompressed
         self.rule_time_limit = rule_time_limit
 
     def resolved_paths(self) -> list[str]:
-        """`paths` relative to the config file's directory (build outputs, for hooks)."""
+        """`paths` relative to the config file's directory (build outputs, for hooks), shown
+        relative to the working directory when they are below it, as a path typed there is:
+        the pre-commit hook and `xenlint build/vmlinux` then print the same lines."""
         base = self.path.parent if self.path else Path.cwd()
-        return [str(p if Path(p).is_absolute() else base / p) for p in self.paths]
+        out = []
+        for p in self.paths:
+            path = Path(p) if Path(p).is_absolute() else base / p
+            try:
+                out.append(str(path.absolute().relative_to(Path.cwd())))
+            except ValueError:
+                out.append(str(path))
+        return out
 
     @property
     def where(self) -> str:
@@ -175,6 +190,8 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
     cfg.ignore = _list(table, "ignore", where) or []
     cfg.extend_select = _list(table, "extend-select", where) or []
     cfg.severity = _table(table, "severity", where, str)
+    # Checked against the plugins' declared options in xenlint.config.settings.
+    cfg.plugins = _table(table, "plugins", where, dict)
     cfg.per_file_ignores = {
         glob: _as_list(codes, f"per-file-ignores.{glob!r}", where)
         for glob, codes in _table(table, "per-file-ignores", where, (list, str)).items()

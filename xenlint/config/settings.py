@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+from collections.abc import Mapping
 from pathlib import Path, PurePath
 
+from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
 from xenlint.config.file import Config, ConfigError, parse_size
+from xenlint.engine.check import UNREADABLE
+from xenlint.engine.options import resolve as resolve_options
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
+from xenlint.image.model import Image
 from xenlint.record import Record, replace
 
 AUTO = "auto"
@@ -21,15 +26,18 @@ AUTO = "auto"
 class Settings(Record):
     __slots__ = (
         "base",
+        "default_loaders",
         "max_decompressed",
         "modes",
         "paths",
         "per_file_ignores",
         "profiles",
+        "rule_options",
         "rule_time_limit",
         "rules",
         "severity",
         "targets_given",
+        "warnings",
     )
 
     rules: list[Rule]
@@ -42,6 +50,13 @@ class Settings(Record):
     max_decompressed: int | None  # decompression cap in bytes; None = default
     targets_given: bool  # targets named by the config or --target (not the default)
     rule_time_limit: float | None  # seconds per rule and image; None = the default
+    # rule code -> its plugin's options (declared defaults, overridden by the config)
+    rule_options: dict[str, Mapping[str, object]]
+    # Without named targets: the PVH loader profiles, judged for ELF images that declare a
+    # PVH entry (see `profiles_for`).
+    default_loaders: tuple[Profile, ...]
+    # One line each for the user: configuration that silently leaves something out.
+    warnings: list[str]
 
     def __init__(
         self,
@@ -55,6 +70,9 @@ class Settings(Record):
         max_decompressed: int | None = None,
         targets_given: bool = False,
         rule_time_limit: float | None = None,
+        rule_options: dict[str, Mapping[str, object]] | None = None,
+        default_loaders: tuple[Profile, ...] = (),
+        warnings: list[str] | None = None,
     ) -> None:
         self.rules = rules
         self.severity = severity
@@ -66,6 +84,36 @@ class Settings(Record):
         self.max_decompressed = max_decompressed
         self.targets_given = targets_given
         self.rule_time_limit = rule_time_limit
+        self.rule_options = dict() if rule_options is None else rule_options
+        self.default_loaders = default_loaders
+        self.warnings = list() if warnings is None else warnings
+
+    def profiles_for(self, image: Image) -> tuple[Profile, ...]:
+        """The targets an image is judged on. Named targets are used as named. The default
+        is every Xen 4.x release that boots one of the modes the image declares (a PVH-only
+        kernel is not judged on 4.0-4.6, which have no PVH: that is no mistake of the
+        kernel's) and, for an ELF image with a PHYS32_ENTRY note, the PVH loaders that can
+        boot its ELF class and machine (QEMU, linux-loader, Firecracker and Cloud Hypervisor
+        boot a `vmlinux` through that note): a kernel that declares a PVH entry is meant to
+        boot there, and a PV-only or wrapped kernel (bzImage, xen.gz), which these loaders do
+        not boot as PVH, gets no loader findings."""
+        if self.targets_given:
+            return self.profiles
+        profiles = self.xen_profiles_for(image)
+        if image.format != "elf" or not image.has_note(N.PHYS32_ENTRY):
+            return profiles
+        return profiles + tuple(p for p in self.default_loaders if _boots(p, image))
+
+    def xen_profiles_for(self, image: Image) -> tuple[Profile, ...]:
+        """The configured targets, less (by default, under `auto`) the Xen releases that boot
+        none of the modes the image declares; source checks use this too, so a source and
+        the image built from it are judged on the same releases."""
+        if self.targets_given or self.modes is not None:
+            return self.profiles
+        from xenlint.engine.check import declared_modes
+
+        declared = set(declared_modes(image))
+        return tuple(p for p in self.profiles if p.fixed_modes or p.modes & declared)
 
     def rules_for(self, path: str) -> list[Rule]:
         ignored: set[str] = set()
@@ -115,7 +163,11 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
     )
     where = cfg.where
     rules = select_rules(registry, merged.select, merged.extend_select, merged.ignore, where)
-    if not rules:
+    # XL000 rides along with any selection; a selection that chooses no check is still empty.
+    chosen = select_rules(
+        registry, merged.select, merged.extend_select, merged.ignore, where, implicit=False
+    )
+    if not chosen:
         raise ConfigError(_nothing_selected(merged, cli, where))
     severity = {}
     for selector, level in merged.severity.items():
@@ -145,7 +197,15 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
         raise ConfigError(
             f"{where}: no target boots mode {named}: the targeted loaders boot only {booted}"
         )
+    warnings = _unselected_plugins(registry, merged.select, merged.ignore, rules, where)
+    plugin_options = resolve_options(registry.options, cfg.plugins, f"{where}: ")
     return Settings(
+        warnings=warnings,
+        rule_options={
+            code: plugin_options[plugin]
+            for code, plugin in registry.rule_plugin.items()
+            if plugin in plugin_options
+        },
         rules=rules,
         severity=severity,
         profiles=profiles,
@@ -159,6 +219,16 @@ def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
             else cfg.max_decompressed
         ),
         targets_given=bool(merged.targets),
+        default_loaders=(
+            ()
+            if merged.targets
+            else tuple(
+                p
+                for p in registry.profiles
+                if p.family not in {q.family for q in profiles}
+                and getattr(p, "engine", None) in _pvh_note_engines()
+            )
+        ),
         rule_time_limit=cfg.rule_time_limit,
     )
 
@@ -178,6 +248,53 @@ def _nothing_selected(merged: Config, cli: Overrides, where: str) -> str:
         f"{' with '.join(given) or 'the selection'} leaves no rule to run "
         "(give rule codes, prefixes such as XL4, or names; see 'xenlint rules')"
     )
+
+
+def _unselected_plugins(
+    registry: Registry,
+    select: list[str] | None,
+    ignore: list[str],
+    rules: list[Rule],
+    where: str,
+) -> list[str]:
+    """A `select` that names only built-in codes (`select = ["XL"]`) turns every third-party
+    plugin's rules off without a word; say so, per plugin, unless `ignore` names them."""
+    if select is None:
+        return []
+    chosen = {r.code for r in rules}
+    ignored = {r.code for sel in ignore for r in match_selector(registry, sel, where, "ignore")}
+    builtin = {info.name for info in registry.plugins if info.dist == "xenlint"}
+    left: dict[str, list[str]] = {}
+    for code, rule in registry.rules.items():
+        plugin = registry.rule_plugin.get(code, "")
+        if plugin in builtin or code in chosen or code in ignored or not rule.default_enabled:
+            continue
+        left.setdefault(plugin, []).append(code)
+    return [
+        f"{where}: select leaves out the rules of plugin {plugin!r} ({', '.join(codes)}): "
+        "add them to select (or extend-select), or ignore them to silence this"
+        for plugin, codes in left.items()
+    ]
+
+
+def _pvh_note_engines() -> frozenset[str]:
+    from xenlint.abi.loaders import PVH_NOTE_ENGINES
+
+    return PVH_NOTE_ENGINES
+
+
+def _boots(profile: Profile, image: Image) -> bool:
+    """Whether a loader profile boots this image through its PVH note by default: QEMU and
+    linux-loader based VMMs (`PVH_NOTE_ENGINES`) that take an image of this ELF class and
+    machine at all (XL505 judges the others when they are named)."""
+    from xenlint.abi.loaders import PVH_NOTE_ENGINES
+
+    if getattr(profile, "engine", None) not in PVH_NOTE_ENGINES:
+        return False
+    machines = getattr(profile, "machines", None)
+    if machines is not None and image.machine not in machines:
+        return False
+    return not (getattr(profile, "elf64_only", False) and image.elf_class == 32)
 
 
 def parse_modes(values: list[str] | None, where: str) -> tuple[Mode, ...] | None:
@@ -218,9 +335,11 @@ def select_rules(
     extend: list[str],
     ignore: list[str],
     where: str,
+    implicit: bool = True,
 ) -> list[Rule]:
     """ruff's precedence: a more specific selector beats a less specific one; at equal
-    specificity ignore wins. Without `select`, every rule enabled by default is selected."""
+    specificity ignore wins. Without `select`, every rule enabled by default is selected.
+    With `implicit`, XL000 starts selected whatever `select` names (docs/rules/XL000.md)."""
     best: dict[str, tuple[int, bool]] = {}
 
     def mark(selectors: list[str], key: str, enable: bool) -> None:
@@ -241,6 +360,11 @@ def select_rules(
             if rule.default_enabled:
                 best[code] = (0, True)
     else:
+        # XL000 stays on whatever `select` names: a selection chooses checks, and a file that
+        # could not be read was not checked at all. `ignore` and per-file-ignores still
+        # drop it like any rule (docs/rules/XL000.md).
+        if implicit and UNREADABLE in registry.rules:
+            best[UNREADABLE] = (0, True)
         mark(select, "select", True)
     mark(extend, "extend-select", True)
     mark(ignore, "ignore", False)

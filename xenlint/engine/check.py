@@ -10,11 +10,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import MODE_ORDER, Mode, Profile
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.engine.targets import collapse
+from xenlint.errors import XenlintError
 from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 from xenlint.record import Frozen, replace
@@ -91,11 +93,7 @@ class Finding(Frozen):
         }
 
 
-class RuleCrash(Exception):
-    """A rule raised; reported as an internal error naming the rule, never a traceback."""
-
-
-class RuleTimeout(Exception):
+class RuleTimeout(XenlintError):
     """A rule ran past its time limit (raised inside it by a timer signal)."""
 
 
@@ -122,7 +120,7 @@ def cells_for(
 ) -> list[Cell]:
     """Named modes are checked on every target; `auto` checks the declared modes on the
     targets that have them, and all of them on a target that has none."""
-    cells = []
+    cells: list[Cell] = []
     wanted = tuple(modes) if modes else declared_modes(image)
     for profile in profiles:
         if profile.fixed_modes:
@@ -140,6 +138,7 @@ def run_rules(
     universe: Sequence[Profile],
     severity: dict[str, Severity] | None = None,
     engines: Mapping[str, LoaderEngine] | None = None,
+    options: Mapping[str, Mapping[str, object]] | None = None,
     *,
     time_limit: float | None = None,
     disabled: set[str] | None = None,
@@ -151,14 +150,17 @@ def run_rules(
     and its code is added to `disabled`, whose rules are not run (pass one set for a whole
     run: a broken plugin rule is reported once, not once per image). Rule code writes to
     standard error, never into a report on standard output. `engines`: the registered
-    loader replay engines (None: the built-in ones)."""
+    loader replay engines (None: the built-in ones). `options` maps rule codes to what
+    `ctx.options` holds while that rule runs (its plugin's options)."""
     ctx = Context(image, cells, engines)
     findings: list[Finding] = []
     errors: list[str] = []
     disabled = set() if disabled is None else disabled
+    no_options: Mapping[str, object] = MappingProxyType({})
     for rule in rules:
         if rule.code in disabled:
             continue
+        ctx.options = (options or {}).get(rule.code, no_options)
         try:
             with contextlib.redirect_stdout(sys.stderr), _time_limit(time_limit):
                 results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
@@ -198,7 +200,7 @@ def run_rules(
     return findings, errors
 
 
-class MalformedResult(Exception):
+class MalformedResult(XenlintError):
     """A rule yielded something that is not a well-formed Result."""
 
 
@@ -318,10 +320,11 @@ def merge(
     overrides: dict[str, Severity],
 ) -> list[Finding]:
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
-    groups: dict[tuple[object, ...], list[Cell]] = {}
-    seen: dict[tuple[object, ...], set[tuple[str, Mode]]] = {}
+    groups: dict[tuple[str, Location | None, Severity, str], list[Cell]] = {}
+    seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, Mode]]] = {}
     for res in results:
-        sev = overrides.get(rule.code, res.severity if res.severity is not None else rule.severity)
+        default = res.severity if res.severity is not None else rule.severity
+        sev = overrides.get(rule.code, default)
         # Messages quote note strings, owner and section names: escaped here, once for every
         # rule and output (xenlint.escape), so no image byte steers a terminal or a CI log.
         key = (
@@ -354,12 +357,12 @@ def merge(
                     path=path,
                     code=rule.code,
                     name=rule.name,
-                    severity=sev,  # type: ignore[arg-type]
-                    message=message,  # type: ignore[arg-type]
+                    severity=sev,
+                    message=message,
                     targets=tuple(p.name for p in profiles),
                     modes=tuple(m.value for m in modes),
-                    location=location,  # type: ignore[arg-type]
-                    fix=fix,  # type: ignore[arg-type]
+                    location=location,
+                    fix=fix,
                     cells=tuple(bucket),
                 )
             )
@@ -370,16 +373,29 @@ def _escaped(location: Location | None) -> Location | None:
     """The location with its image-given texts (section names) escaped."""
     if location is None:
         return None
-    texts = {k: escape(v) for k in ("container", "origin") if (v := getattr(location, k))}
-    return replace(location, **texts) if texts else location
+    if not location.container and not location.origin:
+        return location
+    return replace(
+        location,
+        container=escape(location.container) if location.container else location.container,
+        origin=escape(location.origin) if location.origin else location.origin,
+    )
 
 
-def unreadable(path: str, error: ImageError, rule: Rule | None) -> Finding:
+def unreadable(
+    path: str, error: ImageError, rule: Rule | None, severity: Severity | None = None
+) -> Finding:
+    """The XL000 finding for a file that could not be read as an image (`error` says why).
+
+    `rule` is the registered XL000 rule (None when its plugin is not loaded: an unread file is
+    still reported, as an error); `severity` is the configured override, if any."""
+    if severity is None:  # not `or`: Severity.INFO is 0
+        severity = rule.severity if rule else Severity.ERROR
     return Finding(
         path=path,
         code=UNREADABLE,
         name=rule.name if rule else "image-unreadable",
-        severity=Severity.ERROR,
+        severity=severity,
         message=escape(str(error)),
         targets=(),
         modes=(),

@@ -102,6 +102,8 @@ def _scan() -> list[tuple[str, str, Any, Any, str, str]]:
         if (dist_name, ep.name) in seen:
             continue
         seen.add((dist_name, ep.name))
+        module: str | None
+        attr: str | None
         try:
             module, attr = ep.module, ep.attr
         except Exception:  # a value importlib.metadata cannot parse; load() reports it

@@ -17,16 +17,15 @@ from xenlint.abi.loaders import LoaderProfile
 from xenlint.abi.profile import Profile
 from xenlint.engine import discovery, hookspecs
 from xenlint.engine.discovery import EntryPoint
+from xenlint.engine.formats import OutputFormat
+from xenlint.engine.options import TYPES, Option
 from xenlint.engine.rule import Rule, Severity
+from xenlint.image.format import ImageFormat
 from xenlint.record import Frozen, Record
 from xenlint.replay.engines import LoaderEngine
 
 GROUP = "xenlint"
 PREFIX = "xenlint_"
-
-
-class PluginError(Exception):
-    """A plugin could not be loaded or contributes something invalid; one line."""
 
 
 class _Manager(pluggy.PluginManager):
@@ -57,7 +56,10 @@ class Registry(Record):
     __slots__ = (
         "engines",
         "errors",
+        "image_formats",
         "manager",
+        "options",
+        "output_formats",
         "plugins",
         "profiles",
         "rule_plugin",
@@ -73,6 +75,9 @@ class Registry(Record):
     engines: dict[str, LoaderEngine]  # by name
     errors: list[str]
     warnings: list[str]  # one line each, the run goes on
+    output_formats: dict[str, OutputFormat]  # by --format name
+    image_formats: list[ImageFormat]  # in the order asked
+    options: dict[str, list[Option]]  # plugin name -> options
 
     def __init__(
         self,
@@ -84,6 +89,9 @@ class Registry(Record):
         engines: dict[str, LoaderEngine] | None = None,
         errors: list[str] | None = None,
         warnings: list[str] | None = None,
+        output_formats: dict[str, OutputFormat] | None = None,
+        image_formats: list[ImageFormat] | None = None,
+        options: dict[str, list[Option]] | None = None,
     ) -> None:
         self.manager = manager
         self.plugins = list() if plugins is None else plugins
@@ -93,6 +101,9 @@ class Registry(Record):
         self.engines = dict() if engines is None else engines
         self.errors = list() if errors is None else errors
         self.warnings = list() if warnings is None else warnings
+        self.output_formats = dict() if output_formats is None else output_formats
+        self.image_formats = list() if image_formats is None else image_formats
+        self.options = dict() if options is None else options
 
     def rule(self, code_or_name: str) -> Rule | None:
         key = code_or_name.strip()
@@ -222,6 +233,45 @@ def _collect(registry: Registry) -> None:
             else:
                 seen.add(profile.name)
                 registry.profiles.append(profile)
+    for impl in pm.hook.xenlint_output_formats.get_hookimpls():
+        for fmt in _call(registry, impl, "xenlint_output_formats"):
+            if not isinstance(fmt, OutputFormat):
+                registry.errors.append(f'plugin "{impl.plugin_name}": {fmt!r} is no OutputFormat')
+            elif fmt.name in registry.output_formats:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": output format {fmt.name} is already defined'
+                )
+            else:
+                registry.output_formats[fmt.name] = fmt
+    image_names: set[str] = set()
+    for impl in pm.hook.xenlint_image_formats.get_hookimpls():
+        for image_format in _call(registry, impl, "xenlint_image_formats"):
+            if not isinstance(image_format, ImageFormat):
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": {image_format!r} is no ImageFormat'
+                )
+            elif image_format.name in image_names:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": image format {image_format.name} is already '
+                    "defined"
+                )
+            else:
+                image_names.add(image_format.name)
+                registry.image_formats.append(image_format)
+    for impl in pm.hook.xenlint_options.get_hookimpls():
+        declared = registry.options.setdefault(impl.plugin_name, [])
+        for option in _call(registry, impl, "xenlint_options"):
+            if not isinstance(option, Option) or option.type not in TYPES:
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": {option!r} is no Option of a type in '
+                    f"{', '.join(TYPES)}"
+                )
+            elif any(o.name == option.name for o in declared):
+                registry.errors.append(
+                    f'plugin "{impl.plugin_name}": option {option.name} is declared twice'
+                )
+            else:
+                declared.append(option)
 
 
 def _short(value: object, limit: int = 80) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, ClassVar
+from types import MappingProxyType
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
@@ -177,6 +178,9 @@ class Context:
         self.image = image
         self.cells = tuple(cells)
         self._engines = engines
+        #: The options of the plugin whose rule is running: its [tool.xenlint.plugins.NAME]
+        #: table over the defaults it declares (the xenlint_options hook); read-only.
+        self.options: Mapping[str, object] = MappingProxyType({})
         self._parses: dict[tuple[str, Mode], XenParse] = {}
         self._shared_parses: dict[tuple[object, ...], XenParse] = {}
         self._note_index: NoteIndex | None = None
@@ -220,6 +224,18 @@ class Context:
         if name not in self._readings:
             self._readings[name] = pvhload.read(self.image, cell.loader, self.engine(cell))
         return self._readings[name]
+
+    def parsed_cells(self) -> Iterator[tuple[Cell, XenParse]]:
+        """(cell, Xen's parse) for the Xen cells whose libelf parse reaches the address
+        checks: the release boots the mode, no FEATURES name failed the parse, and Xen found
+        notes or __xen_guest, or the machine is not x86 (elf_xen_note_check lets a non-x86
+        image without notes through to the address checks; an x86 one is XL001's)."""
+        for cell in self.xen_cells:
+            if cell.mode not in cell.profile.modes:
+                continue
+            parse = self.xen(cell)
+            if (parse.source is not None or not self.image.is_x86) and not parse.failed:
+                yield cell, parse
 
     def location(self, note: Note | None) -> Location | None:
         """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
@@ -269,10 +285,13 @@ class Rule:
         return f"<rule {self.code} {self.name}>"
 
 
-def group_cells(pairs: Iterable[tuple[Cell, object]]) -> dict[object, tuple[Cell, ...]]:
-    """Group cells by a key computed per cell, keeping cell order; rules use it to turn
-    per-cell verdicts into one Result per distinct verdict."""
-    groups: dict[object, list[Cell]] = {}
+K = TypeVar("K")  # a per-cell verdict, for group_cells
+
+
+def group_cells(pairs: Iterable[tuple[Cell, K | None]]) -> dict[K, tuple[Cell, ...]]:
+    """Group cells by a key computed per cell (None: the cell is left out), keeping cell
+    order; rules use it to turn per-cell verdicts into one Result per distinct verdict."""
+    groups: dict[K, list[Cell]] = {}
     for cell, key in pairs:
         if key is not None:
             groups.setdefault(key, []).append(cell)

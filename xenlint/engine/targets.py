@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from xenlint.abi.profile import Profile, format_version, parse_version
+from xenlint.abi.profile import Profile, parse_version
+from xenlint.errors import XenlintError
 
 
-class TargetError(ValueError):
+class TargetError(XenlintError, ValueError):
     """A target name that selects nothing or cannot be read; one line."""
 
 
@@ -168,7 +169,3 @@ def collapse(selected: Iterable[Profile], universe: Sequence[Profile]) -> list[s
                 out.append(f"{run[0].name}–{run[-1].label}")
             run = []
     return out
-
-
-def describe_version(profile: Profile) -> str:
-    return format_version(profile.version)

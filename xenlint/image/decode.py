@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, cast
+
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
 from xenlint.escape import escape
@@ -13,7 +15,7 @@ def feature_names(bits: int) -> list[str]:
 
 
 def words(image: Image, data: bytes, size: int) -> list[int]:
-    order = "little" if image.little_endian else "big"
+    order: Literal["little", "big"] = "little" if image.little_endian else "big"
     return [int.from_bytes(data[i : i + size], order) for i in range(0, len(data) - size + 1, size)]
 
 
@@ -68,6 +70,7 @@ def _display(image: Image, note: Note) -> str:
         return repr(val) if kind is None or kind.kind is not N.DescKind.NONE else val
     if isinstance(val, int):
         return f"{val:#x} ({note.descsz} bytes)"
+    val = cast("list[int]", val)  # what is left: the word arrays (SUPPORTED_FEATURES...)
     if kind is N.SUPPORTED_FEATURES and val:
         return f"{val[0]:#010x} = {'|'.join(feature_names(val[0])) or 'none'}"
     return "[" + ", ".join(f"{w:#x}" for w in val) + "]"

@@ -13,10 +13,11 @@ import os
 import struct
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from xenlint.abi import bzimage as B
-from xenlint.record import Frozen
+from xenlint.errors import XenlintError
 
 PIECE = 1 << 20  # most output bytes per yielded piece
 _FEED = 1 << 16  # input bytes handed to a decompressor at a time
@@ -25,7 +26,7 @@ _FEED = 1 << 16  # input bytes handed to a decompressor at a time
 MEMORY_LIMIT = 256 << 20
 
 
-class DecompressError(Exception):
+class DecompressError(XenlintError):
     """The payload cannot be decompressed; the message is one line."""
 
 
@@ -67,26 +68,12 @@ class Source:
         return self.end - self.pos
 
 
-class Codec(Frozen):
-    __slots__ = ("extra", "magics", "name", "stream")
-
+@dataclass(frozen=True)
+class Codec:
     name: str  # as the kernel's CONFIG_KERNEL_* and Xen's loader call it
     magics: tuple[bytes, ...]
     stream: Callable[[Source], Iterator[bytes]]
-    extra: str | None  # the xenlint extra that provides the decompressor
-
-    def __init__(
-        self,
-        name: str,
-        magics: tuple[bytes, ...],
-        stream: Callable[[Source], Iterator[bytes]],
-        extra: str | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "name", name)
-        set_(self, "magics", magics)
-        set_(self, "stream", stream)
-        set_(self, "extra", extra)
+    extra: str | None = None  # the xenlint extra that provides the decompressor
 
 
 def sniff(head: bytes) -> Codec | None:

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import SHT_NOBITS, SHT_NOTE
+from xenlint.abi.loaders import GRUB_MULTIBOOT2_SEARCH, QEMU_HEADER_BYTES
 from xenlint.image.elfheaders import (
     check_phdr_table,
     check_shdr_table,
@@ -25,7 +27,6 @@ from xenlint.image.elfheaders import (
     read_segments,
 )
 from xenlint.image.model import (
-    SHT_NOTE,
     Container,
     ForeignNote,
     Image,
@@ -38,11 +39,12 @@ from xenlint.image.model import (
     XenGuest,
     open_regular,
 )
+from xenlint.image.symbols import find_source
 
 # Raw bytes kept for the loaders' own reading (xenlint.replay): QEMU probes the first 8 KiB
 # for bzImage and multiboot headers, GRUB searches 32 KiB for a multiboot2 header
 # (commands/file.c), and QEMU's note walk can run past a PT_NOTE's end.
-HEAD_BYTES = 32768
+HEAD_BYTES = max(QEMU_HEADER_BYTES, GRUB_MULTIBOOT2_SEARCH)
 NOTE_SLACK = 1 << 20
 # Hostile bounds on those copies: a PT_NOTE claiming the whole of a 1 GB file, or 65535 of
 # them, must not copy gigabytes. Real note segments are a few KiB.
@@ -75,7 +77,7 @@ def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
 def load_elf(path: str, *, display_path: str | None = None) -> Image:
     """Read `path` as an ELF kernel image. Raises ImageError with a one-line reason."""
     with _mapped(path) as data:
-        return parse_elf(data, display_path or path)
+        return parse_elf(data, display_path or path, source_path=path)
 
 
 def parse_elf(
@@ -85,10 +87,13 @@ def parse_elf(
     fmt: str = "elf",
     *,
     prefix_of: int | None = None,
+    source_path: str | None = None,
 ) -> Image:
     """Build the Image. `prefix_of` says `data` is only the first bytes of an ELF of that
     size (a stream decompressed up to its last note segment): the section headers, which
-    sit at the end, are then not read, and neither is the rest of the file."""
+    sit at the end, are then not read, and neither is the rest of the file. `source_path`
+    names the file `data` was mapped from, so its symbol table can be read later; a
+    decompressed ELF has none to go back to."""
     header = read_header(data)
     size = len(data)
     check_phdr_table(header, size)
@@ -145,6 +150,11 @@ def parse_elf(
         sections_read=prefix_of is None,
         head=bytes(data[:HEAD_BYTES]),
         note_bytes=_note_bytes(data, segments),
+        symbol_source=(
+            find_source(source_path, 32 if header.elf_class == 1 else 64, little, sections)
+            if source_path is not None
+            else None
+        ),
     )
 
 
@@ -382,7 +392,10 @@ def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:
 
 
 def _r4(n: int) -> int:
-    return (n + 3) & ~3
+    """namesz/descsz rounded up to 4 as libelf's elf_note_next/elf_note_desc do it, in a
+    32-bit `unsigned` (an `int` before 4.3): a size of 0xfffffffd or more wraps to 0, so the
+    walk goes on right after the header (found by the libelf differential, every release)."""
+    return ((n + 3) & ~3) & 0xFFFFFFFF
 
 
 def _c_string(data: mmap.mmap | bytes, offset: int, bound: int) -> tuple[bytes, bool]:
@@ -401,7 +414,7 @@ XEN_GUEST_BOUND = 1 << 20
 
 def _xen_guest(data: mmap.mmap | bytes, sections: tuple[Section, ...]) -> XenGuest | None:
     for sec in sections:
-        if sec.name == N.XEN_GUEST_SECTION and sec.type != 8:
+        if sec.name == N.XEN_GUEST_SECTION and sec.type != SHT_NOBITS:
             end = min(sec.offset + sec.size, len(data), sec.offset + XEN_GUEST_BOUND)
             raw = bytes(data[sec.offset : end])
             text = raw.split(b"\0", 1)[0].decode("latin-1")

@@ -15,6 +15,7 @@ import mmap
 import struct
 from typing import NamedTuple
 
+from xenlint.abi.elf import ELF_MAGIC, SHT_NOBITS
 from xenlint.image.model import ImageError, Section, Segment
 
 Buffer = mmap.mmap | bytes | bytearray | memoryview
@@ -25,7 +26,6 @@ _LAYOUT = {
     2: ("HHIQQQIHHHHHH", "IIQQQQQQ", 56, "IIQQQQIIQQ", 64),
 }
 NAME_BOUND = 4096  # section names are read as C strings up to this many bytes
-SHT_NOBITS = 8
 
 
 class Header(NamedTuple):  # a NamedTuple: a dataclass costs a millisecond of start-up
@@ -51,7 +51,7 @@ class Header(NamedTuple):  # a NamedTuple: a dataclass costs a millisecond of st
 def read_header(data: Buffer) -> Header:
     """The ELF file header; ImageError when it is not a readable ELF header."""
     size = len(data)
-    if size < 4 or bytes(data[:4]) != b"\x7fELF":
+    if size < 4 or bytes(data[:4]) != ELF_MAGIC:
         raise ImageError("not an ELF file (no \\x7fELF magic)")
     if size < 52:
         raise ImageError(f"truncated ELF header ({size} bytes)")
@@ -141,7 +141,7 @@ def read_sections(data: Buffer, h: Header) -> tuple[Section, ...]:
     # (name, type, flags, addr, offset, size, link, info, addralign, entsize)
     return tuple(
         [
-            Section(i, _name(blob, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8])
+            Section(i, _name(blob, r[0], i), r[1], r[2], r[4], r[3], r[5], r[8], r[6], r[9])
             for i, r in enumerate(raw)
         ]
     )

@@ -9,27 +9,31 @@ import bisect
 import os
 import stat
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import (
+    EM_386,
+    EM_ARM,
+    EM_X86_64,
+    MACHINE_NAMES,
+    PF_R,
+    PF_W,
+    PF_X,
+    PT_LOAD,
+    PT_NOTE,
+    SHT_NOBITS,
+    SHT_NOTE,
+)
+from xenlint.errors import XenlintError
 from xenlint.escape import escape
 from xenlint.record import Frozen
 
-PT_LOAD = 1
-PT_NOTE = 4
-PF_X, PF_W, PF_R = 1, 2, 4
-SHT_NOTE = 7
-EM_386, EM_ARM, EM_X86_64 = 3, 40, 62
-
-MACHINE_NAMES = {
-    EM_386: "x86 (EM_386)",
-    EM_X86_64: "x86-64 (EM_X86_64)",
-    EM_ARM: "ARM (EM_ARM)",
-    183: "AArch64",
-}
+if TYPE_CHECKING:
+    from xenlint.image.symbols import SymbolSource, SymbolTable
 
 
-class ImageError(Exception):
+class ImageError(XenlintError):
     """The file cannot be read as a kernel image at all; the message is one line."""
 
 
@@ -122,7 +126,7 @@ class Section(NamedTuple):
     """A section header. A NamedTuple, not a dataclass: a vmlinux has thousands of sections
     and building them must not cost more than the rest of a run."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     name: str
     type: int
     flags: int
@@ -130,6 +134,8 @@ class Section(NamedTuple):
     addr: int
     size: int
     addralign: int
+    link: int = 0  # sh_link: the string table of a symbol table
+    entsize: int = 0  # sh_entsize: the size of one symbol
 
 
 ContainerKind = Literal["segment", "section", "xen_guest"]
@@ -360,6 +366,7 @@ class Image(Frozen):
         "size",
         "skipped_segment_notes",
         "skipped_segments",
+        "symbol_source",
         "warnings",
         "xen_guest",
     )
@@ -391,6 +398,8 @@ class Image(Frozen):
     warnings: tuple[str, ...]
     head: bytes  # the first bytes of the file (QEMU's bzImage and multiboot probes)
     note_bytes: tuple[NoteBytes, ...]  # one per PT_NOTE segment, in header order
+    # Where .symtab (or .dynsym) is, for fixes that name symbols; read on first use.
+    symbol_source: SymbolSource | None
 
     def __init__(
         self,
@@ -418,6 +427,7 @@ class Image(Frozen):
         warnings: tuple[str, ...] = (),
         head: bytes = b"",
         note_bytes: tuple[NoteBytes, ...] = (),
+        symbol_source: SymbolSource | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "path", path)
@@ -444,6 +454,15 @@ class Image(Frozen):
         set_(self, "warnings", warnings)
         set_(self, "head", head)
         set_(self, "note_bytes", note_bytes)
+        set_(self, "symbol_source", symbol_source)
+
+    @cached_property
+    def symbols(self) -> SymbolTable:
+        """The image's symbols (empty without a symbol table, e.g. a stripped or wrapped
+        kernel), read from the file the first time a rule asks."""
+        from xenlint.image import symbols
+
+        return symbols.read(self.symbol_source) if self.symbol_source else symbols.EMPTY
 
     @property
     def is_x86(self) -> bool:
@@ -514,11 +533,19 @@ class Image(Frozen):
     def paddr_range(self, flags: int = PF_R | PF_W | PF_X) -> tuple[int, int] | None:
         """[pstart, pend) over loadable PT_LOADs (see `load_segments`), as elf_parse_binary
         computes it."""
+        if flags in self._ranges:  # rules ask per cell; e_phnum may be 65535
+            return self._ranges[flags]
         loads = self.load_segments(flags)
-        if not loads:
-            return None
-        # libelf sums p_paddr + p_memsz in a uint64_t: an end past 2^64 wraps (and loses)
-        return min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
+        found = None
+        if loads:
+            # libelf sums p_paddr + p_memsz in a uint64_t: an end past 2^64 wraps (and loses)
+            found = min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
+        self._ranges[flags] = found
+        return found
+
+    @cached_property
+    def _ranges(self) -> dict[int, tuple[int, int] | None]:
+        return {}
 
     @cached_property
     def _loads(self) -> dict[int, tuple[Segment, ...]]:
@@ -527,7 +554,9 @@ class Image(Frozen):
     @cached_property
     def _placed_sections(self) -> tuple[list[int], list[Section]]:
         """Sections with file bytes (size > 0, not NOBITS), sorted by offset, for bisection."""
-        placed = sorted((s for s in self.sections if s.size and s.type != 8), key=_by_offset)
+        placed = sorted(
+            (s for s in self.sections if s.size and s.type != SHT_NOBITS), key=_by_offset
+        )
         return [s.offset for s in placed], placed
 
     def sections_in(self, start: int, end: int, limit: int) -> tuple[list[Section], int]:
@@ -536,12 +565,6 @@ class Image(Frozen):
         offsets, placed = self._placed_sections
         lo, hi = bisect.bisect_left(offsets, start), bisect.bisect_left(offsets, end)
         return placed[lo : min(hi, lo + limit)], max(hi - lo, 0)
-
-    def section_at(self, offset: int) -> Section | None:
-        for s in self.sections:
-            if s.size and s.offset <= offset < s.offset + s.size and s.type != 8:  # not NOBITS
-                return s
-        return None
 
 
 def _by_offset(section: Section) -> tuple[int, int]:
@@ -552,4 +575,5 @@ _U64 = (1 << 64) - 1
 
 
 def _round4(n: int) -> int:
-    return (n + 3) & ~3
+    # libelf rounds in 32-bit arithmetic: sizes of 0xfffffffd and more wrap to 0 (elf.py _r4)
+    return ((n + 3) & ~3) & 0xFFFFFFFF

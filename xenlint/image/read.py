@@ -10,13 +10,17 @@ kernel sit in its first third. Input files are opened read-only and never writte
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 import stat
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Literal
 
 from xenlint.abi import bzimage as B
+from xenlint.abi.elf import ELF_MAGIC
+from xenlint.image.format import HEAD_BYTES, ImageFormat
 from xenlint.image.model import Image, ImageError, open_regular
 
 if TYPE_CHECKING:
@@ -27,60 +31,47 @@ if TYPE_CHECKING:
 # The decompressors, tempfile and mmap are imported only for a compressed image: a run on
 # bare ELF files (the common case) must not pay for them at start-up.
 
-ELF_MAGIC = b"\x7fELF"
 # Large enough for a debug vmlinux of a gigabyte and then some; config key
 # `max-decompressed-size` changes it.
 DEFAULT_MAX_DECOMPRESSED = 2 << 30
 
 
-def load_image(path: str, *, max_decompressed: int = DEFAULT_MAX_DECOMPRESSED) -> Image:
-    """Read `path` as a kernel image. Raises ImageError with a one-line reason."""
+def load_image(
+    path: str,
+    *,
+    max_decompressed: int = DEFAULT_MAX_DECOMPRESSED,
+    formats: Sequence[ImageFormat] | None = None,
+) -> Image:
+    """Read `path` as a kernel image, in the first of `formats` (default: the built-in ELF,
+    bzImage and gzip-compressed ELF) whose `sniff` claims its first bytes. Raises ImageError
+    with a one-line reason."""
     fd = open_regular(path)
     try:
-        size = os.fstat(fd).st_size
-        head = os.pread(fd, B.HEADER_END, 0)
-        if head.startswith(ELF_MAGIC) or not head:
-            from xenlint.image.elf import load_elf
-
-            return load_elf(path)
-        from xenlint.image.decompress import Source, sniff
-
-        if _is_bzimage(head):
-            start, end = _bzimage_payload(head, size)
-            payload = Source(fd, start, end - B.SIZE_TRAILER)
-            codec = sniff(os.pread(fd, 16, start))
-            if codec is None:
-                magic = os.pread(fd, 4, start).hex(" ")
-                raise ImageError(
-                    f"bzImage payload at offset {start:#x} starts with {magic}, "
-                    "which is no compression xenlint (or Xen) knows"
-                )
-            declared = _le32(os.pread(fd, 4, end - B.SIZE_TRAILER))
-            origin, fmt = f"bzImage payload, {codec.name}", "bzimage"
-        elif (codec := sniff(head)) is not None and codec.name == "gzip":
-            payload = Source(fd, 0, size)
-            declared = _le32(os.pread(fd, 4, size - 4)) if size >= 4 else None
-            origin, fmt = "gzip", "elf.gz"
-        else:
-            raise ImageError(
-                "not an ELF file, a gzip-compressed ELF or an x86 bzImage "
-                f"(starts with {head[:4].hex(' ')})"
-            )
-        return _inflate(codec, payload, path, origin, fmt, declared, max_decompressed)
+        head = os.pread(fd, HEAD_BYTES, 0)
     finally:
         os.close(fd)
+    for fmt in formats or BUILTIN_FORMATS:
+        if fmt.sniff(head):
+            return fmt.load(path, max_decompressed)
+    raise ImageError(
+        "not an ELF file, a gzip-compressed ELF or an x86 bzImage "
+        f"(starts with {head[:4].hex(' ')})"
+    )
 
 
-def looks_like_image(path: str) -> bool:
-    """Whether a file found while walking a directory is worth checking: an ELF, a bzImage,
-    or gzip data that decompresses to an ELF."""
-    return probe(path) == "image"
+def looks_like_image(path: str, formats: Sequence[ImageFormat] | None = None) -> bool:
+    """Whether a file found while walking a directory is worth checking: one of `formats`
+    (default: the built-ins: an ELF, a bzImage, or gzip data that decompresses to an ELF)
+    recognises it."""
+    return probe(path, formats) == "image"
 
 
-def probe(path: str) -> Literal["image", "other", "unreadable"]:
-    """What a file is, without blocking on a FIFO or opening a device: a kernel image (ELF,
-    bzImage, gzip data that decompresses to an ELF), something else (any other content, or
-    not a regular file), or unreadable (it cannot be stat'ed or read)."""
+def probe(
+    path: str, formats: Sequence[ImageFormat] | None = None
+) -> Literal["image", "other", "unreadable"]:
+    """What a file is, without blocking on a FIFO or opening a device: a kernel image (one of
+    `formats`, default the built-ins, recognises its first bytes), something else (any other
+    content, or not a regular file), or unreadable (it cannot be stat'ed or read)."""
     try:
         fd = open_regular(path)
     except ImageError:
@@ -90,17 +81,60 @@ def probe(path: str) -> Literal["image", "other", "unreadable"]:
             return "unreadable"
         return "unreadable" if stat.S_ISREG(mode) else "other"
     try:
-        head = os.read(fd, B.HEADER_END)
+        head = os.read(fd, HEAD_BYTES)
     except OSError:
         return "unreadable"
     finally:
         os.close(fd)
-    return "image" if _is_image_head(head) else "other"
+    recognised = any((fmt.looks_like or fmt.sniff)(head) for fmt in formats or BUILTIN_FORMATS)
+    return "image" if recognised else "other"
 
 
-def _is_image_head(head: bytes) -> bool:
-    if head.startswith(ELF_MAGIC) or _is_bzimage(head):
-        return True
+def _load_elf(path: str, max_decompressed: int) -> Image:
+    from xenlint.image.elf import load_elf
+
+    return load_elf(path)
+
+
+def _load_bzimage(path: str, max_decompressed: int) -> Image:
+    from xenlint.image.decompress import Source, sniff
+
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        head = os.pread(fd, HEAD_BYTES, 0)
+        start, end = _bzimage_payload(head, size)
+        payload = Source(fd, start, end - B.SIZE_TRAILER)
+        codec = sniff(os.pread(fd, 16, start))
+        if codec is None:
+            magic = os.pread(fd, 4, start).hex(" ")
+            raise ImageError(
+                f"bzImage payload at offset {start:#x} starts with {magic}, "
+                "which is no compression xenlint (or Xen) knows"
+            )
+        declared = _le32(os.pread(fd, 4, end - B.SIZE_TRAILER))
+        origin = f"bzImage payload, {codec.name}"
+        return _inflate(codec, payload, path, origin, "bzimage", declared, max_decompressed)
+    finally:
+        os.close(fd)
+
+
+def _load_gzip(path: str, max_decompressed: int) -> Image:
+    from xenlint.image.decompress import CODECS, Source
+
+    codec = next(c for c in CODECS if c.name == "gzip")
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        payload = Source(fd, 0, size)
+        declared = _le32(os.pread(fd, 4, size - 4)) if size >= 4 else None
+        return _inflate(codec, payload, path, "gzip", "elf.gz", declared, max_decompressed)
+    finally:
+        os.close(fd)
+
+
+def _gzip_elf(head: bytes) -> bool:
+    """gzip data whose first decompressed bytes are an ELF magic (for directory walks)."""
     if not head.startswith(B.GZIP_MAGIC):
         return False
     import zlib
@@ -109,6 +143,27 @@ def _is_image_head(head: bytes) -> bool:
         return zlib.decompressobj(wbits=31).decompress(head, 4) == ELF_MAGIC
     except zlib.error:
         return False
+
+
+#: The formats xenlint reads itself, in the order they are tried (registered by the
+#: xenlint.image.formats plugin; a file that is none of them is XL000).
+BUILTIN_FORMATS: tuple[ImageFormat, ...] = (
+    ImageFormat(
+        "elf",
+        "an ELF file",
+        lambda head: head.startswith(ELF_MAGIC) or not head,  # empty: load_elf says why
+        _load_elf,
+        lambda head: head.startswith(ELF_MAGIC),
+    ),
+    ImageFormat("bzimage", "an x86 bzImage", lambda head: _is_bzimage(head), _load_bzimage),
+    ImageFormat(
+        "elf.gz",
+        "a gzip-compressed ELF",
+        lambda head: head.startswith(B.GZIP_MAGIC),
+        _load_gzip,
+        _gzip_elf,
+    ),
+)
 
 
 def _le32(data: bytes) -> int | None:
@@ -197,12 +252,29 @@ def _store(fd: int, piece: bytes, pos: int, keep: list[tuple[int, int]] | None) 
             os.pwrite(fd, piece, pos)
         return
     end = pos + len(piece)
-    for start, stop in keep:
+    # `keep` is sorted and disjoint (_union): start at the first range ending after `pos`.
+    first = max(bisect.bisect_right(keep, (pos, pos)) - 1, 0)
+    for start, stop in itertools.islice(keep, first, None):
+        if start >= end:
+            break
         lo, hi = max(start, pos), min(stop, end)
         if lo < hi:
             chunk = piece[lo - pos : hi - pos]
             if chunk.count(0) != len(chunk):
                 os.pwrite(fd, chunk, lo)
+
+
+def _union(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint [start, stop) ranges covering `ranges`: a hostile image's 65,535
+    overlapping PT_NOTE segments (each kept with its loader slack) become a few ranges, so
+    each decompressed piece is checked against those few instead of every segment."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
 
 
 def _spool_and_parse(
@@ -253,6 +325,7 @@ def _spool_and_parse(
                 elif sparse:
                     keep = [(0, HEAD_BYTES), (header.phoff, header.phdr_end)]
                     keep += [(s.offset, s.offset + s.filesz + NOTE_SLACK) for s in notes]
+                    keep = _union(keep)
             else:
                 image = _parse(fd, written, path, origin, fmt, declared or written)
                 if image is not None and image.segment_notes:

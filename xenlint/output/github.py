@@ -8,14 +8,14 @@ from __future__ import annotations
 from xenlint.engine.check import target_label
 from xenlint.engine.rule import Severity
 from xenlint.escape import escape
-from xenlint.output.report import Run
+from xenlint.output.report import Run, visible
 
 COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def render(run: Run) -> str:
     lines = []
-    for f in run.findings:
+    for f in visible(run.findings, run.show_info):
         label = target_label(f, run.universe)
         message = f"{f.path}: {f.code} {f.message}"
         if label:

@@ -474,7 +474,7 @@ def _pae(value: str, before: Pae) -> Pae:
 def _phys32_reloc(image: Image, note: Note, before: Phys32Reloc | None, palign: int) -> Phys32Reloc:
     """Words 0-2 are read when descsz reaches them, each as 0 if descsz is not a multiple of 4
     or the word is not in the file (elf_note_numeric_array); absent words keep earlier values."""
-    order = "little" if image.little_endian else "big"
+    order: Literal["little", "big"] = "little" if image.little_endian else "big"
     words = list(before.words if before else (None, None, None))
     for i in range(len(words)):
         if note.descsz >= 4 * (i + 1):
@@ -547,30 +547,29 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
     """The legacy NAME=VALUE string (xen.md §5.5). A FEATURES failure stops the remaining
     items but, unlike in a note, does not fail the parse."""
     assert image.xen_guest is not None
-    names = {"LOADER": "LOADER", "GUEST_OS": "GUEST_OS", "GUEST_VER": "GUEST_VERSION"}
-    names["XEN_VER"] = "XEN_VERSION"
-    numbers = {"VIRT_BASE": "VIRT_BASE", "VIRT_ENTRY": "ENTRY"}
-    numbers["ELF_PADDR_OFFSET"] = "PADDR_OFFSET"
     for key, value in image.xen_guest.items:
-        if key in names:
-            out.strings[names[key]] = value[: N.STRING_KEEP]
-        elif key in numbers:
-            out.numbers[numbers[key]] = _strtoull(value)
-        elif key == "HYPERCALL_PAGE":
+        note = N.BY_LEGACY_KEY.get(key)
+        if note is None:
+            continue
+        if note in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
+            out.strings[note.name] = value[: N.STRING_KEEP]
+        elif note in (N.VIRT_BASE, N.ENTRY, N.PADDR_OFFSET):
+            out.numbers[note.name] = _strtoull(value)
+        elif note is N.HYPERCALL_PAGE:
             out.numbers["HYPERCALL_PAGE_PFN"] = _strtoull(value)
             if not release.xen_guest_hypercall_any_order:
                 # before 4.11 VIRT_BASE is added right here, all-ones while still unset
                 base = out.numbers.get("VIRT_BASE", _UNSET_ADDR)
                 out.numbers["HYPERCALL_PAGE"] = ((_strtoull(value) << 12) + base) & _UNSET_ADDR
-        elif key == "PAE":
+        elif note is N.PAE_MODE:
             out.strings["PAE_MODE"] = value
             if value == "yes[extended-cr3]":
                 out.pae = "extended-cr3"
             elif value.startswith("yes"):
                 out.pae = "yes"  # "bimodal" is not understood here
-        elif key == "BSD_SYMTAB":
+        elif note is N.BSD_SYMTAB:
             out.strings["BSD_SYMTAB"] = "yes"
-        elif key == "FEATURES" and not _parse_features(value, release, None, out):
+        elif note is N.FEATURES and not _parse_features(value, release, None, out):
             break
     pfn = out.numbers.pop("HYPERCALL_PAGE_PFN", None)
     if pfn is not None and release.xen_guest_hypercall_any_order:

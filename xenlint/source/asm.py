@@ -21,6 +21,7 @@ The reader does what cpp and as would do to the note sections and nothing more:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from xenlint.source.expr import Linear, evaluate
@@ -99,65 +100,9 @@ def strip_comments(text: str, hash_comments: bool) -> str:
     return "".join(out)
 
 
-def _split_args(text: str) -> list[str]:
-    """Split macro arguments at top-level commas (parentheses and strings nest)."""
-    args, depth, cur, in_str = [], 0, [], False
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if in_str:
-            cur.append(c)
-            if c == "\\" and i + 1 < len(text):
-                cur.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            cur.append(c)
-        elif c == "(":
-            depth += 1
-            cur.append(c)
-        elif c == ")":
-            depth -= 1
-            cur.append(c)
-        elif c == "," and depth == 0:
-            args.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    args.append("".join(cur))
-    return [a.strip() for a in args]
-
-
-def _split_statements(text: str) -> list[str]:
-    """Split at `;` outside strings (the x86 statement separator)."""
-    parts, cur, in_str, i = [], [], False, 0
-    while i < len(text):
-        c = text[i]
-        if in_str:
-            cur.append(c)
-            if c == "\\" and i + 1 < len(text):
-                cur.append(text[i + 1])
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            cur.append(c)
-        elif c == ";":
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(c)
-        i += 1
-    parts.append("".join(cur))
-    return parts
-
-
-def _find_close(text: str, start: int) -> int:
-    """Index of the `)` closing the `(` at `start`, or -1."""
+def _outside_strings(text: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, parenthesis depth after it) for each character of `text` from
+    `start` that is not inside a string literal (backslash escapes the next character)."""
     depth, in_str, i = 0, False, start
     while i < len(text):
         c = text[i]
@@ -168,13 +113,41 @@ def _find_close(text: str, start: int) -> int:
                 in_str = False
         elif c == '"':
             in_str = True
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        else:
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            yield i, c, depth
         i += 1
+
+
+def _split(text: str, sep: str, *, nested: bool) -> list[str]:
+    """Split at `sep` outside strings; with `nested`, only outside parentheses too."""
+    parts, last = [], 0
+    for i, c, depth in _outside_strings(text):
+        if c == sep and (depth == 0 or not nested):
+            parts.append(text[last:i])
+            last = i + 1
+    parts.append(text[last:])
+    return parts
+
+
+def _split_args(text: str) -> list[str]:
+    """Split macro arguments at top-level commas (parentheses and strings nest)."""
+    return [a.strip() for a in _split(text, ",", nested=True)]
+
+
+def _split_statements(text: str) -> list[str]:
+    """Split at `;` outside strings (the x86 statement separator)."""
+    return _split(text, ";", nested=False)
+
+
+def _find_close(text: str, start: int) -> int:
+    """Index of the `)` closing the `(` at `start`, or -1."""
+    for i, c, depth in _outside_strings(text, start):
+        if c == ")" and depth == 0:
+            return i
     return -1
 
 
@@ -660,24 +633,10 @@ class Assembler:
         if width is None:
             return
         for arg in _split_args(rest):
-            at = len(sec.data)
             value: int | Expr = 0
             if emit:
                 value = evaluate(arg, self._lookup, lambda n, d: self._local(n, d, index))
-            number = value if isinstance(value, int) else 0
-            sec.data.extend((number & ((1 << (8 * width)) - 1)).to_bytes(width, "little"))
-            if emit:
-                sec.items.append(
-                    Item(
-                        at,
-                        at + width,
-                        self._origin_of(st, arg),
-                        width,
-                        word,
-                        value if isinstance(value, int) else None,
-                        value if isinstance(value, Expr) else None,
-                    )
-                )
+            sec.emit_value(value, width, word, self._origin_of(st, arg) if emit else None)
 
     def _origin_of(self, st: _Stmt, arg: str) -> Origin:
         """The statement's line, and the argument's column when it is written there."""

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from xenlint.abi import notes as N
+from xenlint.abi.elf import ELF_MAGIC
 from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, cells_for, run_rules
 from xenlint.engine.rule import Cell, Location, Severity
 from xenlint.image.elf import parse_elf
-from xenlint.image.model import ImageError
+from xenlint.image.model import Image, ImageError
 from xenlint.record import replace  # Finding is a Record, not a dataclass
 from xenlint.source import fixes
 from xenlint.source.model import Item, NoteSection, Origin, SourceFile
@@ -141,7 +142,7 @@ def synthesize(sources: Sequence[SourceFile]) -> tuple[bytes, list[_Placed]]:
     body.extend(b"\0" * ((-(offset + len(body))) % 8))
     shoff = offset + len(body)
     shnum = len(sections) + 2
-    header = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    header = ELF_MAGIC + bytes([2, 1, 1]) + b"\0" * 9
     header += struct.pack(
         "<HHIQQQIHHHHHH", 2, 62, 1, 0, ELF_HEADER if phdrs else 0, shoff, 0,
         ELF_HEADER, PHDR, len(phdrs), SHDR, shnum, shnum - 1,
@@ -167,7 +168,7 @@ def synthesize(sources: Sequence[SourceFile]) -> tuple[bytes, list[_Placed]]:
 
 def check_sources(
     sources: Sequence[SourceFile],
-    profiles: Sequence[Profile],
+    profiles: Sequence[Profile] | Callable[[Image], Sequence[Profile]],
     modes: object,
     universe: Sequence[Profile],
     rules_for: object,
@@ -187,6 +188,8 @@ def check_sources(
     # The tree decides the modes (a PHYS32_ENTRY in one file makes the kernel PVH); each
     # file is judged on its own notes: two files of a tree are rarely linked into one kernel
     # (FreeBSD's amd64 and i386 locore), so a note type in both is no duplicate.
+    if callable(profiles):  # the settings' default filter, applied to the tree's notes
+        profiles = profiles(image)
     cells = cells_for(image, profiles, modes)  # type: ignore[arg-type]
     notes = [n for s in with_notes for sec in s.sections for n in walk_notes(s, sec)]
     findings: list[Finding] = []

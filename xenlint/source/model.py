@@ -100,6 +100,27 @@ class NoteSection:
     flags_text: str = ""  # the flags as written ('"a"', '', 'note alloc')
     file_offset: int | None = None  # in an object file: where the section's bytes are
 
+    def emit_value(
+        self, value: int | Expr, width: int, directive: str, origin: Origin | None
+    ) -> None:
+        """Append a data directive's `width`-byte little-endian value (0 for a link-time
+        `Expr`, which the linker fills in) and, when `origin` is given, record it as an Item."""
+        at = len(self.data)
+        number = value if isinstance(value, int) else 0
+        self.data.extend((number & ((1 << (8 * width)) - 1)).to_bytes(width, "little"))
+        if origin is not None:
+            self.items.append(
+                Item(
+                    at,
+                    at + width,
+                    origin,
+                    width,
+                    directive,
+                    value if isinstance(value, int) else None,
+                    value if isinstance(value, Expr) else None,
+                )
+            )
+
     def item_at(self, offset: int) -> Item | None:
         for item in self.items:
             if item.start <= offset < item.end:

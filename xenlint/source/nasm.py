@@ -189,20 +189,7 @@ def read_nasm(path: str, text: str) -> SourceFile:
                             n, labels, sections, cur, lg
                         ),
                     )
-                number = value if isinstance(value, int) else 0
-                sec.data.extend((number & ((1 << (8 * width)) - 1)).to_bytes(width, "little"))
-                if emit:
-                    sec.items.append(
-                        Item(
-                            at,
-                            at + width,
-                            _col(origin, raw_lines, arg),
-                            width,
-                            low,
-                            value if isinstance(value, int) else None,
-                            value if isinstance(value, Expr) else None,
-                        )
-                    )
+                sec.emit_value(value, width, low, _col(origin, raw_lines, arg) if emit else None)
         for sec in sections.values():
             if emit:
                 _mark_notes(sec)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import struct
 
-from xenlint.source import MAX_SOURCE_BYTES, SourceError
+from xenlint.abi.elf import ELF_MAGIC, SHT_NOBITS
+from xenlint.source import SourceError, read_bytes
 from xenlint.source.model import Expr, Item, NoteSection, Origin, SourceFile
 
 SHT_SYMTAB, SHT_RELA, SHT_NOTE, SHT_REL = 2, 4, 7, 9
@@ -29,14 +30,8 @@ def _cstr(table: bytes, at: int) -> str:
 
 def read_object(path: str) -> SourceFile:
     """The note sections of an ET_REL object, with each relocated value named."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SOURCE_BYTES + 1)
-    except OSError as exc:
-        raise SourceError(exc.strerror or str(exc)) from None
-    if len(data) > MAX_SOURCE_BYTES:
-        raise SourceError(f"object larger than {MAX_SOURCE_BYTES >> 20} MiB")
-    if len(data) < 52 or data[:4] != b"\x7fELF" or data[4] not in (1, 2) or data[5] not in (1, 2):
+    data = read_bytes(path, "object larger than {limit}")
+    if len(data) < 52 or data[:4] != ELF_MAGIC or data[4] not in (1, 2) or data[5] not in (1, 2):
         raise SourceError("not an ELF object")
     is64, end = data[4] == 2, "<" if data[5] == 1 else ">"
     try:
@@ -59,7 +54,7 @@ def read_object(path: str) -> SourceFile:
 
     def body(i: int) -> bytes:
         sh = shdrs[i]
-        return data[sh[4] : sh[4] + sh[5]] if sh[1] != 8 else b""
+        return data[sh[4] : sh[4] + sh[5]] if sh[1] != SHT_NOBITS else b""
 
     names = body(shstrndx) if shstrndx < shnum else b""
     symbols: list[tuple[str, int, int]] = []  # (name, shndx, value)

@@ -61,7 +61,7 @@ def check_paths(
             sources.append(src)
     found, errors = check_sources(
         sources,
-        settings.profiles,
+        settings.xen_profiles_for,
         settings.modes,
         registry.profiles,
         settings.rules_for,

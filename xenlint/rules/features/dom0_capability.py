@@ -7,16 +7,16 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, format_version
 from xenlint.abi.xen import RELEASES, XenRelease
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.image.model import Note
 from xenlint.replay.xen import XenParse
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_DOM0 = "Kernel does not support Dom0 operation"
-_DOMU = "Kernel does not support unprivileged (DomU) operation"
+_DOM0 = M.NO_DOM0
+_DOMU = M.NO_DOMU
 PV_FROM = format_version(min(r.version for r in RELEASES if r.dom0_bit_check_pv))
 PVH_FROM = ", ".join(
     format_version(r.version)
@@ -53,7 +53,7 @@ For a dom0 kernel set bit 11 in SUPPORTED_FEATURES (e.g. .long (1 << XENFEAT_dom
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             assert cell.xen is not None
             if cell.mode.is_dom0 and _dom0_checked(cell.xen, cell.mode):
                 if parse.supported_words and not parse.supported >> F.DOM0.bit & 1:

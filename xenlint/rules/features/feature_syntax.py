@@ -149,8 +149,8 @@ def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result
     for note, text in parse.feature_strings:
         if not text.endswith("|"):
             continue
-        token = last.get(id(note))
-        if token is not None and token.text and not token.split:
+        final = last.get(id(note))
+        if final is not None and final.text and not final.split:
             yield Result(
                 (cell,),
                 "FEATURES string ends with '|': harmless, libelf reads no empty name after it",

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_SMK = "Dom0 requires supervisor-mode execution"
-_AUTO = "PV Autotranslate guests no longer supported"
+_SMK = M.SUPERVISOR_MODE
+_AUTO = M.PV_AUTOTRANSLATE
 AUTO_FROM = format_version(min(r.version for r in RELEASES if r.pv_autotranslate_refused))
 
 
@@ -39,7 +39,7 @@ FEATURES: no kernel that runs on current Xen may require these.
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             assert cell.xen is not None
             refused = None
             if cell.mode is Mode.PV_DOM0:

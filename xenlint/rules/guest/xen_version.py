@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
 from xenlint.image.model import Image
 from xenlint.replay.xen import XenParse
-from xenlint.rules.guest.loader_or_guest_os import (
+from xenlint.rules.guest.helpers import (
     PVH_ONLY_FROM,
     SHORTCUT_FROM,
     note_check_cells,
@@ -19,7 +20,7 @@ from xenlint.rules.guest.loader_or_guest_os import (
     shortcut_hint,
 )
 
-_VERSION_TEXT = "Xen will only load images built for Xen v3.0"
+_VERSION_TEXT = M.XEN_VERSION
 
 
 class XenVersion(Rule):

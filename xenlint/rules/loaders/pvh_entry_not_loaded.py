@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.pvh import consequence, entry_in_load
+from xenlint.rules.phys32.helpers import virtual_entry_fix
 
 
 class PvhEntryNotLoaded(Rule):
@@ -51,6 +52,7 @@ physical load address; keep the entry inside a PT_LOAD's file bytes.
                     f"{consequence(image, reading)}, which is not inside the file bytes of any "
                     "PT_LOAD segment (loaded at p_paddr): the guest runs whatever is there",
                     where,
+                    fix=virtual_entry_fix(image, reading.entry),
                 )
 
 

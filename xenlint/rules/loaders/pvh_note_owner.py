@@ -54,8 +54,8 @@ def _check_cell(ctx: Context, cell: Cell) -> Iterator[Result]:
                     severity=Severity.WARNING if reading.found else None,
                 )
         return
-    note = reading.note
-    if note is None or note.name.split(b"\0", 1)[0] == N.XEN_OWNER:
+    walked = reading.note
+    if walked is None or walked.name.split(b"\0", 1)[0] == N.XEN_OWNER:
         return
     wanted = declared_entry(image)
     same = reading.failure is None and wanted is not None and reading.entry == wanted
@@ -63,10 +63,10 @@ def _check_cell(ctx: Context, cell: Cell) -> Iterator[Result]:
     value = reading.entry if reading.entry is not None else reading.raw or 0
     yield Result(
         (cell,),
-        f"{loader.program} ignores note owners and takes the first type-{note.type} note of "
-        f"its walk, owned by {note.owner} (namesz {note.namesz}): entry {value:#x}, not "
+        f"{loader.program} ignores note owners and takes the first type-{walked.type} note of "
+        f"its walk, owned by {walked.owner} (namesz {walked.namesz}): entry {value:#x}, not "
         f"{theirs}" + ("" if same else f"; {consequence(image, reading)}"),
-        Location(None, f"note in PT_NOTE segment {note.segment.index}", note.offset),
+        Location(None, f"note in PT_NOTE segment {walked.segment.index}", walked.offset),
         severity=Severity.WARNING if same else None,
     )
 

@@ -1,7 +1,8 @@
 """XL000: the file cannot be read as a kernel image at all.
 
-The core reports it when loading fails (the rule never sees an Image); it lives here so it is
-listed, explained and configured like every other rule."""
+The core reports it when loading fails (the rule never sees an Image, so `check` yields
+nothing), with this rule's name, fix and configured severity; `ignore` and per-file-ignores
+drop it, `select` always keeps it (xenlint.config.settings.select_rules)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,14 @@ or its program or section header table lies outside the file; or its compressed 
 corrupt, truncated, uses a compression xenlint cannot decode, or expands beyond the
 decompression limit (max-decompressed-size, default 2 GiB: a decompression bomb stops
 there). Xen's libelf refuses such an image too ("ELF: not an ELF binary", "ELF: phdr
-overflow", "ELF: shdr overflow"). This finding also makes xenlint exit with status 2,
-because nothing else about the image could be checked.
+overflow", "ELF: shdr overflow"). As an error this finding makes xenlint exit with status
+2, because nothing else about the image could be checked.
+
+Configuration works as for any rule, with one difference: XL000 stays selected whatever
+`select` names (selecting XL4 chooses which checks run; a file that could not be read was not
+checked at all). `ignore = ["XL000"]` (or per-file-ignores) skips unreadable files silently,
+and they no longer affect the exit status; a severity of warning or info reports them at that
+severity without exit status 2.
 """
     fix = """
 Check that the path names a kernel (vmlinux, bzImage, xen.gz) and that the build finished

@@ -17,7 +17,9 @@ SECTION = N.XEN_GUEST_SECTION
 ANY_ORDER = format_version(min(r.version for r in RELEASES if r.xen_guest_hypercall_any_order))
 PV_ONLY = format_version(min(r.version for r in RELEASES if not r.xen_guest_for_pvh))
 # Items holding numbers, read with strtoull(value, NULL, 0).
-_NUMERIC = ("VIRT_BASE", "VIRT_ENTRY", "ELF_PADDR_OFFSET", "HYPERCALL_PAGE")
+_NUMERIC = tuple(
+    str(t.legacy_key) for t in (N.VIRT_BASE, N.ENTRY, N.PADDR_OFFSET, N.HYPERCALL_PAGE)
+)
 _EXTCR3 = "yes[extended-cr3]"
 
 

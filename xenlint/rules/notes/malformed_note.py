@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import notes as N
-from xenlint.engine.rule import Context, Location, Result, Rule, Severity, group_cells
+from xenlint.abi.xen import XenRelease
+from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity, group_cells
 from xenlint.image.model import Image, Note, NoteProblem
 
 _BROKEN = "marks the ELF broken (a log line only)"
@@ -49,7 +50,8 @@ elfnote.h): namesz 4 for "Xen\\0", descsz the real descriptor size, each part pa
             location = Location(_note_name(problem), problem.container.describe(), problem.offset)
             severity = _severity(problem)
             verdicts = group_cells(
-                (cell, _message(problem, note, cell.xen.bounded_reads)) for cell in ctx.xen_cells
+                (cell, _message(problem, note, _release(cell).bounded_reads))
+                for cell in ctx.xen_cells
             )
             for message, cells in verdicts.items():
                 yield Result(cells, str(message), location, severity, _fix(problem))
@@ -140,6 +142,11 @@ def _fix(problem: NoteProblem) -> str:
         "fix namesz/descsz so the note, padded to 4 bytes, ends inside its region and the "
         "file, or restore the bytes that were cut off"
     )
+
+
+def _release(cell: Cell) -> XenRelease:
+    assert cell.xen is not None  # ctx.xen_cells are Xen cells
+    return cell.xen
 
 
 @hookimpl

@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.image.model import Image
 from xenlint.replay.reach import xen_misses
 from xenlint.replay.xen import uses_xen_guest
 
-_NO_NOTES = "Not a Xen-ELF image: No ELF notes or '__xen_guest' section found"
-_LOADER = "Will only load images built for the generic loader or Linux images"
+_NO_NOTES = M.NO_XEN_NOTES
+_LOADER = M.LOADER_OR_GUEST_OS
 
 
 class NoXenNotes(Rule):
@@ -46,6 +47,7 @@ and for a PVH kernel ELFNOTE(Xen, XEN_ELFNOTE_PHYS32_ENTRY, .long <physical entr
         if not image.is_x86 or image.notes or xen_misses(image):
             return  # XL008 says where Xen's walk lost the notes that are there
         for cell in ctx.xen_cells:
+            assert cell.xen is not None  # ctx.xen_cells are Xen cells
             if image.xen_guest is not None and uses_xen_guest(cell.xen, cell.mode):
                 continue  # Xen reads the legacy string instead (XL005)
             yield Result((cell,), _message(image), _location(image), fix=_fix(image))

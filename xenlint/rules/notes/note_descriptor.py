@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
@@ -105,8 +106,7 @@ def _numeric(image: Image, parse: XenParse, kind: N.NoteType, note: Note) -> Ver
         # entry 0 fails only where libelf's bounds check (inclusive) really excludes it
         if addresses(image, parse).out_of_bounds is not None:
             message += (
-                ", an entry point outside the kernel: Xen refuses it with "
-                "'ELF start or entries are out of bounds'"
+                f", an entry point outside the kernel: Xen refuses it with '{M.OUT_OF_BOUNDS}'"
             )
             return message, Severity.ERROR, fix
         message += " (the kernel's virtual range contains 0, so Xen accepts it and enters there)"
@@ -164,7 +164,7 @@ def _bitmap(image: Image, cell: Cell, parse: XenParse, note: Note) -> Verdict | 
     if checked and lost_dom0 and not parse.supported >> F.DOM0.bit & 1:
         message += (
             ", not even the dom0 bit it means to set, and its presence makes Xen refuse the "
-            "dom0: 'Kernel does not support Dom0 operation'"
+            f"dom0: '{M.NO_DOM0}'"
         )
         fix = f"make SUPPORTED_FEATURES the one 32-bit word it means: .long {meant[0]:#x}"
         return message, Severity.ERROR, fix

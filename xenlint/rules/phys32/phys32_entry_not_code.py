@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi.elf import PF_X
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.image.model import PF_X, Image, Segment
-from xenlint.rules.phys32.phys32_entry_not_32bit import entry_location, phys32_cells
+from xenlint.image.model import Image, Segment
+from xenlint.rules.phys32.helpers import entry_location, phys32_cells
 
 
 class Phys32EntryNotCode(Rule):
@@ -40,14 +41,18 @@ part of the executable PT_LOAD segment that holds it.
             return  # XL202: nothing can be inside
         pend = max(s.paddr + s.memsz for s in loads)
         pstart = min(s.paddr for s in loads)
-        for cell, parse in phys32_cells(ctx):
+        judged: dict[int, tuple[str, Severity, str] | None] = {}  # per entry, not per cell:
+        for cell, parse in phys32_cells(ctx):  # each scans every PT_LOAD (65535 of them)
             entry = parse.phys32_entry
             if entry is None or not pstart <= entry <= pend:
                 continue  # XL103 / XL202
-            verdict = _verdict(loads, entry, pend)
-            if verdict is not None:
-                message, severity = verdict
-                yield Result((cell,), message, entry_location(image), severity, _fix(image, entry))
+            if entry not in judged:
+                verdict = _verdict(loads, entry, pend)
+                judged[entry] = None if verdict is None else (*verdict, _fix(image, entry))
+            found = judged[entry]
+            if found is not None:
+                message, severity, fix = found
+                yield Result((cell,), message, entry_location(image), severity, fix)
 
 
 def _verdict(loads: tuple[Segment, ...], entry: int, pend: int) -> tuple[str, Severity] | None:

@@ -7,15 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.rules.phys32.phys32_entry_not_32bit import (
+from xenlint.rules.phys32.helpers import (
     entry_fix,
     entry_location,
     paddr_bounds,
     phys32_cells,
 )
 
-_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+_OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 
 
 class Phys32EntryOutsideImage(Rule):

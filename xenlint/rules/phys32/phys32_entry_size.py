@@ -6,17 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
 from xenlint.image.decode import words
 from xenlint.image.model import Image, Note
-from xenlint.rules.phys32.phys32_entry_not_32bit import (
+from xenlint.rules.phys32.helpers import (
     entry_location,
     paddr_bounds,
     phys32_cells,
 )
 
-_OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+_OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 # the numeric sizes that can hold any 32-bit physical address
 _WIDE = tuple(size for size in N.NUMERIC_SIZES if 1 << 8 * size > N.PHYS32_UNSET)
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import COMPAT_HV_START, HV_START_ROUND
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_TOO_HIGH = "Dom0 expects too high a hypervisor start address"
-_OVERLAP = "DOM0 image overlaps with Xen private area."
+_TOO_HIGH = M.HV_START_TOO_HIGH
+_OVERLAP = M.OVERLAPS_XEN
 
 
 class HvStartLow(Rule):
@@ -41,7 +41,7 @@ the kernel below it.
     def check(self, ctx: Context) -> Iterator[Result]:
         if ctx.image.elf_class != 32:
             return
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if cell.mode is not Mode.PV_DOM0:
                 continue
             notes = ctx.image.notes_of(N.HV_START_LOW)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import PAGE_SIZE
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_DOM0_ERROR = "Invalid HYPERCALL_PAGE field in ELF notes."
+_DOM0_ERROR = M.BAD_HYPERCALL_PAGE
 
 
 class HypercallPageOutOfBounds(Rule):
@@ -41,7 +41,7 @@ ELFNOTE(Xen, XEN_ELFNOTE_HYPERCALL_PAGE, .quad hypercall_page) with hypercall_pa
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             page = parse.given(N.HYPERCALL_PAGE)
             if cell.mode.is_pvh or page is None:
                 continue

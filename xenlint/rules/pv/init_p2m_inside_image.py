@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_ERROR = "P->M table base is out of bounds"
+_ERROR = M.P2M_OUT_OF_BOUNDS
 
 
 class InitP2mInsideImage(Rule):
@@ -33,7 +33,7 @@ Give INIT_P2M an address outside the kernel, below VIRT_BASE and page-aligned (L
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             base = parse.given(N.INIT_P2M)
             if base is None or not parse.release.p2m_bounds_checked:
                 continue

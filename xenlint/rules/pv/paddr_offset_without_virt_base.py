@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
-_ERROR = "ELF_PADDR_OFFSET set, VIRT_BASE unset"
+_ERROR = M.PADDR_OFFSET_WITHOUT_VIRT_BASE
 # First release whose PVH (hvm) parse skips the check (b77ed96fce).
 PVH_SKIPS_FROM = format_version(
     min(r.version for r in RELEASES if r.hvm_flag and not r.paddr_offset_check_pvh)
@@ -38,7 +38,7 @@ ELF notes it defaults to 0, which is right when p_paddr holds physical addresses
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if not addresses(ctx.image, parse).paddr_offset_without_virt_base:
                 continue
             offset = parse.given(N.PADDR_OFFSET)

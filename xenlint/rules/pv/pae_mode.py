@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
+from xenlint.abi.elf import EM_386
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
-from xenlint.image.model import EM_386
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 # The first release whose default build leaves out 32-bit PV (CONFIG_PV32, 1a0f2fe229).
 PV32_OFF_FROM = format_version(min(r.version for r in RELEASES if not r.pv32_default))
@@ -44,7 +44,7 @@ Build the 32-bit kernel with PAE and add ELFNOTE(Xen, XEN_ELFNOTE_PAE_MODE, .asc
     def check(self, ctx: Context) -> Iterator[Result]:
         if ctx.image.machine != EM_386:
             return
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if cell.mode.is_pvh:
                 continue
             assert cell.xen is not None
@@ -54,9 +54,9 @@ Build the 32-bit kernel with PAE and add ELFNOTE(Xen, XEN_ELFNOTE_PAE_MODE, .asc
                 given = parse.strings.get(N.PAE_MODE.name)
                 found = "no PAE_MODE" if given is None else f"PAE_MODE {given!r}"
                 refusal = (
-                    "Mismatch between Xen and DOM0 kernel"
+                    M.DOM0_MISMATCH
                     if cell.mode.is_dom0
-                    else "guest type xen-3.0-x86_32 not supported by xen kernel, sorry"
+                    else M.GUEST_TYPE_UNSUPPORTED.format(guest_type="xen-3.0-x86_32")
                 )
                 yield Result(
                     (cell,),

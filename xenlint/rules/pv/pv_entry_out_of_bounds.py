@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xenlint import hookimpl
+from xenlint.abi import messages as M
 from xenlint.abi import notes as N
-from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
+from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import Addresses, XenParse, addresses
 
-OUT_OF_BOUNDS = "ELF start or entries are out of bounds"
+OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 
 
 class PvEntryOutOfBounds(Rule):
@@ -45,7 +46,7 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             calc = addresses(ctx.image, parse)
             problem = calc.out_of_bounds
             if problem is None or (parse.hvm and calc.entry_from == "PHYS32_ENTRY"):
@@ -55,19 +56,6 @@ link with p_paddr equal to p_vaddr and omit VIRT_BASE.
                 f"{_describe(calc, problem)}: Xen refuses the kernel with '{OUT_OF_BOUNDS}'",
                 _location(ctx, parse, problem),
             )
-
-
-def parsed_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
-    """Cells whose libelf parse reaches the address checks: the release boots the mode, no
-    FEATURES name failed the parse, and Xen found notes or __xen_guest, or the machine is not
-    x86 (elf_xen_note_check lets a non-x86 image without notes through to the address
-    checks; an x86 one is XL001's)."""
-    for cell in ctx.xen_cells:
-        if cell.mode not in cell.profile.modes:
-            continue
-        parse = ctx.xen(cell)
-        if (parse.source is not None or not ctx.image.is_x86) and not parse.failed:
-            yield cell, parse
 
 
 def _describe(calc: Addresses, problem: str) -> str:

@@ -9,7 +9,6 @@ from xenlint import hookimpl
 from xenlint.abi.xen import PAGE_SIZE
 from xenlint.engine.rule import Context, Location, Result, Rule, Severity
 from xenlint.replay.xen import addresses
-from xenlint.rules.pv.pv_entry_out_of_bounds import parsed_cells
 
 
 class PvSegmentAlignment(Rule):
@@ -38,7 +37,7 @@ with . = ALIGN(4096) before the first output section in the linker script.
         if segments:
             first = min(segments, key=lambda s: s.paddr)
             where = Location(None, f"PT_LOAD segment {first.index}", first.offset)
-        for cell, parse in parsed_cells(ctx):
+        for cell, parse in ctx.parsed_cells():
             if cell.mode.is_dom0:
                 continue
             calc = addresses(ctx.image, parse)
