@@ -7,12 +7,17 @@ against the loaded plugins by `xenlint.selection`.
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xenlint.errors import XenlintError
 from xenlint.record import Record
+
+if TYPE_CHECKING:
+    # pathlib (with urllib.parse and ipaddress) is a sixth of a small run's start-up: it is
+    # imported only once a config file is found or named.
+    from pathlib import Path
 
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
 KEYS = (
@@ -96,6 +101,10 @@ class Config(Record):
         """`paths` relative to the config file's directory (build outputs, for hooks), shown
         relative to the working directory when they are below it, as a path typed there is:
         the pre-commit hook and `xenlint build/vmlinux` then print the same lines."""
+        if not self.paths:
+            return []
+        from pathlib import Path
+
         base = self.path.parent if self.path else Path.cwd()
         out = []
         for p in self.paths:
@@ -111,25 +120,32 @@ class Config(Record):
         return str(self.path) if self.path else "command line"
 
 
-def find(start: Path) -> Path | None:
-    """The nearest config file at or above `start`; a pyproject.toml counts only with
-    a [tool.xenlint] table."""
-    for directory in (start, *start.parents):
+def find(start: str | os.PathLike[str]) -> Path | None:
+    """The nearest config file at or above the absolute directory `start`; a pyproject.toml
+    counts only with a [tool.xenlint] table. (Walked with os.path: most runs find none.)"""
+    directory = os.fspath(start)
+    while True:
         for name in FILES:
-            candidate = directory / name
-            if not candidate.is_file():
+            candidate = os.path.join(directory, name)
+            if not os.path.isfile(candidate):
                 continue
             if name != "pyproject.toml" or _mentions_xenlint(candidate):
-                return candidate
-    return None
+                from pathlib import Path
+
+                return Path(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
-def _mentions_xenlint(pyproject: Path) -> bool:
+def _mentions_xenlint(pyproject: str) -> bool:
     """Whether pyproject.toml has [tool.xenlint]; a byte search first spares parsing the
     TOML of every project that does not mention xenlint at all."""
     try:
-        if b"xenlint" not in pyproject.read_bytes():
-            return False
+        with open(pyproject, "rb") as fh:
+            if b"xenlint" not in fh.read():
+                return False
     except OSError:
         return False
     tool = _read(pyproject).get("tool", {})
@@ -199,7 +215,7 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
     return cfg
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: str | Path) -> dict[str, Any]:
     # Imported here: most runs find no config file and should not pay for the TOML parser.
     if sys.version_info >= (3, 11):
         import tomllib
@@ -223,7 +239,7 @@ def _read(path: Path) -> dict[str, Any]:
 MAX_CONFIG_BYTES = 1 << 20
 
 
-def read_config_bytes(path: Path) -> bytes:
+def read_config_bytes(path: str | Path) -> bytes:
     """The bytes of a config file. Any readable regular file will do, and the null device
     (`--config /dev/null`, an empty config); a directory, a FIFO (which would wait for a
     writer), another device or a socket is refused before it is opened."""

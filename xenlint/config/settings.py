@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections.abc import Mapping
-from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, Profile
@@ -19,6 +19,9 @@ from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
 from xenlint.image.model import Image
 from xenlint.record import Record, replace
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AUTO = "auto"
 
@@ -372,6 +375,8 @@ def select_rules(
 
 
 def _glob_matches(glob: str, path: str, base: Path | None) -> bool:
+    from pathlib import Path, PurePath  # only with per-file-ignores: not at start-up
+
     candidates = {PurePath(path).as_posix()}
     if base is not None:
         with contextlib.suppress(ValueError):

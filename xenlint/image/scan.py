@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from xenlint.abi import bzimage as B
 from xenlint.abi.elf import ET_DYN, ET_REL, PT_INTERP
@@ -61,6 +60,8 @@ def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[Candida
     command line enumerates files with xenlint.cli.inputs, which also reports unreadable
     directory entries, and classifies each with `classify`.)"""
     for raw in paths:
+        from pathlib import Path  # a directory walk: not on a named file's start-up path
+
         path = Path(raw)
         if path.is_dir():
             for sub in sorted(p for p in path.rglob("*") if p.is_file()):
