@@ -7,6 +7,7 @@ the later point releases of the same series up to the next profile (4.10.1 cover
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from xenlint.abi import features as F
@@ -155,6 +156,7 @@ def _at_least(version: Version, first: str, *backports: str) -> bool:
     return any(version[:2] == _v(b)[:2] and version >= _v(b) for b in backports)
 
 
+@cache  # the table below asks for the same few dozen versions some 1,300 times at import
 def _v(text: str) -> Version:
     parts = [int(p) for p in text.split(".")]
     return tuple(parts + [0] * (3 - len(parts)))
