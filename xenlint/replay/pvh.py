@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 from xenlint.abi import loaders as L
@@ -209,13 +209,31 @@ def boots(image: Image, reading: Reading) -> bool:
     return entry_in_load(image, reading.entry) is not None
 
 
+def aligned_headers(
+    data: bytes, magic: int, align: int, words: int, stop: int
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """Each offset below `stop`, a multiple of `align`, where `data` holds the little-endian
+    32-bit `magic`, with the `words` 32-bit words there (magic first), in offset order: the
+    probe loaders make at every `align` bytes (multiboot headers). The caller keeps
+    `stop + 4 * words - 1 <= len(data)`. Found with bytes.find rather than one unpack per
+    offset: QEMU's and GRUB's windows are 2,000-4,000 probes, milliseconds of every run."""
+    if stop <= 0:
+        return
+    pattern = magic.to_bytes(4, "little")
+    layout = struct.Struct(f"<{words}I")
+    off = data.find(pattern, 0, stop + 3)  # a match that starts below `stop`
+    while off >= 0:
+        if off % align == 0:
+            yield off, layout.unpack_from(data, off)
+        off = data.find(pattern, off + 1, stop + 3)
+
+
 def multiboot_header(image: Image) -> tuple[int, int] | None:
     """(offset, flags) of a multiboot v1 header QEMU would find, or None."""
     head = image.head
     limit = min(len(head) - 12, L.MULTIBOOT_SCAN_BYTES)
-    for off in range(0, max(limit, 0), 4):
-        magic, flags, checksum = struct.unpack_from("<III", head, off)
-        if magic == L.MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
+    for off, (magic, flags, checksum) in aligned_headers(head, L.MULTIBOOT_MAGIC, 4, 3, limit):
+        if (magic + flags + checksum) & 0xFFFFFFFF == 0:
             return off, flags
     return None
 
