@@ -139,11 +139,18 @@ def boots(image: Image, reading: Reading) -> bool:
 def multiboot_header(image: Image) -> tuple[int, int] | None:
     """(offset, flags) of a multiboot v1 header QEMU would find, or None."""
     head = image.head
-    limit = min(len(head) - 12, L.MULTIBOOT_SCAN_BYTES)
-    for off in range(0, max(limit, 0), 4):
-        magic, flags, checksum = struct.unpack_from("<III", head, off)
-        if magic == L.MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
-            return off, flags
+    # QEMU probes the 4-byte aligned offsets below `limit` (each with 12 bytes to read).
+    limit = max(min(len(head) - 12, L.MULTIBOOT_SCAN_BYTES), 0)
+    # bytes.find for the magic, then the alignment and checksum QEMU checks: one unpack per
+    # 4-byte step was a third of the loader rules' time on a small image.
+    magic = struct.pack("<I", L.MULTIBOOT_MAGIC)
+    off = head.find(magic, 0, limit + 3)
+    while off >= 0:
+        if off % 4 == 0:
+            flags, checksum = struct.unpack_from("<II", head, off + 4)
+            if (L.MULTIBOOT_MAGIC + flags + checksum) & 0xFFFFFFFF == 0:
+                return off, flags
+        off = head.find(magic, off + 1, limit + 3)
     return None
 
 
