@@ -402,7 +402,16 @@ def unreadable(
 
 def target_label(finding: Finding, universe: Sequence[Profile]) -> str:
     """'xen-4.0–4.3; pv, pvh' for text output."""
-    key = (finding.targets, tuple(p.name for p in universe))
+    # Every output format labels every finding against the same universe: its names are
+    # worked out once (the universe is kept, so its identity cannot be reused), not once per
+    # finding over some 60 profiles.
+    memo = _UNIVERSES.get(id(universe))
+    if memo is None or memo[0] is not universe or memo[1] != len(universe):
+        if len(_UNIVERSES) > 16:
+            _UNIVERSES.clear()
+        memo = (universe, len(universe), tuple(p.name for p in universe))
+        _UNIVERSES[id(universe)] = memo
+    key = (finding.targets, memo[2])
     names = _LABELS.get(key)
     if names is None:  # thousands of findings share a handful of target lists
         chosen = [p for p in universe if p.name in finding.targets]
@@ -413,3 +422,5 @@ def target_label(finding: Finding, universe: Sequence[Profile]) -> str:
 
 
 _LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+# id -> (the universe, its length, its profile names)
+_UNIVERSES: dict[int, tuple[Sequence[Profile], int, tuple[str, ...]]] = {}
