@@ -181,7 +181,7 @@ def _note_bytes(data: mmap.mmap | bytes, segments: tuple[Segment, ...]) -> tuple
     kept = []
     for seg, (start, stop) in zip(notes, spans, strict=True):
         i = bisect.bisect_right(starts, start) - 1
-        view = b""
+        view: bytes | memoryview = b""
         if i >= 0 and start < stop:
             run, base = runs[i], starts[i]
             view = run[start - base : max(min(stop, base + len(run)) - base, start - base)]
