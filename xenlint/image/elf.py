@@ -183,8 +183,8 @@ def _note_bytes(data: mmap.mmap | bytes, segments: tuple[Segment, ...]) -> tuple
         i = bisect.bisect_right(starts, start) - 1
         view: bytes | memoryview = b""
         if i >= 0 and start < stop:
-            run, base = runs[i], starts[i]
-            view = run[start - base : max(min(stop, base + len(run)) - base, start - base)]
+            shared, base = runs[i], starts[i]
+            view = shared[start - base : max(min(stop, base + len(shared)) - base, start - base)]
         kept.append(NoteBytes(seg.index, seg.offset, view))
     return tuple(kept)
 
