@@ -84,6 +84,19 @@ def features_bomb(count: int = 65000) -> bytes:
     return xz_bzimage(build_elf([text] + [seg] * count, with_section_headers=False))
 
 
+def gnu_property_segments(count: int = 20000) -> bytes:
+    """`count` 8-aligned PT_NOTE segments, each with a PVH entry and a .note.gnu.property
+    note, as an ELF the PVH loaders read (XL502 once looked for each misaligned segment's
+    property note through every foreign note of the image, for each loader: n^2 per cell)."""
+    text = Segment(data=b"\x90" * 0x100)
+    prop = Note(5, bytes(16), name=b"GNU\0")
+    segs = [
+        Segment(PT_NOTE, vaddr=0, data=note_bytes([Note(18, u32(0x100000)), prop]), align=8)
+        for _ in range(count)
+    ]
+    return build_elf([text, *segs], with_section_headers=False)
+
+
 def _writer(make: Callable[[], bytes], name: str) -> Callable[[Path], Path]:
     def write(directory: Path) -> Path:
         path = directory / name
@@ -103,4 +116,5 @@ INPUTS: dict[str, Callable[[Path], Path]] = {
     "supported-4mib": _writer(lambda: all_ones_supported_features(4 << 20), "supported-4mib"),
     "unknown-features": _writer(unknown_feature_names, "unknown-features.elf"),
     "features-bomb": _writer(features_bomb, "features-bomb"),
+    "gnu-property-segments": _writer(gnu_property_segments, "gnu-property-segments.elf"),
 }

@@ -148,8 +148,9 @@ def _run_one(
             results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
         finally:
             timer.stop()
+        checked: set[int] = set()  # ids of cell tuples found well-formed; results share them
         for res in results:
-            problem = _malformed(res)
+            problem = _malformed(res, checked)
             if problem:
                 raise MalformedResult(problem)
     except RuleTimeout:
@@ -186,12 +187,17 @@ class MalformedResult(XenlintError):
     """A rule yielded something that is not a well-formed Result."""
 
 
-def _malformed(res: object) -> str | None:
-    """Why `res` is no Result xenlint can report (a plugin's rule may yield anything)."""
+def _malformed(res: object, checked: set[int]) -> str | None:
+    """Why `res` is no Result xenlint can report (a plugin's rule may yield anything).
+    `checked` holds the ids of cell tuples already found well-formed (kept alive by the
+    results that hold them), so 5000 results over one tuple of 100 cells check it once."""
     if not isinstance(res, Result):
         return f"it yielded {_short(res)}, not a Result"
-    if not isinstance(res.cells, tuple) or not all(isinstance(c, Cell) for c in res.cells):
-        return f"a Result's cells are {_short(res.cells)}, not a tuple of Cells"
+    cells = res.cells
+    if id(cells) not in checked:
+        if not isinstance(cells, tuple) or not all(isinstance(c, Cell) for c in cells):
+            return f"a Result's cells are {_short(cells)}, not a tuple of Cells"
+        checked.add(id(cells))
     if not isinstance(res.message, str):
         return f"a Result's message is {_short(res.message)}, not a string"
     if res.severity is not None and not isinstance(res.severity, Severity):
@@ -305,6 +311,8 @@ def _order(f: Finding) -> tuple[int, str, int]:
 
 def _with_origin(res: Result, origin: str) -> Result:
     """Findings on a wrapped image say where its ELF came from (offsets are in that ELF)."""
+    if res.location is not None and res.location.origin == origin:
+        return res
     return replace(res, location=replace(res.location or Location(), origin=origin))
 
 
@@ -369,13 +377,11 @@ def _escaped(location: Location | None) -> Location | None:
     """The location with its image-given texts (section names) escaped."""
     if location is None:
         return None
-    if not location.container and not location.origin:
-        return location
-    return replace(
-        location,
-        container=escape(location.container) if location.container else location.container,
-        origin=escape(location.origin) if location.origin else location.origin,
-    )
+    container = escape(location.container) if location.container else location.container
+    origin = escape(location.origin) if location.origin else location.origin
+    if container == location.container and origin == location.origin:
+        return location  # the usual case: nothing to escape, no copy
+    return replace(location, container=container, origin=origin)
 
 
 def unreadable(

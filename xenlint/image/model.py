@@ -66,9 +66,12 @@ def _refuse_special(mode: int) -> None:
     raise ImageError(f"not a regular file ({kind})")
 
 
-@dataclass(frozen=True)
-class Segment:
-    index: int
+class Segment(NamedTuple):
+    """A program header (p_type, p_offset, ... in the ELF spec's order of meaning)."""
+
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     type: int
     flags: int
     offset: int
@@ -117,12 +120,13 @@ class Section(NamedTuple):
 ContainerKind = Literal["segment", "section", "xen_guest"]
 
 
-@dataclass(frozen=True)
-class Container:
+class Container(NamedTuple):
     """Where a note was read from: a PT_NOTE segment, an SHT_NOTE section or `__xen_guest`."""
 
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
     kind: ContainerKind
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     name: str | None = None  # section name; for a segment, the section covering it if any
     offset: int = 0
     size: int = 0
@@ -137,10 +141,11 @@ class Container:
         return f"section {N.XEN_GUEST_SECTION}"
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """One note with owner `Xen`, as Xen's walk finds it."""
 
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
     container: Container
     offset: int  # file offset of the note header
     namesz: int
@@ -148,7 +153,7 @@ class Note:
     type: int  # the raw type number
     name: bytes  # bytes after the header up to the first NUL
     desc: bytes  # descriptor bytes present in the file (shorter than descsz if truncated)
-    index: int  # position among the Xen notes of its walk
+    index: int  # type: ignore[assignment]  # position among the Xen notes of its walk
     # The descriptor read as libelf reads strings: up to the first NUL, not bounded by descsz,
     # at most 4096 bytes; `string_terminated` is False when no NUL came within that bound.
     string: bytes = b""
@@ -168,10 +173,11 @@ class Note:
         return len(self.desc) < self.descsz
 
 
-@dataclass(frozen=True)
-class ForeignNote:
+class ForeignNote(NamedTuple):
     """A note with another owner inside a note container (e.g. GNU build-id, property notes)."""
 
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
     container: Container
     offset: int
     owner: bytes
@@ -210,14 +216,19 @@ class XenGuest:
     items: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
-class NoteBytes:
+class NoteBytes(NamedTuple):
     """The raw bytes of one PT_NOTE segment and what follows it in the file, kept for the
     loaders' own note walks (xenlint.replay.pvh): QEMU's walk can run past the segment's end."""
 
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
+
     segment: int  # index of the PT_NOTE program header
     offset: int  # file offset of `data[0]` (the segment's p_offset)
-    data: bytes
+    # A read-only view of the file's bytes (bytes or a memoryview shared by the segments over
+    # one run of the file: slice, index, len, struct.unpack_from and bytes() all work; the
+    # same `offset` and length always mean the same bytes).
+    data: bytes | memoryview
 
 
 @dataclass(frozen=True)
@@ -338,6 +349,14 @@ class Image:
             found = min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
         self._ranges[flags] = found
         return found
+
+    @cached_property
+    def memo(self) -> dict[object, object]:
+        """Answers worked out once from this image and shared by the rules that ask for them
+        in every cell (the loader replays' indexes and walks), keyed by their module. They
+        live and die with the image: a module-level cache would keep the last image's note
+        bytes (up to 64 MiB) alive after its run."""
+        return {}
 
     @cached_property
     def _ranges(self) -> dict[int, tuple[int, int] | None]:

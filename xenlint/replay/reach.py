@@ -112,7 +112,7 @@ def desync(
     end = min(seg.filesz, len(raw.data))
     data = bytes(raw.data[:end])
     found = [(off, t) for off, t in candidates(data, end) if not types or t in types]
-    if not found or align <= 0:
+    if not found or align <= 0 or found[-1][0] == 0:  # a walk always reads the first header
         return None
     visited = walk(data, end, align)
     hit = set(visited)
@@ -224,7 +224,7 @@ def _desync_once(
 ) -> Desync | None:
     """desync(), once per distinct (bytes, size, padding): 65535 PT_NOTE segments over the
     same bytes (which then share one kept copy) are scanned once, not 65535 times."""
-    key = (id(raw.data), raw.offset, min(seg.filesz, len(raw.data)), align)
+    key = (raw.offset, min(seg.filesz, len(raw.data)), align)  # an offset means its bytes
     if key not in seen:
         seen[key] = desync(raw, seg, align, types)
     found = seen[key]
@@ -238,17 +238,13 @@ def segment_at(image: Image, index: int) -> Segment | None:
     return segs[index] if 0 <= index < len(segs) and segs[index].index == index else None
 
 
-# The last image's answers: several rules ask the same question of one image, per cell.
-_LAST: dict[object, object] = {}
-
-
 def _cached(image: Image, key: object, compute):  # type: ignore[no-untyped-def]
-    if _LAST.get("image") is not image:
-        _LAST.clear()
-        _LAST["image"] = image
-    if key not in _LAST:
-        _LAST[key] = compute()
-    return _LAST[key]
+    """compute(), once per image: several rules ask the same question of one image, per cell."""
+    memo = image.memo
+    key = (__name__, key)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def xen_misses(image: Image) -> list[Desync]:
