@@ -95,3 +95,18 @@ def test_note_bytes_of_many_nearby_segments_share_one_copy(tmp_path: Path) -> No
         assert len(raw.data) == size - raw.offset
         assert bytes(raw.data[:12]) == path.read_bytes()[raw.offset : raw.offset + 12]
     assert len({id(_copy(raw.data)) for raw in image.note_bytes}) == 1
+
+
+def test_descriptors_keep_their_first_bytes_only(tmp_path: Path) -> None:
+    """A note claiming a descriptor of almost a whole sparse 1 GiB file (tests/hostile.py
+    'descriptor-1gib') once cost 5 GB: the Note keeps the first DESC_KEEP bytes and says how
+    many are in the file, and still counts as truncated only when the file ends first."""
+    from hostile import huge_descriptor
+
+    from xenlint.image.elf import DESC_KEEP
+
+    image = load_elf(str(huge_descriptor(tmp_path)))
+    (note,) = image.notes
+    assert len(note.desc) == DESC_KEEP
+    assert note.desc_present == note.descsz == (1 << 30) - 0x2000
+    assert not note.truncated

@@ -352,7 +352,8 @@ def merge(
             by_profile.setdefault(cell.profile.name, []).append(cell)
         buckets: dict[tuple[Mode, ...], list[Cell]] = {}
         for profile_cells in by_profile.values():
-            modes = tuple(m for m in MODE_ORDER if any(c.mode is m for c in profile_cells))
+            present = {c.mode for c in profile_cells}
+            modes = tuple(m for m in MODE_ORDER if m in present)
             buckets.setdefault(modes, []).extend(profile_cells)
         for modes, bucket in buckets.items():
             profiles = list({c.profile.name: c.profile for c in bucket}.values())

@@ -204,6 +204,17 @@ def union_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+# What a Note keeps of its descriptor. Xen reads a string descriptor up to 4096 bytes and a
+# number or word array from its first few words (elf_note_numeric, elf_note_numeric_array),
+# and every descriptor it defines is shorter; a hostile note may claim a gigabyte, and 65535
+# PT_NOTE segments 16 bytes apart make as many such notes over one region. So a descriptor
+# keeps its first DESC_KEEP bytes (`desc_present` says how many are in the file), and once
+# an image's kept descriptors reach DESC_BUDGET, further ones keep DESC_KEEP_PAST_BUDGET
+# (enough for every number and for PHYS32_RELOC's three words).
+DESC_KEEP = 4096
+DESC_BUDGET = 8 << 20
+DESC_KEEP_PAST_BUDGET = 16
+
 # A container name lists at most this many of the SHT_NOTE sections inside a PT_NOTE segment
 # (a real kernel has one to four); a hostile file with thousands of sections over one segment
 # would otherwise put thousands of names into every finding on it.
@@ -254,6 +265,7 @@ class _Walker:
         # Copies of file bytes by (offset, length): 65535 PT_NOTE segments over the same
         # notes share one copy of each name, string and descriptor instead of 65535.
         self._copies: dict[tuple[int, int], bytes] = {}
+        self.kept = 0  # bytes of descriptors copied so far
         self._strings: dict[int, tuple[bytes, bool]] = {}
 
     def walk(self, container: Container, kind: str) -> None:
@@ -327,7 +339,8 @@ class _Walker:
                         xen=name.startswith(N.XEN_OWNER[: len(name)]),
                     )
                 )
-            desc = self._copy(desc_off, min(desc_off + descsz, size) - desc_off)
+            present = max(min(desc_off + descsz, size) - desc_off, 0)
+            desc = self._copy(desc_off, min(present, self._desc_keep()))
             if is_xen:
                 self._check_bounds(container, pos, desc_off, descsz, end, size, ntype)
                 if namesz != len(N.XEN_OWNER) + 1:
@@ -345,6 +358,7 @@ class _Walker:
                         len(self.xen),
                         string,
                         string_ok,
+                        present,
                     )
                 )
             elif terminated:
@@ -356,7 +370,13 @@ class _Walker:
         found = self._copies.get(key)
         if found is None:
             found = self._copies[key] = bytes(self.data[offset : offset + key[1]])
+            self.kept += len(found)
         return found
+
+    def _desc_keep(self) -> int:
+        """How much of the next descriptor to keep: DESC_KEEP, or DESC_KEEP_PAST_BUDGET once
+        the image's kept descriptors reach DESC_BUDGET."""
+        return DESC_KEEP if self.kept < DESC_BUDGET else DESC_KEEP_PAST_BUDGET
 
     def _c_string(self, offset: int) -> tuple[bytes, bool]:
         """_c_string() of the file at `offset`, one copy per offset."""

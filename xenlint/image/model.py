@@ -152,12 +152,15 @@ class Note(NamedTuple):
     descsz: int
     type: int  # the raw type number
     name: bytes  # bytes after the header up to the first NUL
-    desc: bytes  # descriptor bytes present in the file (shorter than descsz if truncated)
+    desc: bytes  # the descriptor's first bytes in the file (at most DESC_KEEP; see truncated)
     index: int  # type: ignore[assignment]  # position among the Xen notes of its walk
     # The descriptor read as libelf reads strings: up to the first NUL, not bounded by descsz,
     # at most 4096 bytes; `string_terminated` is False when no NUL came within that bound.
     string: bytes = b""
     string_terminated: bool = True
+    # Bytes of the descriptor that are in the file (descsz, less what runs past its end);
+    # None: len(desc). `desc` keeps at most the first DESC_KEEP of them (see xenlint.image.elf).
+    desc_present: int | None = None
 
     @property
     def desc_offset(self) -> int:
@@ -170,7 +173,9 @@ class Note(NamedTuple):
 
     @property
     def truncated(self) -> bool:
-        return len(self.desc) < self.descsz
+        """The descriptor runs past the end of the file."""
+        present = len(self.desc) if self.desc_present is None else self.desc_present
+        return present < self.descsz
 
 
 class ForeignNote(NamedTuple):

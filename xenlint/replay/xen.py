@@ -169,7 +169,7 @@ def parse(
 
 def numeric(image: Image, note: Note) -> int:
     """elf_note_numeric: sizes 1/2/4/8 in the ELF's byte order; any other size reads 0."""
-    if note.descsz not in N.NUMERIC_SIZES or len(note.desc) < note.descsz:
+    if note.descsz not in N.NUMERIC_SIZES or note.truncated:
         return 0
     return int.from_bytes(note.desc, "little" if image.little_endian else "big")
 
