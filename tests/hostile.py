@@ -84,6 +84,50 @@ def features_bomb(count: int = 65000) -> bytes:
     return xz_bzimage(build_elf([text] + [seg] * count, with_section_headers=False))
 
 
+def gnu_property_segments(count: int = 20000) -> bytes:
+    """`count` 8-aligned PT_NOTE segments, each with a PVH entry and a .note.gnu.property
+    note, as an ELF the PVH loaders read (XL502 once looked for each misaligned segment's
+    property note through every foreign note of the image, for each loader: n^2 per cell)."""
+    text = Segment(data=b"\x90" * 0x100)
+    prop = Note(5, bytes(16), name=b"GNU\0")
+    segs = [
+        Segment(PT_NOTE, vaddr=0, data=note_bytes([Note(18, u32(0x100000)), prop]), align=8)
+        for _ in range(count)
+    ]
+    return build_elf([text, *segs], with_section_headers=False)
+
+
+def overlapping_descriptors(count: int = 0xFFFF - 1, span: int = 8 << 20) -> bytes:
+    """`count` PT_NOTE segments 16 bytes apart over one `span`-byte region, each starting with
+    a Xen note whose descriptor claims the rest of the region: once a copy of up to 8 MiB
+    per note (300 segments: 2.4 GB), as an xz bzImage of a few KB."""
+    at = 0x1000 + 56 * (count + 2)
+    region = bytearray(span)
+    for i in range(count):
+        region[i * 16 : i * 16 + 16] = u32(4) + u32(span) + u32(GUEST_OS) + b"Xen\0"
+    segs = [Segment(PT_NOTE, vaddr=0, data=bytes(region), offset=at)]
+    segs += [
+        Segment(PT_NOTE, vaddr=0, data=b"", offset=at + k * 16, filesz=span - k * 16)
+        for k in range(1, count)
+    ]
+    return xz_bzimage(build_elf([Segment(data=b"\x90" * 0x100), *segs], with_section_headers=False))
+
+
+def huge_descriptor(directory: Path, size: int = 1 << 30) -> Path:
+    """A sparse 1 GiB ELF whose one SUPPORTED_FEATURES note claims a descriptor of almost all
+    of it: once 5 GB of memory and a rule stopped by the time limit."""
+    note = u32(4) + u32(size - 0x2000) + u32(SUPPORTED_FEATURES) + b"Xen\0"
+    elf = build_elf(
+        [Segment(data=b"\x90" * 0x100), Segment(PT_NOTE, vaddr=0, data=note, offset=0x1000)],
+        with_section_headers=False,
+    )
+    path = directory / "huge-descriptor.elf"
+    with path.open("wb") as fh:
+        fh.write(elf)
+        fh.truncate(size)  # sparse: a few KB on disk
+    return path
+
+
 def _writer(make: Callable[[], bytes], name: str) -> Callable[[Path], Path]:
     def write(directory: Path) -> Path:
         path = directory / name
@@ -103,4 +147,7 @@ INPUTS: dict[str, Callable[[Path], Path]] = {
     "supported-4mib": _writer(lambda: all_ones_supported_features(4 << 20), "supported-4mib"),
     "unknown-features": _writer(unknown_feature_names, "unknown-features.elf"),
     "features-bomb": _writer(features_bomb, "features-bomb"),
+    "gnu-property-segments": _writer(gnu_property_segments, "gnu-property-segments.elf"),
+    "descriptors-overlapping": _writer(overlapping_descriptors, "descriptors-overlapping"),
+    "descriptor-1gib": huge_descriptor,
 }

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from elfbuilder import Note, Section, Segment, build_elf, note_bytes, xen_kernel
+from hostile import many_note_segments
 
 from xenlint.abi.profile import Mode
 from xenlint.engine.check import MAX_RESULTS_PER_RULE, cells_for, run_rules
@@ -70,6 +71,42 @@ def test_note_bytes_kept_for_loaders_are_bounded(tmp_path: Path) -> None:
     image = load_elf(str(path))
     kept = [len(raw.data) for raw in image.note_bytes]
     assert max(kept) <= NOTE_BYTES_PER_SEGMENT + NOTE_SLACK
-    # Segments over the same bytes share one copy: count each copy once.
-    copies = {id(raw.data): len(raw.data) for raw in image.note_bytes}
+    # Segments over the same bytes share one copy (views of it): count each copy once.
+    copies = {id(_copy(raw.data)): len(_copy(raw.data)) for raw in image.note_bytes}
     assert sum(copies.values()) <= NOTE_BYTES_TOTAL
+
+
+def _copy(data: bytes | memoryview) -> bytes:
+    """The bytes object a kept view shares (a memoryview's `obj`), or the bytes themselves."""
+    return data.obj if isinstance(data, memoryview) else data  # type: ignore[return-value]
+
+
+def test_note_bytes_of_many_nearby_segments_share_one_copy(tmp_path: Path) -> None:
+    """Thousands of PT_NOTE segments one note apart (tests/hostile.py 'note-segments-65535')
+    once kept a copy each of the rest of the file until the 64 MiB budget ran out: later
+    segments kept nothing (their loaders' walks saw no bytes) and the run peaked near 200 MB.
+    Every segment now keeps its whole span, as a view of one shared copy."""
+    path = tmp_path / "segments.elf"
+    path.write_bytes(many_note_segments(3000))
+    size = path.stat().st_size
+    image = load_elf(str(path))
+    assert len(image.note_bytes) == 3000
+    for raw in image.note_bytes:  # each segment's bytes reach the end of this small file
+        assert len(raw.data) == size - raw.offset
+        assert bytes(raw.data[:12]) == path.read_bytes()[raw.offset : raw.offset + 12]
+    assert len({id(_copy(raw.data)) for raw in image.note_bytes}) == 1
+
+
+def test_descriptors_keep_their_first_bytes_only(tmp_path: Path) -> None:
+    """A note claiming a descriptor of almost a whole sparse 1 GiB file (tests/hostile.py
+    'descriptor-1gib') once cost 5 GB: the Note keeps the first DESC_KEEP bytes and says how
+    many are in the file, and still counts as truncated only when the file ends first."""
+    from hostile import huge_descriptor
+
+    from xenlint.image.elf import DESC_KEEP
+
+    image = load_elf(str(huge_descriptor(tmp_path)))
+    (note,) = image.notes
+    assert len(note.desc) == DESC_KEEP
+    assert note.desc_present == note.descsz == (1 << 30) - 0x2000
+    assert not note.truncated

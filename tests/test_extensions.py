@@ -138,6 +138,27 @@ def test_image_format_from_a_plugin(site: Path, kernel: Path, tmp_path: Path) ->
     assert bare.returncode == 2 and json.loads(bare.stdout)["findings"][0]["code"] == "XL000"
 
 
+def test_directory_scan_judges_a_plugin_format_image(
+    site: Path, kernel: Path, tmp_path: Path
+) -> None:
+    """A directory scan takes what any registered image format recognises, probed once
+    through the same formats the loader uses (it used to probe again with the built-in
+    formats only, and skipped the plugin's images)."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "k.elf.xz").write_bytes(lzma.compress(kernel.read_bytes()))
+    (tree / "notes.txt").write_text("not an image\n")
+    args = ("--isolated", "--target", "xen-4.0", "--format", "json")
+    plain = json.loads(xenlint(site, *args, "k.elf", cwd=tmp_path).stdout)["findings"]
+    proc = xenlint(site, "-v", *args, "tree", cwd=tmp_path)
+    assert "skipped" not in proc.stderr, proc.stderr
+    scanned = json.loads(proc.stdout)["findings"]
+    assert plain and [(f["code"], f["message"]) for f in scanned] == [
+        (f["code"], f["message"]) for f in plain
+    ]
+    assert {f["path"] for f in scanned} == {os.path.join("tree", "k.elf.xz")}
+
+
 def _project(tmp_path: Path, table: str) -> None:
     (tmp_path / "pyproject.toml").write_text(
         f'[tool.xenlint]\ntargets = ["xen-4.17"]\n\n{textwrap.dedent(table)}'

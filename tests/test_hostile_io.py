@@ -207,7 +207,7 @@ def test_output_file_never_overwrites_an_input(tmp_path: Path) -> None:
     one_error(xenlint(["--isolated", "-o", str(other), str(CLEAN)]), "binary file")
     assert image.read_bytes() == before and other.read_bytes() == before
     report = tmp_path / "report.json"
-    report.write_text('{"old": "report"}\n')
+    report.write_text('{\n  "version": 1,\n  "findings": [],\n  "errors": []\n}\n')
     proc = xenlint(["--isolated", "--format", "json", "-o", str(report), "--exit-zero", str(CLEAN)])
     assert proc.returncode == 0 and '"findings"' in report.read_text()
 
@@ -252,3 +252,54 @@ def test_strict_ascii_stdout(tmp_path: Path) -> None:
         )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip()
+
+
+# Every output xenlint writes with -o, by command line (the image and file are appended).
+_OUTPUTS = [
+    *[
+        ["--format", fmt, "--exit-zero"]
+        for fmt in ("text", "full", "json", "sarif", "sarif-github", "github", "gitlab", "junit")
+    ],
+    ["notes"],
+    ["notes", "--format", "json"],
+    ["matrix"],
+]
+_LISTINGS = [
+    ["rules"],
+    ["rules", "--format", "json"],
+    ["targets"],
+    ["targets", "--format", "json"],
+    ["explain", "XL201"],
+]
+
+
+@pytest.mark.parametrize("image", [CLEAN, EXAMPLES / "pvh-virtual-entry.elf"], ids=["clean", "bad"])
+@pytest.mark.parametrize("args", _OUTPUTS + _LISTINGS, ids=" ".join)
+def test_output_file_replaces_an_earlier_report(
+    tmp_path: Path, args: list[str], image: Path
+) -> None:
+    """CI and make write the same -o file on every run: what xenlint wrote is replaced."""
+    out = tmp_path / "out"
+    operands = [] if args in _LISTINGS else [str(image)]
+    for _ in range(2):
+        proc = xenlint(["--isolated", *args, "-o", str(out), *operands])
+        assert proc.returncode in (0, 1) and "error" not in proc.stderr.split(":")[1:2], proc.stderr
+        assert out.exists()
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("Makefile", "vmlinux: FORCE\n\txenlint --stderr $@\n"),
+        ("pvh.c", "#include <xen/elfnote.h>\nint main(void) { return 0; }\n"),
+        ("package.json", '{\n  "name": "kernel-tools",\n  "version": "1.0.0"\n}\n'),
+        ("README.md", "# Notes\n\nRun xenlint on vmlinux before booting it under QEMU.\n"),
+        ("results.csv", "path,code\nvmlinux,XL\n"),
+    ],
+)
+def test_output_file_never_overwrites_other_files(tmp_path: Path, name: str, text: str) -> None:
+    """-o onto an existing file that is no xenlint output: one error line, the file intact."""
+    target = tmp_path / name
+    target.write_text(text)
+    one_error(xenlint(["--isolated", "--format", "json", "-o", str(target), str(CLEAN)]), name)
+    assert target.read_text() == text

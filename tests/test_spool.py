@@ -12,6 +12,7 @@ from elfbuilder import Note, xen_kernel
 from wrapping import COMPRESSORS, wrap
 
 import xenlint.image.read as read
+from xenlint.image.elf import union_spans
 from xenlint.image.model import ImageError
 from xenlint.image.read import load_image
 
@@ -96,7 +97,7 @@ def test_overlapping_note_ranges_are_checked_once(monkeypatch: pytest.MonkeyPatc
     """65,535 PT_NOTE segments at nearby offsets (tests/hostile.py 'note-segments-65535'),
     each kept with its 1 MiB loader slack, once made every decompressed piece be compared
     with every range (22 s of CPU): the ranges are merged, so one piece costs one write."""
-    keep = read._union(
+    keep = union_spans(
         [(off, off + 16 + 1024 * 1024) for off in range(4096, 4096 + 65535 * 56, 56)]
     )
     assert keep == [(4096, 4096 + 65534 * 56 + 16 + 1024 * 1024)]

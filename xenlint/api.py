@@ -63,11 +63,12 @@ def check(
 ) -> list[Finding]:
     """Lint kernel images the way `xenlint check` does and return the findings.
 
-    `paths` are image files or directories (every ELF, gzip-compressed ELF or bzImage below
-    them). `targets` and `modes` take the command line's spellings (["xen>=4.7", "qemu"],
-    ["pv", "pvh"]); None means the config's, else the defaults (every Xen release, the modes
-    each image declares). `select`/`ignore` are rule codes, prefixes or names. No config file
-    is read unless `config` names one (a pyproject.toml or xenlint.toml), as `--isolated`.
+    `paths` are image files or directories (every ELF, gzip-compressed ELF, bzImage or image of
+    a plugin's format below them). `targets` and `modes` take the command line's spellings
+    (["xen>=4.7", "qemu"], ["pv", "pvh"]); None means the config's, else the defaults (every Xen
+    release, the modes each image declares). `select`/`ignore` are rule codes, prefixes or
+    names. No config file is read unless `config` names one (a pyproject.toml or xenlint.toml),
+    as `--isolated`.
 
     An unreadable image is an XL000 finding, as on the command line. Raises XenlintError
     (one line) for an unknown target, mode or rule, a bad config file, a plugin that failed to

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable, Sequence
@@ -62,6 +63,39 @@ def refuse_overwrite(output_file: str | None, inputs: Sequence[str]) -> None:
             f"refusing to write the report over {output_file}: it is a binary file, not a "
             "report (remove it first if it really is to go)"
         )
+    if not is_report(head):
+        raise UsageError(
+            f"refusing to write the report over {output_file}: it exists and is no xenlint "
+            "report or listing (remove it first, or name a new file)"
+        )
+
+
+# How the outputs xenlint writes begin, so that -o replaces an earlier report (CI and make
+# write the same file on every run) and refuses anything else: a source file, a Makefile,
+# someone's notes. tests/test_hostile_io.py writes every format and listing and checks each
+# is recognised.
+_TEXT_STARTS = re.compile(
+    rb"""\A(?:
+        \s*\Z                                        # a clean run's text report: empty
+      | [^\n]*\bXL\d{3}\b                           # findings, github, rules, explain
+      | [^\n]*:\ ELF(?:32|64)\ [^\n]*;\ Xen\ (?:reads|finds)     # notes
+      | [^\n]*:\n\ {8,}pv\b                         # matrix
+      | [+\ ]\ \S+\ +pv                             # targets
+      | <\?xml[^>]*>\s*<testsuites\ name="xenlint"   # junit
+    )""",
+    re.VERBOSE,
+)
+# JSON outputs: findings, SARIF, GitLab, notes, rules and targets name one of these early.
+_JSON_MARKS = re.compile(
+    rb'\A\s*\[\s*\]\s*\Z|"xenlint"|"XL\d{3}|"findings"|"byte_order"|"selected_for_pvh_elf"'
+)
+
+
+def is_report(head: bytes) -> bool:
+    """Whether `head`, the first 4 KiB of a file, is the start of an output xenlint writes."""
+    if head.lstrip()[:1] in (b"{", b"["):
+        return _JSON_MARKS.search(head) is not None
+    return _TEXT_STARTS.match(head) is not None
 
 
 def to_output(output_file: str | None, produce: Callable[[TextIO], int]) -> int:

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
 from xenlint.abi import notes as N
@@ -157,59 +157,84 @@ def run_rules(
     errors: list[str] = []
     disabled = set() if disabled is None else disabled
     no_options: Mapping[str, object] = MappingProxyType({})
-    for rule in rules:
-        if rule.code in disabled:
-            continue
-        ctx.options = (options or {}).get(rule.code, no_options)
-        try:
-            with contextlib.redirect_stdout(sys.stderr), _time_limit(time_limit):
-                results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
-            for res in results:
-                problem = _malformed(res)
-                if problem:
-                    raise MalformedResult(problem)
-        except RuleTimeout:
-            disabled.add(rule.code)
-            errors.append(
-                escape(
-                    f"rule {rule.code} ({rule.name}) ran for more than {time_limit:g} s on "
-                    f"{image.path} and was stopped (rule-time-limit); it is disabled"
-                )
-            )
-            continue
-        except (Exception, SystemExit) as exc:  # a plugin bug must not hide other findings
-            disabled.add(rule.code)
-            errors.append(
-                escape(
-                    f"rule {rule.code} ({rule.name}) failed on {image.path}: "
-                    f"{type(exc).__name__}: {_short(exc)}; it is disabled"
-                )
-            )
-            continue
-        if len(results) > MAX_RESULTS_PER_RULE:
-            results[-1] = Result(
-                ctx.cells,
-                f"more than {MAX_RESULTS_PER_RULE} results for this image; the rest are not "
-                "reported (an image this broken is probably not a kernel)",
-                severity=Severity.INFO,
-            )
-        if image.origin:
-            results = [_with_origin(res, image.origin) for res in results]
-        findings.extend(merge(image.path, rule, results, universe, severity or {}))
+    # Once per image, not once per rule: a directory of thousands of small images runs 44
+    # rules on each, and swapping the signal handler and sys.stdout per rule cost more than
+    # most rules do.
+    with contextlib.redirect_stdout(sys.stderr), _TimeLimit(time_limit) as timer:
+        for rule in rules:
+            if rule.code in disabled:
+                continue
+            ctx.options = (options or {}).get(rule.code, no_options)
+            found = _run_one(ctx, rule, timer, errors, disabled)
+            if found is not None:
+                findings.extend(merge(image.path, rule, found, universe, severity or {}))
     findings.sort(key=_order)
     return findings, errors
+
+
+def _run_one(
+    ctx: Context, rule: Rule, timer: _TimeLimit, errors: list[str], disabled: set[str]
+) -> list[Result] | None:
+    """The rule's results on ctx.image, or None when it misbehaved (then `errors` says how
+    and its code is added to `disabled`)."""
+    image = ctx.image
+    time_limit = timer.seconds
+    try:
+        try:
+            timer.start()
+            results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
+        finally:
+            timer.stop()
+        checked: set[int] = set()  # ids of cell tuples found well-formed; results share them
+        for res in results:
+            problem = _malformed(res, checked)
+            if problem:
+                raise MalformedResult(problem)
+    except RuleTimeout:
+        disabled.add(rule.code)
+        errors.append(
+            escape(
+                f"rule {rule.code} ({rule.name}) ran for more than {time_limit:g} s on "
+                f"{image.path} and was stopped (rule-time-limit); it is disabled"
+            )
+        )
+        return None
+    except (Exception, SystemExit) as exc:  # a plugin bug must not hide other findings
+        disabled.add(rule.code)
+        errors.append(
+            escape(
+                f"rule {rule.code} ({rule.name}) failed on {image.path}: "
+                f"{type(exc).__name__}: {_short(exc)}; it is disabled"
+            )
+        )
+        return None
+    if len(results) > MAX_RESULTS_PER_RULE:
+        results[-1] = Result(
+            ctx.cells,
+            f"more than {MAX_RESULTS_PER_RULE} results for this image; the rest are not "
+            "reported (an image this broken is probably not a kernel)",
+            severity=Severity.INFO,
+        )
+    if image.origin:
+        results = [_with_origin(res, image.origin) for res in results]
+    return results
 
 
 class MalformedResult(XenlintError):
     """A rule yielded something that is not a well-formed Result."""
 
 
-def _malformed(res: object) -> str | None:
-    """Why `res` is no Result xenlint can report (a plugin's rule may yield anything)."""
+def _malformed(res: object, checked: set[int]) -> str | None:
+    """Why `res` is no Result xenlint can report (a plugin's rule may yield anything).
+    `checked` holds the ids of cell tuples already found well-formed (kept alive by the
+    results that hold them), so 5000 results over one tuple of 100 cells check it once."""
     if not isinstance(res, Result):
         return f"it yielded {_short(res)}, not a Result"
-    if not isinstance(res.cells, tuple) or not all(isinstance(c, Cell) for c in res.cells):
-        return f"a Result's cells are {_short(res.cells)}, not a tuple of Cells"
+    cells = res.cells
+    if id(cells) not in checked:
+        if not isinstance(cells, tuple) or not all(isinstance(c, Cell) for c in cells):
+            return f"a Result's cells are {_short(cells)}, not a tuple of Cells"
+        checked.add(id(cells))
     if not isinstance(res.message, str):
         return f"a Result's message is {_short(res.message)}, not a string"
     if res.severity is not None and not isinstance(res.severity, Severity):
@@ -240,31 +265,45 @@ def _short(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float | None) -> Iterator[None]:
+class _TimeLimit:
     """Raise RuleTimeout in the running rule after `seconds` (a real-time timer signal; only
-    where there is one and this is the main thread, else no limit)."""
-    usable = (
-        seconds is not None
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
-        yield
-        return
+    where there is one and this is the main thread, else no limit). Entering installs the
+    signal handler (once per image), `start`/`stop` arm and disarm the timer around each rule,
+    leaving restores the previous handler."""
 
-    def expire(signum: int, frame: object) -> None:
-        raise RuleTimeout()
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.usable = (
+            seconds is not None
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+        self.previous: object = None
 
-    previous = signal.signal(signal.SIGALRM, expire)
-    _Watchdog.arm(2 * seconds)  # type: ignore[operator]
-    signal.setitimer(signal.ITIMER_REAL, seconds)  # type: ignore[arg-type]
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        _Watchdog.disarm()
-        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+    def __enter__(self) -> _TimeLimit:
+        if self.usable:
+            self.previous = signal.signal(signal.SIGALRM, _expire)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.usable:
+            self.stop()
+            previous = self.previous
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        if self.usable:
+            _Watchdog.arm(2 * self.seconds)  # type: ignore[operator]
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self.usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            _Watchdog.disarm()
+
+
+def _expire(signum: int, frame: object) -> None:
+    raise RuleTimeout()
 
 
 class _Watchdog:
@@ -309,6 +348,8 @@ def _order(f: Finding) -> tuple[int, str, int]:
 
 def _with_origin(res: Result, origin: str) -> Result:
     """Findings on a wrapped image say where its ELF came from (offsets are in that ELF)."""
+    if res.location is not None and res.location.origin == origin:
+        return res
     return replace(res, location=replace(res.location or Location(), origin=origin))
 
 
@@ -348,7 +389,8 @@ def merge(
             by_profile.setdefault(cell.profile.name, []).append(cell)
         buckets: dict[tuple[Mode, ...], list[Cell]] = {}
         for profile_cells in by_profile.values():
-            modes = tuple(m for m in MODE_ORDER if any(c.mode is m for c in profile_cells))
+            present = {c.mode for c in profile_cells}
+            modes = tuple(m for m in MODE_ORDER if m in present)
             buckets.setdefault(modes, []).extend(profile_cells)
         for modes, bucket in buckets.items():
             profiles = list({c.profile.name: c.profile for c in bucket}.values())
@@ -373,13 +415,11 @@ def _escaped(location: Location | None) -> Location | None:
     """The location with its image-given texts (section names) escaped."""
     if location is None:
         return None
-    if not location.container and not location.origin:
-        return location
-    return replace(
-        location,
-        container=escape(location.container) if location.container else location.container,
-        origin=escape(location.origin) if location.origin else location.origin,
-    )
+    container = escape(location.container) if location.container else location.container
+    origin = escape(location.origin) if location.origin else location.origin
+    if container == location.container and origin == location.origin:
+        return location  # the usual case: nothing to escape, no copy
+    return replace(location, container=container, origin=origin)
 
 
 def unreadable(
@@ -406,7 +446,16 @@ def unreadable(
 
 def target_label(finding: Finding, universe: Sequence[Profile]) -> str:
     """'xen-4.0–4.3; pv, pvh' for text output."""
-    key = (finding.targets, tuple(p.name for p in universe))
+    # Every output format labels every finding against the same universe: its names are
+    # worked out once (the universe is kept, so its identity cannot be reused), not once per
+    # finding over some 60 profiles.
+    memo = _UNIVERSES.get(id(universe))
+    if memo is None or memo[0] is not universe or memo[1] != len(universe):
+        if len(_UNIVERSES) > 16:
+            _UNIVERSES.clear()
+        memo = (universe, len(universe), tuple(p.name for p in universe))
+        _UNIVERSES[id(universe)] = memo
+    key = (finding.targets, memo[2])
     names = _LABELS.get(key)
     if names is None:  # thousands of findings share a handful of target lists
         chosen = [p for p in universe if p.name in finding.targets]
@@ -417,3 +466,5 @@ def target_label(finding: Finding, universe: Sequence[Profile]) -> str:
 
 
 _LABELS: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+# id -> (the universe, its length, its profile names)
+_UNIVERSES: dict[int, tuple[Sequence[Profile], int, tuple[str, ...]]] = {}

@@ -182,6 +182,8 @@ class Context:
         #: table over the defaults it declares (the xenlint_options hook); read-only.
         self.options: Mapping[str, object] = MappingProxyType({})
         self._parses: dict[tuple[str, Mode], XenParse] = {}
+        self._by_cell: dict[int, tuple[Cell, XenParse]] = {}
+        self._parsed_cells: list[tuple[Cell, XenParse]] | None = None
         self._shared_parses: dict[tuple[object, ...], XenParse] = {}
         self._note_index: NoteIndex | None = None
         self._readings: dict[str, Reading] = {}
@@ -217,6 +219,9 @@ class Context:
 
     def loader(self, cell: Cell) -> Reading:
         """The cell's loader's reading of the image (cached per loader profile)."""
+        reading = self._readings.get(cell.profile.name)
+        if reading is not None:
+            return reading
         from xenlint.replay import pvh as pvhload
 
         assert cell.loader is not None, "loader() needs a loader cell"
@@ -230,12 +235,16 @@ class Context:
         checks: the release boots the mode, no FEATURES name failed the parse, and Xen found
         notes or __xen_guest, or the machine is not x86 (elf_xen_note_check lets a non-x86
         image without notes through to the address checks; an x86 one is XL001's)."""
-        for cell in self.xen_cells:
-            if cell.mode not in cell.profile.modes:
-                continue
-            parse = self.xen(cell)
-            if (parse.source is not None or not self.image.is_x86) and not parse.failed:
-                yield cell, parse
+        if self._parsed_cells is None:  # a dozen rules ask, each for every cell
+            pairs = []
+            for cell in self.xen_cells:
+                if cell.mode not in cell.profile.modes:
+                    continue
+                parse = self.xen(cell)
+                if (parse.source is not None or not self.image.is_x86) and not parse.failed:
+                    pairs.append((cell, parse))
+            self._parsed_cells = pairs
+        return iter(self._parsed_cells)
 
     def location(self, note: Note | None) -> Location | None:
         """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
@@ -246,6 +255,11 @@ class Context:
 
     def xen(self, cell: Cell) -> XenParse:
         """Xen's reading of the notes for this cell (cached)."""
+        # Rules ask for the parse of each cell, rule after rule (hundreds of calls per
+        # image): the cells they pass are ctx.cells' own, so an identity lookup answers first.
+        hit = self._by_cell.get(id(cell))
+        if hit is not None and hit[0] is cell:
+            return hit[1]
         from xenlint.replay import xen as xenparse
 
         assert cell.xen is not None, "xen() needs a Xen cell"
@@ -261,7 +275,9 @@ class Context:
                 shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
                 self._shared_parses[same] = shared
             self._parses[key] = replace(shared, release=cell.xen, mode=cell.mode)
-        return self._parses[key]
+        parse = self._parses[key]
+        self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own
+        return parse
 
 
 class Rule:

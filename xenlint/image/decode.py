@@ -43,7 +43,7 @@ def number(image: Image, note: Note) -> int:
     """A number note as elf_note_numeric reads it: descsz 1, 2, 4 or 8 in the ELF's byte
     order; any other size, or a descriptor cut off by the end of the file, reads as 0
     (RELEASE-4.17.0:xen/common/libelf/libelf-tools.c elf_note_numeric, elf_access_unsigned)."""
-    if note.descsz not in N.NUMERIC_SIZES or len(note.desc) < note.descsz:
+    if note.descsz not in N.NUMERIC_SIZES or note.truncated:
         return 0
     return int.from_bytes(note.desc, "little" if image.little_endian else "big")
 

@@ -159,20 +159,61 @@ def parse_elf(
 
 
 def _note_bytes(data: mmap.mmap | bytes, segments: tuple[Segment, ...]) -> tuple[NoteBytes, ...]:
-    kept, budget = [], NOTE_BYTES_TOTAL
-    copies: dict[tuple[int, int], bytes] = {}  # segments over the same bytes share one copy
-    for seg in segments:
-        if seg.is_note:
-            length = min(seg.filesz, NOTE_BYTES_PER_SEGMENT) + NOTE_SLACK
-            span = (seg.offset, length)
-            chunk = copies.get(span)
-            if chunk is None:
-                chunk = bytes(data[seg.offset : seg.offset + min(length, budget)])
-                budget -= len(chunk)
-                copies[span] = chunk
-            kept.append(NoteBytes(seg.index, seg.offset, chunk))
+    """Each PT_NOTE segment's bytes plus the loaders' slack, as views into one copy of each
+    run of overlapping spans: 65535 segments 56 bytes apart cost the run they cover (a few
+    MB), not 65535 one-MiB copies cut off by the total budget."""
+    notes = [s for s in segments if s.is_note]
+    size = len(data)
+    spans = [
+        (seg.offset, min(seg.offset + min(seg.filesz, NOTE_BYTES_PER_SEGMENT) + NOTE_SLACK, size))
+        for seg in notes
+    ]
+    starts: list[int] = []
+    runs: list[memoryview] = []
+    budget = NOTE_BYTES_TOTAL
+    for start, stop in union_spans(spans):
+        if budget <= 0:
+            break
+        run = bytes(data[start : min(stop, start + budget)])
+        budget -= len(run)
+        starts.append(start)
+        runs.append(memoryview(run))
+    kept = []
+    for seg, (start, stop) in zip(notes, spans, strict=True):
+        i = bisect.bisect_right(starts, start) - 1
+        view: bytes | memoryview = b""
+        if i >= 0 and start < stop:
+            shared, base = runs[i], starts[i]
+            view = shared[start - base : max(min(stop, base + len(shared)) - base, start - base)]
+        kept.append(NoteBytes(seg.index, seg.offset, view))
     return tuple(kept)
 
+
+def union_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, disjoint [start, stop) spans covering `spans` (overlapping or touching ones
+    merged, empty ones dropped): 65,535 PT_NOTE segments with their loader slack become a
+    few spans."""
+    merged: list[tuple[int, int]] = []
+    for start, stop in sorted(spans):
+        if stop <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
+        else:
+            merged.append((start, stop))
+    return merged
+
+
+# What a Note keeps of its descriptor. Xen reads a string descriptor up to 4096 bytes and a
+# number or word array from its first few words (elf_note_numeric, elf_note_numeric_array),
+# and every descriptor it defines is shorter; a hostile note may claim a gigabyte, and 65535
+# PT_NOTE segments 16 bytes apart make as many such notes over one region. So a descriptor
+# keeps its first DESC_KEEP bytes (`desc_present` says how many are in the file), and once
+# an image's kept descriptors reach DESC_BUDGET, further ones keep DESC_KEEP_PAST_BUDGET
+# (enough for every number and for PHYS32_RELOC's three words).
+DESC_KEEP = 4096
+DESC_BUDGET = 8 << 20
+DESC_KEEP_PAST_BUDGET = 16
 
 # A container name lists at most this many of the SHT_NOTE sections inside a PT_NOTE segment
 # (a real kernel has one to four); a hostile file with thousands of sections over one segment
@@ -193,6 +234,8 @@ class _NoteSectionIndex:
         self._notes = notes
 
     def for_segment(self, seg: Segment) -> Container:
+        if not self._offsets:  # a decompressed prefix, or no SHT_NOTE at all
+            return Container("segment", seg.index, None, seg.offset, seg.filesz)
         lo = bisect.bisect_left(self._offsets, seg.offset)
         hi = bisect.bisect_left(self._offsets, seg.offset + seg.filesz)
         names = [name for _, _, name in self._notes[lo : min(hi, lo + NAMES_LISTED)]]
@@ -222,6 +265,7 @@ class _Walker:
         # Copies of file bytes by (offset, length): 65535 PT_NOTE segments over the same
         # notes share one copy of each name, string and descriptor instead of 65535.
         self._copies: dict[tuple[int, int], bytes] = {}
+        self.kept = 0  # bytes of descriptors copied so far
         self._strings: dict[int, tuple[bytes, bool]] = {}
 
     def walk(self, container: Container, kind: str) -> None:
@@ -238,8 +282,8 @@ class _Walker:
                     xen=False,
                 )
             )
-        pos = start
-        while pos < min(end, size):
+        pos, stop = start, min(end, size)
+        while pos < stop:
             if self.count >= N.MAX_NOTES:
                 self.problems.append(
                     NoteProblem(
@@ -267,7 +311,10 @@ class _Walker:
             name_off = pos + 12
             desc_off = name_off + _r4(namesz)
             nxt = desc_off + _r4(descsz)
-            name, terminated = self._c_string(name_off)
+            if data[name_off : name_off + _XEN_LEN] == _XEN_NAME:  # the usual owner, no copy
+                name, terminated = N.XEN_OWNER, True
+            else:
+                name, terminated = self._c_string(name_off)
             is_xen = terminated and name == N.XEN_OWNER
             if pos + 12 > end:
                 self.problems.append(
@@ -292,7 +339,8 @@ class _Walker:
                         xen=name.startswith(N.XEN_OWNER[: len(name)]),
                     )
                 )
-            desc = self._copy(desc_off, min(desc_off + descsz, size) - desc_off)
+            present = max(min(desc_off + descsz, size) - desc_off, 0)
+            desc = self._copy(desc_off, min(present, self._desc_keep()))
             if is_xen:
                 self._check_bounds(container, pos, desc_off, descsz, end, size, ntype)
                 if namesz != len(N.XEN_OWNER) + 1:
@@ -310,6 +358,7 @@ class _Walker:
                         len(self.xen),
                         string,
                         string_ok,
+                        present,
                     )
                 )
             elif terminated:
@@ -321,7 +370,13 @@ class _Walker:
         found = self._copies.get(key)
         if found is None:
             found = self._copies[key] = bytes(self.data[offset : offset + key[1]])
+            self.kept += len(found)
         return found
+
+    def _desc_keep(self) -> int:
+        """How much of the next descriptor to keep: DESC_KEEP, or DESC_KEEP_PAST_BUDGET once
+        the image's kept descriptors reach DESC_BUDGET."""
+        return DESC_KEEP if self.kept < DESC_BUDGET else DESC_KEEP_PAST_BUDGET
 
     def _c_string(self, offset: int) -> tuple[bytes, bool]:
         """_c_string() of the file at `offset`, one copy per offset."""
@@ -391,6 +446,10 @@ def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:
     return tuple(out)
 
 
+_XEN_NAME = N.XEN_OWNER + b"\0"
+_XEN_LEN = len(_XEN_NAME)
+
+
 def _r4(n: int) -> int:
     """namesz/descsz rounded up to 4 as libelf's elf_note_next/elf_note_desc do it, in a
     32-bit `unsigned` (an `int` before 4.3): a size of 0xfffffffd or more wraps to 0, so the
@@ -399,12 +458,12 @@ def _r4(n: int) -> int:
 
 
 def _c_string(data: mmap.mmap | bytes, offset: int, bound: int) -> tuple[bytes, bool]:
-    """Bytes from `offset` up to the first NUL, and whether a NUL was found within `bound`."""
-    chunk = bytes(data[offset : offset + bound])
-    nul = chunk.find(b"\0")
+    """Bytes from `offset` up to the first NUL, and whether a NUL was found within `bound`.
+    The NUL is searched in place: only the string is copied, not `bound` bytes."""
+    nul = data.find(b"\0", offset, offset + bound)
     if nul < 0:
-        return chunk, False
-    return chunk[:nul], True
+        return bytes(data[offset : offset + bound]), False
+    return bytes(data[offset:nul]), True
 
 
 # libelf walks the whole section; real strings are a few hundred bytes, so reading at most this

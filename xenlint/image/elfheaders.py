@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Iterator
 from typing import NamedTuple
 
-from xenlint.abi.elf import ELF_MAGIC, SHT_NOBITS
+from xenlint.abi.elf import ELF_MAGIC, PT_NOTE, SHT_NOBITS
 from xenlint.image.model import ImageError, Section, Segment
 
 Buffer = mmap.mmap | bytes | bytearray | memoryview
@@ -113,17 +114,42 @@ def check_shdr_table(h: Header, size: int) -> None:
 
 
 def read_segments(data: Buffer, h: Header) -> tuple[Segment, ...]:
+    """Every program header, in table order (raises nothing: check_phdr_table comes first)."""
+    if h.elf_class == 1:
+        return tuple(
+            [
+                Segment(i, ptype, flags, offset, vaddr, paddr, filesz, memsz, align)
+                for i, (ptype, offset, vaddr, paddr, filesz, memsz, flags, align) in enumerate(
+                    _phdr_fields(data, h)
+                )
+            ]
+        )
+    return tuple(
+        [
+            Segment(i, ptype, flags, offset, vaddr, paddr, filesz, memsz, align)
+            for i, (ptype, flags, offset, vaddr, paddr, filesz, memsz, align) in enumerate(
+                _phdr_fields(data, h)
+            )
+        ]
+    )
+
+
+def note_spans(data: Buffer, h: Header) -> list[tuple[int, int]]:
+    """(p_offset, p_filesz) of each PT_NOTE program header, in table order, without building
+    a Segment for every header (the decompression spool asks before the real parse)."""
+    offset, filesz = (1, 4) if h.elf_class == 1 else (2, 5)
+    return [(f[offset], f[filesz]) for f in _phdr_fields(data, h) if f[0] == PT_NOTE]
+
+
+def _phdr_fields(data: Buffer, h: Header) -> Iterator[tuple[int, ...]]:
+    """The raw fields of each program header. With the usual e_phentsize the table (at most
+    65535 entries, 3.7 MB) is unpacked by one C loop; an unusual one is read entry by entry,
+    since a hostile e_phentsize can make the table gigabytes long and it is never copied."""
     order = "<" if h.little_endian else ">"
     fmt = struct.Struct(order + _LAYOUT[h.elf_class][1])
-    segments = []
-    for i in range(h.phnum):
-        fields = fmt.unpack_from(data, h.phoff + i * h.phentsize)
-        if h.elf_class == 1:
-            ptype, offset, vaddr, paddr, filesz, memsz, flags, align = fields
-        else:
-            ptype, flags, offset, vaddr, paddr, filesz, memsz, align = fields
-        segments.append(Segment(i, ptype, flags, offset, vaddr, paddr, filesz, memsz, align))
-    return tuple(segments)
+    if h.phentsize == fmt.size:
+        return fmt.iter_unpack(bytes(data[h.phoff : h.phoff + h.phnum * fmt.size]))
+    return (fmt.unpack_from(data, h.phoff + i * h.phentsize) for i in range(h.phnum))
 
 
 def read_sections(data: Buffer, h: Header) -> tuple[Section, ...]:

@@ -66,10 +66,12 @@ def _refuse_special(mode: int) -> None:
     raise ImageError(f"not a regular file ({kind})")
 
 
-class Segment(Frozen):
-    __slots__ = ("align", "filesz", "flags", "index", "memsz", "offset", "paddr", "type", "vaddr")
+class Segment(NamedTuple):
+    """A program header (p_type, p_offset, ... in the ELF spec's order of meaning)."""
 
-    index: int
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
     type: int
     flags: int
     offset: int
@@ -78,29 +80,6 @@ class Segment(Frozen):
     filesz: int
     memsz: int
     align: int
-
-    def __init__(
-        self,
-        index: int,
-        type: int,
-        flags: int,
-        offset: int,
-        vaddr: int,
-        paddr: int,
-        filesz: int,
-        memsz: int,
-        align: int,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "index", index)
-        set_(self, "type", type)
-        set_(self, "flags", flags)
-        set_(self, "offset", offset)
-        set_(self, "vaddr", vaddr)
-        set_(self, "paddr", paddr)
-        set_(self, "filesz", filesz)
-        set_(self, "memsz", memsz)
-        set_(self, "align", align)
 
     @property
     def is_load(self) -> bool:
@@ -141,31 +120,16 @@ class Section(NamedTuple):
 ContainerKind = Literal["segment", "section", "xen_guest"]
 
 
-class Container(Frozen):
+class Container(NamedTuple):
     """Where a note was read from: a PT_NOTE segment, an SHT_NOTE section or `__xen_guest`."""
 
-    __slots__ = ("index", "kind", "name", "offset", "size")
-
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
     kind: ContainerKind
-    index: int
-    name: str | None  # section name; for a segment, the section covering it if any
-    offset: int
-    size: int
-
-    def __init__(
-        self,
-        kind: ContainerKind,
-        index: int,
-        name: str | None = None,
-        offset: int = 0,
-        size: int = 0,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "kind", kind)
-        set_(self, "index", index)
-        set_(self, "name", name)
-        set_(self, "offset", offset)
-        set_(self, "size", size)
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, on purpose
+    name: str | None = None  # section name; for a segment, the section covering it if any
+    offset: int = 0
+    size: int = 0
 
     def describe(self) -> str:
         """'PT_NOTE segment 1 (.note.Xen)'; section names, which the image gives, escaped."""
@@ -177,59 +141,26 @@ class Container(Frozen):
         return f"section {N.XEN_GUEST_SECTION}"
 
 
-class Note(Frozen):
+class Note(NamedTuple):
     """One note with owner `Xen`, as Xen's walk finds it."""
 
-    __slots__ = (
-        "container",
-        "desc",
-        "descsz",
-        "index",
-        "name",
-        "namesz",
-        "offset",
-        "string",
-        "string_terminated",
-        "type",
-    )
-
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
     container: Container
     offset: int  # file offset of the note header
     namesz: int
     descsz: int
     type: int  # the raw type number
     name: bytes  # bytes after the header up to the first NUL
-    desc: bytes  # descriptor bytes present in the file (shorter than descsz if truncated)
-    index: int  # position among the Xen notes of its walk
+    desc: bytes  # the descriptor's first bytes in the file (at most DESC_KEEP; see truncated)
+    index: int  # type: ignore[assignment]  # position among the Xen notes of its walk
     # The descriptor read as libelf reads strings: up to the first NUL, not bounded by descsz,
     # at most 4096 bytes; `string_terminated` is False when no NUL came within that bound.
-    string: bytes
-    string_terminated: bool
-
-    def __init__(
-        self,
-        container: Container,
-        offset: int,
-        namesz: int,
-        descsz: int,
-        type: int,
-        name: bytes,
-        desc: bytes,
-        index: int,
-        string: bytes = b"",
-        string_terminated: bool = True,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "container", container)
-        set_(self, "offset", offset)
-        set_(self, "namesz", namesz)
-        set_(self, "descsz", descsz)
-        set_(self, "type", type)
-        set_(self, "name", name)
-        set_(self, "desc", desc)
-        set_(self, "index", index)
-        set_(self, "string", string)
-        set_(self, "string_terminated", string_terminated)
+    string: bytes = b""
+    string_terminated: bool = True
+    # Bytes of the descriptor that are in the file (descsz, less what runs past its end);
+    # None: len(desc). `desc` keeps at most the first DESC_KEEP of them (see xenlint.image.elf).
+    desc_present: int | None = None
 
     @property
     def desc_offset(self) -> int:
@@ -242,31 +173,22 @@ class Note(Frozen):
 
     @property
     def truncated(self) -> bool:
-        return len(self.desc) < self.descsz
+        """The descriptor runs past the end of the file."""
+        present = len(self.desc) if self.desc_present is None else self.desc_present
+        return present < self.descsz
 
 
-class ForeignNote(Frozen):
+class ForeignNote(NamedTuple):
     """A note with another owner inside a note container (e.g. GNU build-id, property notes)."""
 
-    __slots__ = ("container", "descsz", "namesz", "offset", "owner", "type")
-
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
     container: Container
     offset: int
     owner: bytes
     type: int
     namesz: int
     descsz: int
-
-    def __init__(
-        self, container: Container, offset: int, owner: bytes, type: int, namesz: int, descsz: int
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "container", container)
-        set_(self, "offset", offset)
-        set_(self, "owner", owner)
-        set_(self, "type", type)
-        set_(self, "namesz", namesz)
-        set_(self, "descsz", descsz)
 
 
 ProblemKind = Literal[
@@ -324,21 +246,19 @@ class XenGuest(Frozen):
         set_(self, "items", items)
 
 
-class NoteBytes(Frozen):
+class NoteBytes(NamedTuple):
     """The raw bytes of one PT_NOTE segment and what follows it in the file, kept for the
     loaders' own note walks (xenlint.replay.pvh): QEMU's walk can run past the segment's end."""
 
-    __slots__ = ("data", "offset", "segment")
+    # A NamedTuple, not a dataclass (like Section): a hostile image has 65535 of these, and a
+    # frozen dataclass's __init__ costs three times a tuple's.
 
     segment: int  # index of the PT_NOTE program header
     offset: int  # file offset of `data[0]` (the segment's p_offset)
-    data: bytes
-
-    def __init__(self, segment: int, offset: int, data: bytes) -> None:
-        set_ = object.__setattr__
-        set_(self, "segment", segment)
-        set_(self, "offset", offset)
-        set_(self, "data", data)
+    # A read-only view of the file's bytes (bytes or a memoryview shared by the segments over
+    # one run of the file: slice, index, len, struct.unpack_from and bytes() all work; the
+    # same `offset` and length always mean the same bytes).
+    data: bytes | memoryview
 
 
 class Image(Frozen):
@@ -542,6 +462,14 @@ class Image(Frozen):
             found = min(s.paddr for s in loads), max((s.paddr + s.memsz) & _U64 for s in loads)
         self._ranges[flags] = found
         return found
+
+    @cached_property
+    def memo(self) -> dict[object, object]:
+        """Answers worked out once from this image and shared by the rules that ask for them
+        in every cell (the loader replays' indexes and walks), keyed by their module. They
+        live and die with the image: a module-level cache would keep the last image's note
+        bytes (up to 64 MiB) alive after its run."""
+        return {}
 
     @cached_property
     def _ranges(self) -> dict[int, tuple[int, int] | None]:

@@ -26,7 +26,6 @@ from xenlint.image.model import Image, ImageError, open_regular
 if TYPE_CHECKING:
     from xenlint.image.decompress import Codec, Source
     from xenlint.image.elfheaders import Header
-    from xenlint.image.model import Segment
 
 # The decompressors, tempfile and mmap are imported only for a compressed image: a run on
 # bare ELF files (the common case) must not pay for them at start-up.
@@ -264,19 +263,6 @@ def _store(fd: int, piece: bytes, pos: int, keep: list[tuple[int, int]] | None) 
                 os.pwrite(fd, chunk, lo)
 
 
-def _union(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted, disjoint [start, stop) ranges covering `ranges`: a hostile image's 65,535
-    overlapping PT_NOTE segments (each kept with its loader slack) become a few ranges, so
-    each decompressed piece is checked against those few instead of every segment."""
-    merged: list[tuple[int, int]] = []
-    for start, stop in sorted(ranges):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], stop))
-        else:
-            merged.append((start, stop))
-    return merged
-
-
 def _spool_and_parse(
     pieces: Iterator[bytes],
     spool: IO[bytes],
@@ -294,7 +280,7 @@ def _spool_and_parse(
     are written (the head loaders probe, the headers, each PT_NOTE segment and the slack the
     loaders' walks may read past it), so a note segment far into a payload costs no disk;
     raises _NeedEverything when the parse then needs the whole ELF after all."""
-    from xenlint.image.elf import HEAD_BYTES, NOTE_SLACK
+    from xenlint.image.elf import HEAD_BYTES, NOTE_SLACK, union_spans
     from xenlint.image.elfheaders import read_header
 
     fd = spool.fileno()
@@ -314,9 +300,9 @@ def _spool_and_parse(
                 header = read_header(os.pread(fd, 64, 0))
                 stage, stop_at = "phdrs", max(header.phdr_end, 64)
             elif stage == "phdrs":
-                notes = _note_segments(fd, written, header)
-                stage, stop_at = "notes", max((s.offset + s.filesz for s in notes), default=None)
-                if not any(s.offset for s in notes):
+                notes = _note_spans(fd, written, header)
+                stage, stop_at = "notes", max((off + size for off, size in notes), default=None)
+                if not any(off for off, _ in notes):
                     stop_at = None
                 elif stop_at is not None and stop_at > cap:
                     # The notes lie past the cap: decompressing up to it would only find
@@ -324,8 +310,8 @@ def _spool_and_parse(
                     raise _over_cap(cap, f"the PT_NOTE segments end at {stop_at:#x}, past it")
                 elif sparse:
                     keep = [(0, HEAD_BYTES), (header.phoff, header.phdr_end)]
-                    keep += [(s.offset, s.offset + s.filesz + NOTE_SLACK) for s in notes]
-                    keep = _union(keep)
+                    keep += [(off, off + size + NOTE_SLACK) for off, size in notes]
+                    keep = union_spans(keep)
             else:
                 image = _parse(fd, written, path, origin, fmt, declared or written)
                 if image is not None and image.segment_notes:
@@ -347,16 +333,17 @@ def _spool_and_parse(
     return image
 
 
-def _note_segments(fd: int, length: int, header: Header) -> list[Segment]:
-    """The PT_NOTE program headers, read through a mapping of what is decompressed so far
-    (a hostile e_phentsize can make the table gigabytes long: it is never copied)."""
+def _note_spans(fd: int, length: int, header: Header) -> list[tuple[int, int]]:
+    """(p_offset, p_filesz) of each PT_NOTE program header, read through a mapping of what is
+    decompressed so far (a hostile e_phentsize can make the table gigabytes long: it is
+    never copied)."""
     import mmap
 
-    from xenlint.image.elfheaders import check_phdr_table, read_segments
+    from xenlint.image.elfheaders import check_phdr_table, note_spans
 
     check_phdr_table(header, length)
     with mmap.mmap(fd, length, access=mmap.ACCESS_READ) as data:
-        return [s for s in read_segments(data, header) if s.is_note]
+        return note_spans(data, header)
 
 
 def _parse(

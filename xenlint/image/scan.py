@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator, Sequence
 
 from xenlint.abi import bzimage as B
 from xenlint.abi.elf import ET_DYN, ET_REL, PT_INTERP
@@ -54,22 +53,6 @@ class Skipped(Frozen):
         set_(self, "reason", reason)
 
 
-def expand(paths: Sequence[str], skip_non_elf: bool = False) -> Iterator[Candidate | Skipped]:
-    """Files to check, in order: a directory's files sorted by path, each classified by
-    `classify`; named files as given, or classified the same way with `skip_non_elf`. (The
-    command line enumerates files with xenlint.cli.inputs, which also reports unreadable
-    directory entries, and classifies each with `classify`.)"""
-    for raw in paths:
-        from pathlib import Path  # a directory walk: not on a named file's start-up path
-
-        path = Path(raw)
-        if path.is_dir():
-            for sub in sorted(p for p in path.rglob("*") if p.is_file()):
-                yield classify(str(sub), True)
-        else:
-            yield classify(raw, False, skip_non_elf)
-
-
 def classify(path: str, discovered: bool, skip_non_elf: bool = False) -> Candidate | Skipped:
     """A file found in a directory (`discovered`) or named with `skip_non_elf` is taken only
     if `structural_reason` finds nothing against it; any other named file is taken as given.
@@ -81,16 +64,15 @@ def classify(path: str, discovered: bool, skip_non_elf: bool = False) -> Candida
 
 
 def structural_reason(path: str, named: bool = False) -> str | None:
-    """Why the file at `path` is no kernel image to judge, from its first bytes and (for an
-    ELF) its program headers; None when it may be one. Nothing is decompressed. A `named`
-    relocatable object is kept: a committed `.o` handed over by a hook is checked as a source
-    (xenlint.source reads its notes with their relocations); in a directory scan it is one of
-    the build's objects."""
+    """Why the file at `path`, which an image format already recognised (the walk in
+    xenlint.session.expand probes each file once, through the run's registered formats), is
+    no kernel image to judge, from its first bytes and (for an ELF) its program headers; None
+    when it may be one. Nothing is decompressed; a format other than a bare ELF or a bzImage
+    (gzip, or a plugin's) passes. A `named` relocatable object is kept: a committed `.o`
+    handed over by a hook is checked as a source (xenlint.source reads its notes with their
+    relocations); in a directory scan it is one of the build's objects."""
     from xenlint.abi.elf import ELF_MAGIC
-    from xenlint.image.read import looks_like_image
 
-    if not looks_like_image(path):
-        return "not an ELF file, gzip-compressed ELF or bzImage"
     try:
         fd = open_regular(path)
     except ImageError as exc:

@@ -13,6 +13,7 @@ the text of the file. conventions.md §5.2-5.3 has the sources for both.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -128,7 +129,7 @@ def _result(
 ) -> dict[str, object]:
     label = target_label(f, run.universe)
     text = f"{f.message} [{label}]" if label else f.message
-    physical: dict[str, object] = {"artifactLocation": _artifact_location(f.path, artifact)}
+    physical: dict[str, object] = {"artifactLocation": dict(_location_of(f.path, artifact))}
     properties: dict[str, object] = {"targets": list(f.targets), "modes": list(f.modes)}
     if f.fix.strip():
         properties["fix"] = f.fix.strip()
@@ -192,11 +193,21 @@ def _artifact_location(path: str, index: int | None) -> dict[str, object]:
     return location
 
 
+@functools.lru_cache(maxsize=4096)
+def _location_of(path: str, index: int) -> dict[str, object]:
+    """_artifact_location, once per file rather than once per finding (a directory scan
+    reports thousands of findings over a few files each); callers copy it."""
+    return _artifact_location(path, index)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalized(path: str) -> str:
+    return posixpath.normpath(Path(path).as_posix())
+
+
 def _fingerprint(f: Finding) -> str:
     """Stable across relinks: code, image path, note and severity, never byte offsets or
     addresses (they move on every link); a counter tells equal ones apart."""
     where = f.location.note or f.location.container if f.location else ""
-    key = "\0".join(
-        (f.code, posixpath.normpath(Path(f.path).as_posix()), where or "", str(f.severity))
-    )
+    key = "\0".join((f.code, _normalized(f.path), where or "", str(f.severity)))
     return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]

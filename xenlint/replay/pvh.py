@@ -452,21 +452,22 @@ class _RawIndex:
                 best = raw
             self._reach.append(best)
 
-    _last: tuple[Image, _RawIndex] | None = None  # one image is read by many loaders
-
     @classmethod
     def of(cls, image: Image) -> _RawIndex:
         """The index of `image`, built once for all the loaders reading it."""
-        last = cls._last
-        if last is None or last[0] is not image:
-            last = cls._last = (image, cls(image))
-        return last[1]
+        found = image.memo.get(cls)
+        if found is None:
+            found = image.memo[cls] = cls(image)
+        return found  # type: ignore[return-value]
 
     def walk(self, walker: Walker, seg: Segment, align: int) -> WalkedNote | Failure | None:
         """`walker` over the segment's kept bytes, once per (bytes, start, align, size):
         segments over the same bytes (65535 of them, say) walk them once."""
         raw = self._by_segment.get(seg.index)
-        key = (walker, id(raw.data) if raw else None, seg.offset, align, seg.filesz, seg.align)
+        # Within an image a kept view is fixed by its offset and length (its bytes are the
+        # file's), so segments over the same bytes share a walk.
+        kept = (raw.offset, len(raw.data)) if raw else None
+        key = (walker, kept, seg.offset, align, seg.filesz, seg.align)
         found = self._walks.get(key)
         if key not in self._walks:
             found = self._walks[key] = walker(seg, raw, align)

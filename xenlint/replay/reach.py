@@ -91,13 +91,36 @@ def _size(namesz: int, descsz: int, align: int) -> int:
     return 12 + -(-namesz // align) * align + -(-descsz // align) * align
 
 
-def candidates(data: bytes, end: int) -> list[tuple[int, int]]:
+class ScanBudget:
+    """What one scan of an image's PT_NOTEs may cost: bytes copied and name hits checked. A
+    real kernel uses a few KiB and a few dozen hits; 65535 PT_NOTE segments 16 bytes apart
+    over one region of Xen names would copy a MiB and check 65536 hits for each segment
+    (hours). Past the budget the remaining segments are not scanned: the rule says nothing
+    about them rather than run without bound."""
+
+    BYTES = 64 << 20
+    PROBES = 200_000
+
+    def __init__(self) -> None:
+        self.bytes, self.probes = self.BYTES, self.PROBES
+
+    @property
+    def spent(self) -> bool:
+        return self.bytes <= 0 or self.probes <= 0
+
+
+def candidates(data: bytes, end: int, budget: ScanBudget | None = None) -> list[tuple[int, int]]:
     """(offset in `data`, type) of every 4-aligned well-formed Xen note header: namesz 4, the
     name "Xen\\0", a type Xen defines, and a descriptor that fits the segment. Found by
-    searching for the name (a C-speed scan, so a hostile 1 MiB segment costs little)."""
+    searching for the name (a C-speed scan, so a hostile 1 MiB segment costs little); each
+    hit checked is charged to `budget`, and the search stops when it is spent."""
     found = []
     at = data.find(XEN_NAME, 12, end)
     while at != -1 and len(found) < N.MAX_NOTES:
+        if budget is not None:
+            budget.probes -= 1
+            if budget.probes <= 0:
+                break
         off = at - 12
         head = _header(data, off) if off % 4 == 0 else None
         if head is not None:
@@ -123,14 +146,20 @@ def walk(data: bytes, end: int, align: int) -> list[int]:
 
 
 def desync(
-    raw: NoteBytes, seg: Segment, align: int, types: set[int] | None = None
+    raw: NoteBytes,
+    seg: Segment,
+    align: int,
+    types: set[int] | None = None,
+    budget: ScanBudget | None = None,
 ) -> Desync | None:
     """How a walk padding to `align` over `seg` misses well-formed Xen notes (of `types`, or
-    any), or None when it misses none."""
+    any), or None when it misses none (or `budget` runs out first)."""
     end = min(seg.filesz, len(raw.data))
+    if budget is not None:
+        budget.bytes -= end
     data = bytes(raw.data[:end])
-    found = [(off, t) for off, t in candidates(data, end) if not types or t in types]
-    if not found or align <= 0:
+    found = [(off, t) for off, t in candidates(data, end, budget) if not types or t in types]
+    if not found or align <= 0 or found[-1][0] == 0:  # a walk always reads the first header
         return None
     visited = walk(data, end, align)
     hit = set(visited)
@@ -208,11 +237,14 @@ def xen_desyncs(image: Image) -> list[Desync]:
     """Xen's 4-byte walk of every PT_NOTE it reads (not one at file offset 0)."""
     out = []
     seen: dict[tuple[object, ...], Desync | None] = {}
+    budget = ScanBudget()
     for raw in image.note_bytes:
         seg = segment_at(image, raw.segment)
+        if budget.spent:
+            break
         if seg is None or seg.offset == 0:
             continue
-        found = _desync_once(seen, raw, seg, 4, None)
+        found = _desync_once(seen, raw, seg, 4, None, budget)
         if found is not None:
             out.append(found)
     return out
@@ -222,12 +254,15 @@ def walk_desyncs(image: Image, align_of: dict[int, int], types: set[int]) -> lis
     """A loader's walk of each PT_NOTE, padding to `align_of[segment index]`."""
     out = []
     seen: dict[tuple[object, ...], Desync | None] = {}
+    budget = ScanBudget()
     for raw in image.note_bytes:
         seg = segment_at(image, raw.segment)
         align = align_of.get(raw.segment, 0)
+        if budget.spent:
+            break
         if seg is None or align <= 0:
             continue
-        found = _desync_once(seen, raw, seg, align, types)
+        found = _desync_once(seen, raw, seg, align, types, budget)
         if found is not None:
             out.append(found)
     return out
@@ -239,12 +274,13 @@ def _desync_once(
     seg: Segment,
     align: int,
     types: set[int] | None,
+    budget: ScanBudget,
 ) -> Desync | None:
     """desync(), once per distinct (bytes, size, padding): 65535 PT_NOTE segments over the
     same bytes (which then share one kept copy) are scanned once, not 65535 times."""
-    key = (id(raw.data), raw.offset, min(seg.filesz, len(raw.data)), align)
+    key = (raw.offset, min(seg.filesz, len(raw.data)), align)  # an offset means its bytes
     if key not in seen:
-        seen[key] = desync(raw, seg, align, types)
+        seen[key] = desync(raw, seg, align, types, budget)
     found = seen[key]
     return found if found is None or found.segment is seg else replace(found, segment=seg)
 
@@ -256,17 +292,13 @@ def segment_at(image: Image, index: int) -> Segment | None:
     return segs[index] if 0 <= index < len(segs) and segs[index].index == index else None
 
 
-# The last image's answers: several rules ask the same question of one image, per cell.
-_LAST: dict[object, object] = {}
-
-
 def _cached(image: Image, key: object, compute):  # type: ignore[no-untyped-def]
-    if _LAST.get("image") is not image:
-        _LAST.clear()
-        _LAST["image"] = image
-    if key not in _LAST:
-        _LAST[key] = compute()
-    return _LAST[key]
+    """compute(), once per image: several rules ask the same question of one image, per cell."""
+    memo = image.memo
+    key = (__name__, key)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def xen_misses(image: Image) -> list[Desync]:

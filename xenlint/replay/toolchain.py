@@ -14,6 +14,8 @@ terms instead of assuming GNU as and a Linux tree.
 
 from __future__ import annotations
 
+import bisect
+
 from xenlint.image.model import SHT_NOTE, ForeignNote, Image, Section, Segment
 from xenlint.replay.pvh import is_linux
 
@@ -66,15 +68,28 @@ def missing_pvh_note_fix(image: Image) -> str | None:
 
 
 def gnu_property_in(image: Image, seg: Segment) -> ForeignNote | None:
-    """A `.note.gnu.property` note (owner GNU, type 5) inside `seg`'s bytes."""
-    for note in image.foreign_notes:
-        if (
-            note.owner == GNU_OWNER
-            and note.type == NT_GNU_PROPERTY_TYPE_0
-            and seg.offset <= note.offset < seg.offset + seg.filesz
-        ):
-            return note
-    return None
+    """The `.note.gnu.property` note (owner GNU, type 5) at the lowest file offset inside
+    `seg`'s bytes, if any. Found by bisection in the image's property notes sorted once:
+    a hostile image asks for each of 65535 misaligned segments, over as many foreign notes."""
+    offsets, notes = _gnu_properties(image)
+    i = bisect.bisect_left(offsets, seg.offset)
+    return notes[i] if i < len(offsets) and offsets[i] < seg.offset + seg.filesz else None
+
+
+def _gnu_properties(image: Image) -> tuple[list[int], list[ForeignNote]]:
+    key = (__name__, "gnu-properties")
+    found = image.memo.get(key)
+    if found is None:
+        notes = sorted(
+            (
+                n
+                for n in image.foreign_notes
+                if n.owner == GNU_OWNER and n.type == NT_GNU_PROPERTY_TYPE_0
+            ),
+            key=lambda n: n.offset,
+        )
+        found = image.memo[key] = ([n.offset for n in notes], notes)
+    return found  # type: ignore[return-value]
 
 
 GNU_PROPERTY_FIX = (

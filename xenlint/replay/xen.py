@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from operator import attrgetter
 from typing import Literal
 
 from xenlint.abi import features as F
@@ -256,7 +257,7 @@ def parse(
 
 def numeric(image: Image, note: Note) -> int:
     """elf_note_numeric: sizes 1/2/4/8 in the ELF's byte order; any other size reads 0."""
-    if note.descsz not in N.NUMERIC_SIZES or len(note.desc) < note.descsz:
+    if note.descsz not in N.NUMERIC_SIZES or note.truncated:
         return 0
     return int.from_bytes(note.desc, "little" if image.little_endian else "big")
 
@@ -284,6 +285,8 @@ class NoteIndex:
         self._words: dict[int, tuple[int, ...]] = {}
         self._texts: dict[bytes, str] = {}
         self._note_tokens: dict[int, tuple[str, list[FeatureToken]]] = {}
+        self._splits: dict[frozenset[int], tuple[list[Note], list[Note]]] = {}
+        self._features_splits: dict[bool, _FeaturesSplit] = {}
 
     def last(self, notes: list[Note], terminated: bool) -> Note | None:
         """The last note of a type (the last with a NUL-terminated string if `terminated`)."""
@@ -331,6 +334,45 @@ class NoteIndex:
             found = self._note_tokens[id(note)] = (text, tokens)
         return found
 
+    def split(self, known: frozenset[int]) -> tuple[list[Note], list[Note]]:
+        """The notes a release with `known` note types parses, and those it skips, once per
+        distinct set of types (not once per cell: 65536 notes, 100 cells). The lists are
+        shared by the parses that ask; nobody changes them."""
+        found = self._splits.get(known)
+        if found is None:
+            defined = N.BY_NUMBER
+            used = [n for n in self.notes if n.type in known and n.type in defined]
+            ignored = [n for n in self.notes if not (n.type in known and n.type in defined)]
+            found = self._splits[known] = (used, ignored)
+        return found
+
+    def features_split(self, notes: list[Note], skip_unterminated: bool) -> _FeaturesSplit:
+        """The FEATURES `notes` split for a release that skips unterminated strings or not;
+        where MAX_TOKENS_KEPT falls depends only on the strings, so every release shares it."""
+        found = self._features_splits.get(skip_unterminated)
+        if found is None:
+            read = [n for n in notes if n.string_terminated or not skip_unterminated]
+            kept = tokens = 0
+            while kept < len(read) and tokens < MAX_TOKENS_KEPT:
+                tokens += len(self.tokens(self.text(read[kept])))
+                kept += 1
+            # Counted in C (65536 notes, usually a handful of distinct strings): per
+            # distinct string its text, count and first note; per note its text.
+            tail = read[kept:]
+            raw = list(map(_STRING, tail))
+            distinct = dict(zip(raw, tail, strict=True))
+            texts = {string: self.text(note) for string, note in distinct.items()}
+            per_note = list(map(texts.__getitem__, raw))
+            first = dict(zip(reversed(per_note), reversed(tail), strict=True))
+            found = _FeaturesSplit(
+                read[:kept],
+                list(zip(tail, per_note, strict=True)),
+                dict(Counter(per_note)),
+                first,
+            )
+            self._features_splits[skip_unterminated] = found
+        return found
+
     def text(self, note: Note) -> str:
         """string_value() of a note, one str per distinct string (65536 notes may all read
         the same 4 KiB)."""
@@ -355,6 +397,31 @@ class NoteIndex:
         return self._palign
 
 
+class _FeaturesSplit(Frozen):
+    """The FEATURES notes a parse reads, split where MAX_TOKENS_KEPT is reached: the notes
+    before it are parsed token by token, the rest only counted (per distinct string)."""
+
+    __slots__ = ("counts", "first", "kept", "strings")
+
+    kept: list[Note]
+    strings: list[tuple[Note | None, str]]  # (note, its string) of each counted note
+    counts: dict[str, int]  # distinct counted string -> how many notes hold it
+    first: dict[str, Note]  # distinct counted string -> its first note
+
+    def __init__(
+        self,
+        kept: list[Note],
+        strings: list[tuple[Note | None, str]],
+        counts: dict[str, int],
+        first: dict[str, Note],
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kept", kept)
+        set_(self, "strings", strings)
+        set_(self, "counts", counts)
+        set_(self, "first", first)
+
+
 class _FeatureVerdict(Frozen):
     __slots__ = ("fatal", "required", "supported", "unknown")
 
@@ -377,8 +444,7 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
     """elf_xen_parse_note for every note, type by type (see NoteIndex)."""
     image, known = index.image, release.known_notes
     defined = N.BY_NUMBER
-    out.used = [n for n in index.notes if n.type in known and n.type in defined]
-    out.ignored = [n for n in index.notes if not (n.type in known and n.type in defined)]
+    out.used, out.ignored = index.split(known)
     skip_unterminated = release.bounded_reads  # XSA-55: an unterminated string is skipped
     for number, notes in index.by_type.items():
         kind = defined.get(number)
@@ -386,13 +452,11 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
             continue
         if kind.kind is N.DescKind.STRING:
             if kind is N.FEATURES:
-                read = [n for n in notes if n.string_terminated or not skip_unterminated]
-                kept = 0
-                while kept < len(read) and len(out.tokens) < MAX_TOKENS_KEPT:
-                    _parse_features_note(index, read[kept], release, out)
-                    kept += 1
-                if kept < len(read):
-                    _count_features(index, read[kept:], release, out)
+                split = index.features_split(notes, skip_unterminated)
+                for note in split.kept:
+                    _parse_features_note(index, note, release, out)
+                if split.strings:
+                    _count_features(index, split, release, out)
                 continue
             last = index.last(notes, skip_unterminated)
             if last is None:
@@ -428,26 +492,23 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
 MAX_TOKENS_KEPT = 16384
 
 
+_STRING = attrgetter("string")
+
+
 def _count_features(
-    index: NoteIndex, notes: list[Note], release: XenRelease, out: XenParse
+    index: NoteIndex, split: _FeaturesSplit, release: XenRelease, out: XenParse
 ) -> None:
     """FEATURES notes past MAX_TOKENS_KEPT: their strings, bits and failing token count, once
     per distinct string, but their tokens are not kept."""
-    first: dict[str, Note] = {}
-    counts: dict[str, int] = {}
-    for note in notes:
-        text = index.text(note)
-        out.feature_strings.append((note, text))
-        counts[text] = counts.get(text, 0) + 1
-        first.setdefault(text, note)
-    for text, count in counts.items():
+    out.feature_strings.extend(split.strings)
+    for text, count in split.counts.items():
         verdict = index.features(text, release)
         out.tokens_dropped += count * len(index.tokens(text))
         out.supported |= verdict.supported
         out.required |= verdict.required
         if verdict.fatal is not None and out.fatal is None:
-            name, required, split, word = index.tokens(text)[verdict.fatal]
-            out.fatal = FeatureToken(name, required, first[text], split, word)
+            name, required, split_, word = index.tokens(text)[verdict.fatal]
+            out.fatal = FeatureToken(name, required, split.first[text], split_, word)
 
 
 def _parse_features_note(index: NoteIndex, note: Note, release: XenRelease, out: XenParse) -> None:

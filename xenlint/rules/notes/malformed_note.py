@@ -9,7 +9,7 @@ from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.abi.xen import XenRelease
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity, group_cells
-from xenlint.image.model import Image, Note, NoteProblem
+from xenlint.image.model import Note, NoteProblem
 
 _BROKEN = "marks the ELF broken (a log line only)"
 _UNBOUNDED = "whatever memory follows the image, which is undefined and may crash the loader"
@@ -45,8 +45,11 @@ elfnote.h): namesz 4 for "Xen\\0", descsz the real descriptor size, each part pa
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
+        notes_at: dict[int, Note] = {}  # an index, not a scan per problem (65535 of each)
+        for n in ctx.image.notes:
+            notes_at.setdefault(n.offset, n)
         for problem in ctx.image.problems:
-            note = _note_at(ctx.image, problem.offset)
+            note = notes_at.get(problem.offset)
             location = Location(_note_name(problem), problem.container.describe(), problem.offset)
             severity = _severity(problem)
             verdicts = group_cells(
@@ -55,10 +58,6 @@ elfnote.h): namesz 4 for "Xen\\0", descsz the real descriptor size, each part pa
             )
             for message, cells in verdicts.items():
                 yield Result(cells, str(message), location, severity, _fix(problem))
-
-
-def _note_at(image: Image, offset: int) -> Note | None:
-    return next((n for n in image.notes if n.offset == offset), None)
 
 
 def _note_name(problem: NoteProblem) -> str | None:

@@ -70,7 +70,8 @@ def _result(image: Image, cell: Cell, note: Note, value: int) -> Result:
     if note.truncated:
         why = (
             f"PHYS32_ENTRY's {note.descsz}-byte descriptor runs past the end of the file "
-            f"({len(note.desc)} bytes present)"
+            f"({len(note.desc) if note.desc_present is None else note.desc_present} bytes "
+            "present)"
         )
     else:
         sizes = ", ".join(str(s) for s in N.NUMERIC_SIZES)
