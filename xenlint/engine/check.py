@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from xenlint.abi import notes as N
@@ -20,6 +19,7 @@ from xenlint.engine.targets import collapse
 from xenlint.errors import XenlintError
 from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
+from xenlint.record import Frozen, replace
 from xenlint.replay.engines import LoaderEngine
 
 UNREADABLE = "XL000"
@@ -29,8 +29,20 @@ UNREADABLE = "XL000"
 MAX_RESULTS_PER_RULE = 5000
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Frozen):
+    __slots__ = (
+        "cells",
+        "code",
+        "fix",
+        "location",
+        "message",
+        "modes",
+        "name",
+        "path",
+        "severity",
+        "targets",
+    )
+
     path: str
     code: str
     name: str
@@ -40,7 +52,32 @@ class Finding:
     modes: tuple[str, ...]
     location: Location | None
     fix: str
-    cells: tuple[Cell, ...] = ()
+    cells: tuple[Cell, ...]
+
+    def __init__(
+        self,
+        path: str,
+        code: str,
+        name: str,
+        severity: Severity,
+        message: str,
+        targets: tuple[str, ...],
+        modes: tuple[str, ...],
+        location: Location | None,
+        fix: str,
+        cells: tuple[Cell, ...] = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "code", code)
+        set_(self, "name", name)
+        set_(self, "severity", severity)
+        set_(self, "message", message)
+        set_(self, "targets", targets)
+        set_(self, "modes", modes)
+        set_(self, "location", location)
+        set_(self, "fix", fix)
+        set_(self, "cells", cells)
 
     def as_dict(self) -> dict[str, object]:
         return {
