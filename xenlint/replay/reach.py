@@ -98,8 +98,8 @@ class ScanBudget:
     (hours). Past the budget the remaining segments are not scanned: the rule says nothing
     about them rather than run without bound."""
 
-    BYTES = 64 << 20
-    PROBES = 200_000
+    BYTES = 16 << 20
+    PROBES = 50_000
 
     def __init__(self) -> None:
         self.bytes, self.probes = self.BYTES, self.PROBES
