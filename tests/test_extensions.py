@@ -37,12 +37,11 @@ def xenlint_output_formats():
 """
 
 XZ = """
-import dataclasses
 import lzma
 import os
 import tempfile
 
-from xenlint.api import ImageError, ImageFormat, hookimpl, load_image
+from xenlint.api import ImageError, ImageFormat, hookimpl, load_image, replace
 
 MAGIC = b"\\xfd7zXZ\\x00"
 
@@ -62,7 +61,7 @@ def load(path, max_decompressed):
         image = load_image(name)
     finally:
         os.unlink(name)
-    return dataclasses.replace(image, path=path, origin="xz", format="elf.xz")
+    return replace(image, path=path, origin="xz", format="elf.xz")
 
 
 @hookimpl

@@ -7,6 +7,7 @@ source at its release tag.
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import subprocess
@@ -17,6 +18,7 @@ from conftest import Lint, cells
 from elfbuilder import Note, Section, Segment, build_elf, note_bytes, u64, xen_kernel
 from wrapping import COMPRESSORS, wrap
 
+from xenlint.abi import loaders as L
 from xenlint.abi.loaders import LOADERS
 from xenlint.image.read import load_image
 from xenlint.replay import pvh
@@ -216,3 +218,32 @@ def test_grub_pv_loader_bzimage_codecs(tmp_path: Path, lint: Lint, codec: str) -
     assert boots is (codec in ("gzip", "xz"))
     errors = cells(lint(path, targets=["grub-xen-2.04"]), "XL514", "error")
     assert bool(errors) is not boots
+
+
+def _probe_every_offset(
+    data: bytes, magic: int, align: int, words: int, stop: int
+) -> list[tuple[int, tuple[int, ...]]]:
+    """The loaders' probe as they write it: one read at every `align` bytes below `stop`."""
+    out = []
+    for off in range(0, max(stop, 0), align):
+        found = struct.unpack_from(f"<{words}I", data, off)
+        if found[0] == magic:
+            out.append((off, found))
+    return out
+
+
+def test_aligned_header_search_equals_probing_every_offset() -> None:
+    """pvh.aligned_headers (bytes.find) finds what a probe at every aligned offset finds:
+    magics planted aligned and not, overlapping, at both ends of the window (issue 14)."""
+    rng = random.Random(14)
+    for case in range(3000):
+        data = bytearray(rng.randbytes(rng.choice([0, 3, 12, 15, 16, 64, 200, 8192])))
+        magic = rng.choice([L.MULTIBOOT_MAGIC, L.MULTIBOOT2_MAGIC, 0x02020202])
+        for _ in range(rng.randrange(4)):
+            if len(data) >= 4:
+                at = rng.randrange(len(data) - 3)
+                data[at : at + 4] = magic.to_bytes(4, "little")
+        align, words = rng.choice([(4, 3), (8, 4)])
+        stop = rng.randrange(-2, len(data) - 4 * words + 2) if len(data) >= 4 * words else 0
+        got = list(pvh.aligned_headers(bytes(data), magic, align, words, stop))
+        assert got == _probe_every_offset(bytes(data), magic, align, words, stop), case

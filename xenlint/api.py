@@ -4,6 +4,8 @@ Plugins subclass `Rule`, yield `Result`s from `Rule.check(ctx: Context)` and reg
 `@hookimpl` (see `xenlint.engine.hookspecs` for every hook). Scripts call `check()`.
 Names not listed in `__all__` (here or elsewhere in the package) may change without notice.
 Third-party rule codes use a prefix of their own, never `XL` (README, "Writing a plugin").
+The value classes (`Image`, `Result`, `Finding`, `Location`, ...) are plain `__slots__`
+classes, not dataclasses (xenlint.record says why): copy one with changes with `replace`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from xenlint.image.format import ImageFormat
 from xenlint.image.model import Image, ImageError
 from xenlint.image.read import load_image
 from xenlint.output.report import Run
+from xenlint.record import replace
 
 __all__ = [
     "Cell",
@@ -45,6 +48,7 @@ __all__ = [
     "check",
     "hookimpl",
     "load_image",
+    "replace",
 ]
 
 

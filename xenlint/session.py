@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.config.settings import Settings
@@ -84,7 +83,9 @@ def _walk(top: str, formats: Sequence[ImageFormat] | None) -> Iterator[tuple[str
                 found.append((path, None))
             elif kind == "unreadable":
                 found.append((path, _unreadable(path)))
-    yield from sorted(found, key=lambda item: Path(item[0]).parts)
+    from pathlib import PurePath  # a directory walk: not on a named file's start-up path
+
+    yield from sorted(found, key=lambda item: PurePath(item[0]).parts)
 
 
 def _unreadable(path: str) -> str:

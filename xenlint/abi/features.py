@@ -7,14 +7,21 @@ lives in the release profiles. Summarised in shared/abi/xen.md §2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from xenlint.record import Frozen
 
 
-@dataclass(frozen=True)
-class Feature:
+class Feature(Frozen):
+    __slots__ = ("bit", "defined_in", "name")
+
     bit: int
     name: str
     defined_in: tuple[int, ...]  # first features.h release defining the bit
+
+    def __init__(self, bit: int, name: str, defined_in: tuple[int, ...]) -> None:
+        set_ = object.__setattr__
+        set_(self, "bit", bit)
+        set_(self, "name", name)
+        set_(self, "defined_in", defined_in)
 
 
 FEATURES: tuple[Feature, ...] = (

@@ -9,18 +9,26 @@ matched by the image's GUEST_OS note, its e_machine and the offset its segments 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xenlint.abi.elf import EM_386, EM_X86_64
+from xenlint.record import Frozen
 
 
-@dataclass(frozen=True)
-class VirtOffset:
+class VirtOffset(Frozen):
+    __slots__ = ("guest_os", "machine", "name", "offset", "source")
+
     guest_os: str  # GUEST_OS note value, compared case-insensitively
     machine: int  # e_machine
     offset: int  # p_vaddr - p_paddr of the kernel's segments
     name: str  # how the kernel's sources spell the offset
     source: str
+
+    def __init__(self, guest_os: str, machine: int, offset: int, name: str, source: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "guest_os", guest_os)
+        set_(self, "machine", machine)
+        set_(self, "offset", offset)
+        set_(self, "name", name)
+        set_(self, "source", source)
 
 
 VIRT_OFFSETS: tuple[VirtOffset, ...] = (

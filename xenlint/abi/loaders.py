@@ -28,11 +28,11 @@ multiple of 2 MiB with Error::Align; add a profile when a release carries it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from xenlint.abi.elf import EM_386, EM_X86_64
 from xenlint.abi.profile import Mode, Profile
+from xenlint.record import replace
 
 # The built-in replay engines (xenlint.replay.engines); a plugin may register more through the
 # `xenlint_loader_engines` hook and name them here by their `name`.
@@ -59,39 +59,114 @@ GRUB_MULTIBOOT2_SEARCH = 32768
 MULTIBOOT2_MAGIC = 0xE85250D6
 
 
-@dataclass(frozen=True, kw_only=True)
 class LoaderProfile(Profile):
     """How one loader version finds and reads what it boots (the PVH entry note, or for
     GRUB the PV notes or a multiboot header). `engine` names the registered replay engine
     (xenlint.replay.engines) that reads these fields; fields an engine does not read keep
     their defaults."""
 
+    __slots__ = (
+        "absent",
+        "absent_message",
+        "boots_from_notes",
+        "bzimage_retry",
+        "elf32_align_read_64",
+        "elf32_desc_bytes",
+        "elf64_desc_bytes",
+        "elf64_only",
+        "engine",
+        "machines",
+        "min_e_entry",
+        "multiboot_first",
+        "owner_checked",
+        "program",
+        "reads_sections",
+        "refused_eflags",
+        "walk",
+    )
+
     engine: Engine  # which replay engine reads this profile ("qemu", "linux-loader", ...)
     program: str  # how messages name it ("QEMU (qemu-system-x86_64 -kernel)")
     # Padding used to step from note to note: the PT_NOTE's p_align ("p_align") or always 4.
-    walk: Literal["p_align", "4"] = "4"
+    walk: Literal["p_align", "4"]
     # linux-loader <= 0.8.1 align_up(): a p_align that is not a power of two (0 included) is
     # Error::Align and the whole load fails. QEMU divides by p_align (0 kills it, SIGFPE).
-    owner_checked: bool = True  # namesz == 4 and the name "Xen\0"; QEMU compares the type only
-    elf32_desc_bytes: int = 4  # bytes of the descriptor read for an ELF32 image
-    elf64_desc_bytes: int = 4  # ... and for an ELF64 image
-    machines: frozenset[int] = frozenset({EM_386, EM_X86_64})  # e_machine values accepted
-    elf64_only: bool = False  # linux-loader: e_phentsize must be 56 (ELF32 fails)
-    refused_eflags: int = 0  # e_flags bits that stop the boot
-    multiboot_first: bool = False  # QEMU tries multiboot v1 before PVH
-    min_e_entry: int | None = None  # the VMM's highmem_start, checked against e_entry
-    absent: Absent = "fatal"  # what happens when no entry is found
-    bzimage_retry: bool = False  # Cloud Hypervisor >= 39 retries a failed ELF load as bzImage
+    owner_checked: bool  # namesz == 4 and the name "Xen\0"; QEMU compares the type only
+    elf32_desc_bytes: int  # bytes of the descriptor read for an ELF32 image
+    elf64_desc_bytes: int  # ... and for an ELF64 image
+    machines: frozenset[int]  # e_machine values accepted
+    elf64_only: bool  # linux-loader: e_phentsize must be 56 (ELF32 fails)
+    refused_eflags: int  # e_flags bits that stop the boot
+    multiboot_first: bool  # QEMU tries multiboot v1 before PVH
+    min_e_entry: int | None  # the VMM's highmem_start, checked against e_entry
+    absent: Absent  # what happens when no entry is found
+    bzimage_retry: bool  # Cloud Hypervisor >= 39 retries a failed ELF load as bzImage
     # QEMU 4.0-5.2 (`is64` always true): read_pvh_start_addr reads an ELF32 PT_NOTE's p_align
     # through a uint64_t*, so its upper half is the next program header's p_type.
-    elf32_align_read_64: bool = False
+    elf32_align_read_64: bool
     # What the VMM prints when the ELF has no PVH entry (Cloud Hypervisor), if anything.
-    absent_message: str = ""
+    absent_message: str
     # GRUB's PV loader: SHT_NOTE sections are read when no PT_NOTE holds a Xen note (2.04+).
-    reads_sections: bool = False
+    reads_sections: bool
     # Whether the boot depends on the Xen notes at all (False: GRUB i386-xen_pvh boots a
     # multiboot header, Firecracker before 1.12 enters e_entry whatever the notes say).
-    boots_from_notes: bool = True
+    boots_from_notes: bool
+
+    def __init__(
+        self,
+        *,
+        family: str,
+        version: tuple[int, ...],
+        name: str,
+        modes: frozenset[Mode],
+        note: str = "",
+        fixed_modes: bool = False,
+        covers_later: bool = False,
+        before: str = "",
+        engine: Engine,
+        program: str,
+        walk: Literal["p_align", "4"] = "4",
+        owner_checked: bool = True,
+        elf32_desc_bytes: int = 4,
+        elf64_desc_bytes: int = 4,
+        machines: frozenset[int] = frozenset({EM_386, EM_X86_64}),
+        elf64_only: bool = False,
+        refused_eflags: int = 0,
+        multiboot_first: bool = False,
+        min_e_entry: int | None = None,
+        absent: Absent = "fatal",
+        bzimage_retry: bool = False,
+        elf32_align_read_64: bool = False,
+        absent_message: str = "",
+        reads_sections: bool = False,
+        boots_from_notes: bool = True,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "family", family)
+        set_(self, "version", version)
+        set_(self, "name", name)
+        set_(self, "modes", modes)
+        set_(self, "note", note)
+        set_(self, "fixed_modes", fixed_modes)
+        set_(self, "covers_later", covers_later)
+        set_(self, "before", before)
+        set_(self, "engine", engine)
+        set_(self, "program", program)
+        set_(self, "walk", walk)
+        set_(self, "owner_checked", owner_checked)
+        set_(self, "elf32_desc_bytes", elf32_desc_bytes)
+        set_(self, "elf64_desc_bytes", elf64_desc_bytes)
+        set_(self, "machines", machines)
+        set_(self, "elf64_only", elf64_only)
+        set_(self, "refused_eflags", refused_eflags)
+        set_(self, "multiboot_first", multiboot_first)
+        set_(self, "min_e_entry", min_e_entry)
+        set_(self, "absent", absent)
+        set_(self, "bzimage_retry", bzimage_retry)
+        set_(self, "elf32_align_read_64", elf32_align_read_64)
+        set_(self, "absent_message", absent_message)
+        set_(self, "reads_sections", reads_sections)
+        set_(self, "boots_from_notes", boots_from_notes)
 
     @property
     def walks_p_align(self) -> bool:

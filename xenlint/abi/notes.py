@@ -9,7 +9,8 @@ The release in which libelf first *parses* a type is a property of each release 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from xenlint.record import Frozen
 
 
 class DescKind(enum.Enum):
@@ -23,14 +24,25 @@ class DescKind(enum.Enum):
     NONE = "none"  # never parsed by libelf (INFO)
 
 
-@dataclass(frozen=True)
-class NoteType:
+class NoteType(Frozen):
+    __slots__ = ("kind", "legacy_key", "name", "number", "summary")
+
     number: int
     name: str  # the suffix of XEN_ELFNOTE_<name>
     kind: DescKind
     summary: str
     # The key used for this note in the legacy `__xen_guest` string, if it has one.
-    legacy_key: str | None = None
+    legacy_key: str | None
+
+    def __init__(
+        self, number: int, name: str, kind: DescKind, summary: str, legacy_key: str | None = None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "number", number)
+        set_(self, "name", name)
+        set_(self, "kind", kind)
+        set_(self, "summary", summary)
+        set_(self, "legacy_key", legacy_key)
 
 
 def _t(number: int, name: str, kind: DescKind, summary: str, legacy: str | None = None) -> NoteType:

@@ -7,7 +7,8 @@ more families of the same shape, contributed through the `xenlint_targets` hook.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from xenlint.record import Frozen
 
 
 class Mode(enum.Enum):
@@ -49,24 +50,56 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Profile:
+class Profile(Frozen):
     """One target a project can name: a hypervisor release or a loader version."""
+
+    __slots__ = (
+        "before",
+        "covers_later",
+        "family",
+        "fixed_modes",
+        "modes",
+        "name",
+        "note",
+        "version",
+    )
 
     family: str  # "xen"; later "qemu", "firecracker", ...
     version: tuple[int, ...]  # the first release this profile describes
     name: str  # e.g. "xen-4.6" or "xen-4.10.1"
     modes: frozenset[Mode]  # guest modes this target can boot at all
-    note: str = ""  # one line shown by `xenlint targets`
+    note: str  # one line shown by `xenlint targets`
     # Loaders boot one mode whatever the image declares: judged in `modes` only, and a named
     # mode outside them does not apply (a Xen release is judged in every named mode instead).
-    fixed_modes: bool = False
+    fixed_modes: bool
     # The profile covers later versions up to the next profile of its family, so `qemu-7.2`
     # names the profile `qemu-6.0` (Xen lists every series, so an unlisted one is an error).
-    covers_later: bool = False
+    covers_later: bool
     # For a family's oldest profile: what came before it, in words, for the message naming an
     # older version ("Firecracker 0.x releases are not modelled").
-    before: str = ""
+    before: str
+
+    def __init__(
+        self,
+        *,
+        family: str,
+        version: tuple[int, ...],
+        name: str,
+        modes: frozenset[Mode],
+        note: str = "",
+        fixed_modes: bool = False,
+        covers_later: bool = False,
+        before: str = "",
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "family", family)
+        set_(self, "version", version)
+        set_(self, "name", name)
+        set_(self, "modes", modes)
+        set_(self, "note", note)
+        set_(self, "fixed_modes", fixed_modes)
+        set_(self, "covers_later", covers_later)
+        set_(self, "before", before)
 
     @property
     def label(self) -> str:

@@ -7,7 +7,7 @@ the later point releases of the same series up to the next profile (4.10.1 cover
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 from xenlint.abi import features as F
@@ -18,12 +18,37 @@ Version = tuple[int, ...]
 Shortcut = Literal["none", "pv+pvh", "pvh"]
 
 
-@dataclass(frozen=True, kw_only=True)
 class XenRelease(Profile):
     """What one Xen release does with a kernel's notes; field comments say where it comes from."""
 
     # elf_phdr_is_loadable: a PT_LOAD counts with R, W or X from 4.0; before, only with W or X
     # (RELEASE-4.0.0 vs 3.4:xen/common/libelf/libelf-tools.c), so a read-only one is skipped
+    __slots__ = (
+        "arm_skips_note_check",
+        "bounded_reads",
+        "dom0_bit_check_pv",
+        "dom0_bit_check_pvh",
+        "domu_refuses_required_dom0",
+        "feature_names",
+        "hvm_flag",
+        "known_notes",
+        "non_pae_pv32",
+        "note_check_shows_values",
+        "p2m_bounds_checked",
+        "paddr_offset_check_pvh",
+        "phys32_shortcut",
+        "pv32_default",
+        "pv_autotranslate_refused",
+        "pvh_dom0_parsed_as_pv",
+        "pvh_entry_bounds_checked",
+        "pvh_needs_phys32",
+        "read_only_load_skipped",
+        "segment_align_message",
+        "unknown_feature_fatal",
+        "xen_guest_for_pvh",
+        "xen_guest_hypercall_any_order",
+    )
+
     read_only_load_skipped: bool
     # elf_xen_note_check skips its LOADER/GUEST_OS/XEN_VERSION checks for EM_ARM (4.2+)
     arm_skips_note_check: bool
@@ -54,6 +79,74 @@ class XenRelease(Profile):
     domu_refuses_required_dom0: bool  # tools refuse '!dom0' for an unprivileged guest
     segment_align_message: str  # the toolstack allocator's error for a misaligned kernel start
 
+    def __init__(
+        self,
+        *,
+        family: str,
+        version: tuple[int, ...],
+        name: str,
+        modes: frozenset[Mode],
+        note: str = "",
+        fixed_modes: bool = False,
+        covers_later: bool = False,
+        before: str = "",
+        read_only_load_skipped: bool,
+        arm_skips_note_check: bool,
+        p2m_bounds_checked: bool,
+        known_notes: frozenset[int],
+        feature_names: frozenset[str],
+        unknown_feature_fatal: bool,
+        phys32_shortcut: Shortcut,
+        pvh_entry_bounds_checked: bool,
+        xen_guest_for_pvh: bool,
+        bounded_reads: bool,
+        paddr_offset_check_pvh: bool,
+        pvh_needs_phys32: bool,
+        dom0_bit_check_pv: bool,
+        dom0_bit_check_pvh: bool,
+        pvh_dom0_parsed_as_pv: bool,
+        hvm_flag: bool,
+        note_check_shows_values: bool,
+        xen_guest_hypercall_any_order: bool,
+        pv32_default: bool,
+        non_pae_pv32: bool,
+        pv_autotranslate_refused: bool,
+        domu_refuses_required_dom0: bool,
+        segment_align_message: str,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "family", family)
+        set_(self, "version", version)
+        set_(self, "name", name)
+        set_(self, "modes", modes)
+        set_(self, "note", note)
+        set_(self, "fixed_modes", fixed_modes)
+        set_(self, "covers_later", covers_later)
+        set_(self, "before", before)
+        set_(self, "read_only_load_skipped", read_only_load_skipped)
+        set_(self, "arm_skips_note_check", arm_skips_note_check)
+        set_(self, "p2m_bounds_checked", p2m_bounds_checked)
+        set_(self, "known_notes", known_notes)
+        set_(self, "feature_names", feature_names)
+        set_(self, "unknown_feature_fatal", unknown_feature_fatal)
+        set_(self, "phys32_shortcut", phys32_shortcut)
+        set_(self, "pvh_entry_bounds_checked", pvh_entry_bounds_checked)
+        set_(self, "xen_guest_for_pvh", xen_guest_for_pvh)
+        set_(self, "bounded_reads", bounded_reads)
+        set_(self, "paddr_offset_check_pvh", paddr_offset_check_pvh)
+        set_(self, "pvh_needs_phys32", pvh_needs_phys32)
+        set_(self, "dom0_bit_check_pv", dom0_bit_check_pv)
+        set_(self, "dom0_bit_check_pvh", dom0_bit_check_pvh)
+        set_(self, "pvh_dom0_parsed_as_pv", pvh_dom0_parsed_as_pv)
+        set_(self, "hvm_flag", hvm_flag)
+        set_(self, "note_check_shows_values", note_check_shows_values)
+        set_(self, "xen_guest_hypercall_any_order", xen_guest_hypercall_any_order)
+        set_(self, "pv32_default", pv32_default)
+        set_(self, "non_pae_pv32", non_pae_pv32)
+        set_(self, "pv_autotranslate_refused", pv_autotranslate_refused)
+        set_(self, "domu_refuses_required_dom0", domu_refuses_required_dom0)
+        set_(self, "segment_align_message", segment_align_message)
+
 
 def _at_least(version: Version, first: str, *backports: str) -> bool:
     """True when `version` has a change first released in `first`, or in a listed point release
@@ -63,6 +156,7 @@ def _at_least(version: Version, first: str, *backports: str) -> bool:
     return any(version[:2] == _v(b)[:2] and version >= _v(b) for b in backports)
 
 
+@cache  # the table below asks for the same few dozen versions some 1,300 times at import
 def _v(text: str) -> Version:
     parts = [int(p) for p in text.split(".")]
     return tuple(parts + [0] * (3 - len(parts)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -115,6 +114,8 @@ def _report(args: argparse.Namespace, run: Run, render: Callable[[Run], str]) ->
 
         rows = report.statistics(run.findings, run.show_info)
         if args.format == "json":
+            import json
+
             return json.dumps(rows, indent=2) + "\n"
         return report.statistics_text(rows)
     return render(run)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from xenlint.cli.parser import UsageError
 from xenlint.cli.stream import EXIT_OK, write
@@ -13,6 +12,8 @@ from xenlint.engine.rule import Rule
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Explain the one rule named by code or name; an unknown one is a usage error."""
+    import json
+
     if len(args.paths) != 1:
         raise UsageError("explain takes one rule code or name, e.g. 'xenlint explain XL402'")
     rule = registry.rule(args.paths[0])

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xenlint.cli.parser import UsageError
 from xenlint.cli.stream import EXIT_ERROR, EXIT_OK
@@ -17,6 +17,9 @@ from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
 from xenlint.session import expand, load_image
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def settings(args: argparse.Namespace, registry: Registry) -> Settings:
     """The settings of this run: the config file (--config, $XENLINT_CONFIG or the nearest
@@ -24,10 +27,17 @@ def settings(args: argparse.Namespace, registry: Registry) -> Settings:
     if args.isolated:
         cfg = Config()
     elif args.config is not None:
+        from pathlib import Path
+
         cfg = load(Path(args.config))
     else:
         env = os.environ.get("XENLINT_CONFIG")
-        found = Path(env) if env else find(Path.cwd())
+        if env:
+            from pathlib import Path
+
+            found: Path | None = Path(env)
+        else:
+            found = find(os.getcwd())
         cfg = load(found) if found else Config()
     modes = [m for value in args.mode or [] for m in split_list(value)] or None
     cli = Overrides(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TextIO
 
 from xenlint.abi.profile import MODE_ORDER
@@ -26,6 +25,8 @@ def rules(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
         for r in registry.rules.values()
     ]
     if args.format == "json":
+        import json  # only here: json costs a millisecond of every start-up
+
         print(json.dumps(rows, indent=2), file=out)
         return EXIT_OK
     width = max((len(str(r["name"])) for r in rows), default=4)
@@ -57,6 +58,8 @@ def targets(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
         for p in registry.profiles
     ]
     if args.format == "json":
+        import json  # only here: json costs a millisecond of every start-up
+
         print(json.dumps(rows, indent=2), file=out)
         return EXIT_OK
     width = max([12, *(len(str(r["name"])) for r in rows)])

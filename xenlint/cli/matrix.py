@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import TextIO
 
@@ -22,6 +21,8 @@ Grid = dict[tuple[str, Mode], "list[str] | None"]
 def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Write one table per readable image to `out`; returns 2 on an unreadable image or a
     crashed rule, else 0 (error findings are the table's content, not a failure)."""
+    import json
+
     config = settings(args, registry)
     modes = config.modes or MODE_ORDER
     profiles = config.profiles

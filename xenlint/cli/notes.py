@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TextIO
 
 from xenlint.cli.inputs import readable, settings
@@ -15,6 +14,8 @@ from xenlint.image.model import Image
 def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Write each readable image's notes to `out`; returns 2 if one was unreadable, else 0.
     Assembly sources and objects list their notes as written (xenlint.source.listing)."""
+    import json  # here: json costs a millisecond of every start-up
+
     from xenlint.source import kind
 
     sources = [p for p in args.paths if kind(p) in ("gas", "nasm", "object")]

@@ -7,11 +7,13 @@ argument (skipping option values) and treats it as the command only if it names 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from xenlint.errors import XenlintError
+from xenlint.record import Frozen
 
 COMMANDS: dict[str, str] = {
     "check": "check kernel images (the default: 'xenlint PATH...' is 'xenlint check PATH...')",
@@ -29,18 +31,61 @@ class UsageError(XenlintError):
     """A bad command line: reported as one line, exit status 2."""
 
 
+def _columns() -> int:
+    """The terminal width as shutil.get_terminal_size() finds it (COLUMNS, then the
+    terminal of stdout, else 80), without importing shutil on every start."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    # argparse's default width comes from shutil.get_terminal_size(), and importing shutil
+    # (with its fnmatch, bz2, lzma...) costs more than the rest of argparse at start-up.
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        if width is None:
+            width = _columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-@dataclass(frozen=True)
-class _Option:
+class _Option(Frozen):
+    __slots__ = ("flags", "kwargs", "shown")
+
     flags: tuple[str, ...]
     kwargs: dict[str, Any]
     #: Commands whose --help shows the option; the others accept it (as before the split)
     #: but it changes nothing there, so their help hides it.
-    shown: frozenset[str] = field(default_factory=frozenset)
+    shown: frozenset[str]
+
+    def __init__(
+        self, flags: tuple[str, ...], kwargs: dict[str, Any], shown: frozenset[str] | None = None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "flags", flags)
+        set_(self, "kwargs", kwargs)
+        set_(self, "shown", frozenset() if shown is None else shown)
 
 
 _CONFIGURED = frozenset({"check", "notes", "targets", "matrix"})

@@ -9,7 +9,6 @@ import re
 import stat
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 from xenlint.abi import bzimage as B
@@ -33,7 +32,8 @@ def write(output: str, output_file: str | None) -> None:
         sys.stdout.flush()
         return
     try:
-        Path(output_file).write_text(output, encoding="utf-8", errors="backslashreplace")
+        with open(output_file, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(output)
     except OSError as exc:
         raise UsageError(f"cannot write {output_file}: {exc.strerror or exc}") from None
 

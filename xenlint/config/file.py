@@ -7,13 +7,17 @@ against the loaded plugins by `xenlint.selection`.
 
 from __future__ import annotations
 
-import difflib
+import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xenlint.errors import XenlintError
+from xenlint.record import Record
+
+if TYPE_CHECKING:
+    # pathlib (with urllib.parse and ipaddress) is a sixth of a small run's start-up: it is
+    # imported only once a config file is found or named.
+    from pathlib import Path
 
 FILES = ("xenlint.toml", ".xenlint.toml", "pyproject.toml")
 KEYS = (
@@ -36,25 +40,71 @@ class ConfigError(XenlintError):
     """A configuration problem, reported as one line naming the file and key."""
 
 
-@dataclass
-class Config:
-    path: Path | None = None
-    targets: list[str] | None = None
-    modes: list[str] | None = None
-    select: list[str] | None = None
-    ignore: list[str] = field(default_factory=list)
-    extend_select: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)
-    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)  # plugin -> its table
-    per_file_ignores: dict[str, list[str]] = field(default_factory=dict)
-    paths: list[str] = field(default_factory=list)  # images to check when none are named
-    max_decompressed: int | None = None  # bytes; None = the loader's default
-    rule_time_limit: float | None = None  # seconds per rule and image; None = the default
+class Config(Record):
+    __slots__ = (
+        "extend_select",
+        "ignore",
+        "max_decompressed",
+        "modes",
+        "path",
+        "paths",
+        "per_file_ignores",
+        "plugins",
+        "rule_time_limit",
+        "select",
+        "severity",
+        "targets",
+    )
+
+    path: Path | None
+    targets: list[str] | None
+    modes: list[str] | None
+    select: list[str] | None
+    ignore: list[str]
+    extend_select: list[str]
+    severity: dict[str, str]
+    plugins: dict[str, dict[str, Any]]  # plugin -> its table
+    per_file_ignores: dict[str, list[str]]
+    paths: list[str]  # images to check when none are named
+    max_decompressed: int | None  # bytes; None = the loader's default
+    rule_time_limit: float | None  # seconds per rule and image; None = the default
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        targets: list[str] | None = None,
+        modes: list[str] | None = None,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        extend_select: list[str] | None = None,
+        severity: dict[str, str] | None = None,
+        plugins: dict[str, dict[str, Any]] | None = None,
+        per_file_ignores: dict[str, list[str]] | None = None,
+        paths: list[str] | None = None,
+        max_decompressed: int | None = None,
+        rule_time_limit: float | None = None,
+    ) -> None:
+        self.path = path
+        self.targets = targets
+        self.modes = modes
+        self.select = select
+        self.ignore = list() if ignore is None else ignore
+        self.extend_select = list() if extend_select is None else extend_select
+        self.severity = dict() if severity is None else severity
+        self.plugins = dict() if plugins is None else plugins
+        self.per_file_ignores = dict() if per_file_ignores is None else per_file_ignores
+        self.paths = list() if paths is None else paths
+        self.max_decompressed = max_decompressed
+        self.rule_time_limit = rule_time_limit
 
     def resolved_paths(self) -> list[str]:
         """`paths` relative to the config file's directory (build outputs, for hooks), shown
         relative to the working directory when they are below it, as a path typed there is:
         the pre-commit hook and `xenlint build/vmlinux` then print the same lines."""
+        if not self.paths:
+            return []
+        from pathlib import Path
+
         base = self.path.parent if self.path else Path.cwd()
         out = []
         for p in self.paths:
@@ -70,25 +120,32 @@ class Config:
         return str(self.path) if self.path else "command line"
 
 
-def find(start: Path) -> Path | None:
-    """The nearest config file at or above `start`; a pyproject.toml counts only with
-    a [tool.xenlint] table."""
-    for directory in (start, *start.parents):
+def find(start: str | os.PathLike[str]) -> Path | None:
+    """The nearest config file at or above the absolute directory `start`; a pyproject.toml
+    counts only with a [tool.xenlint] table. (Walked with os.path: most runs find none.)"""
+    directory = os.fspath(start)
+    while True:
         for name in FILES:
-            candidate = directory / name
-            if not candidate.is_file():
+            candidate = os.path.join(directory, name)
+            if not os.path.isfile(candidate):
                 continue
             if name != "pyproject.toml" or _mentions_xenlint(candidate):
-                return candidate
-    return None
+                from pathlib import Path
+
+                return Path(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
 
 
-def _mentions_xenlint(pyproject: Path) -> bool:
+def _mentions_xenlint(pyproject: str) -> bool:
     """Whether pyproject.toml has [tool.xenlint]; a byte search first spares parsing the
     TOML of every project that does not mention xenlint at all."""
     try:
-        if b"xenlint" not in pyproject.read_bytes():
-            return False
+        with open(pyproject, "rb") as fh:
+            if b"xenlint" not in fh.read():
+                return False
     except OSError:
         return False
     tool = _read(pyproject).get("tool", {})
@@ -123,6 +180,8 @@ def _kind(value: object) -> str:
 
 
 def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Config:
+    import difflib
+
     where = f"{path}: {prefix}" if path else prefix
     for key in table:
         if key not in KEYS:
@@ -156,7 +215,7 @@ def from_table(table: dict[str, Any], path: Path | None, prefix: str = "") -> Co
     return cfg
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: str | Path) -> dict[str, Any]:
     # Imported here: most runs find no config file and should not pay for the TOML parser.
     if sys.version_info >= (3, 11):
         import tomllib
@@ -180,7 +239,7 @@ def _read(path: Path) -> dict[str, Any]:
 MAX_CONFIG_BYTES = 1 << 20
 
 
-def read_config_bytes(path: Path) -> bytes:
+def read_config_bytes(path: str | Path) -> bytes:
     """The bytes of a config file. Any readable regular file will do, and the null device
     (`--config /dev/null`, an empty config); a directory, a FIFO (which would wait for a
     writer), another device or a socket is refused before it is opened."""

@@ -4,11 +4,9 @@ on which targets and modes. Every name that matches nothing is an error here."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, Profile
@@ -20,29 +18,78 @@ from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
 from xenlint.engine.targets import TargetError, resolve
 from xenlint.image.model import Image
+from xenlint.record import Record, replace
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 AUTO = "auto"
 
 
-@dataclass
-class Settings:
+class Settings(Record):
+    __slots__ = (
+        "base",
+        "default_loaders",
+        "max_decompressed",
+        "modes",
+        "paths",
+        "per_file_ignores",
+        "profiles",
+        "rule_options",
+        "rule_time_limit",
+        "rules",
+        "severity",
+        "targets_given",
+        "warnings",
+    )
+
     rules: list[Rule]
     severity: dict[str, Severity]
     profiles: tuple[Profile, ...]
     modes: tuple[Mode, ...] | None  # None = auto
-    per_file_ignores: list[tuple[str, list[Rule]]] = field(default_factory=list)
-    base: Path | None = None  # directory the per-file-ignore globs are relative to
-    paths: list[str] = field(default_factory=list)  # configured images, resolved
-    max_decompressed: int | None = None  # decompression cap in bytes; None = default
-    targets_given: bool = False  # targets named by the config or --target (not the default)
-    rule_time_limit: float | None = None  # seconds per rule and image; None = the default
+    per_file_ignores: list[tuple[str, list[Rule]]]
+    base: Path | None  # directory the per-file-ignore globs are relative to
+    paths: list[str]  # configured images, resolved
+    max_decompressed: int | None  # decompression cap in bytes; None = default
+    targets_given: bool  # targets named by the config or --target (not the default)
+    rule_time_limit: float | None  # seconds per rule and image; None = the default
     # rule code -> its plugin's options (declared defaults, overridden by the config)
-    rule_options: dict[str, Mapping[str, object]] = field(default_factory=dict)
+    rule_options: dict[str, Mapping[str, object]]
     # Without named targets: the PVH loader profiles, judged for ELF images that declare a
     # PVH entry (see `profiles_for`).
-    default_loaders: tuple[Profile, ...] = ()
+    default_loaders: tuple[Profile, ...]
     # One line each for the user: configuration that silently leaves something out.
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
+
+    def __init__(
+        self,
+        rules: list[Rule],
+        severity: dict[str, Severity],
+        profiles: tuple[Profile, ...],
+        modes: tuple[Mode, ...] | None,
+        per_file_ignores: list[tuple[str, list[Rule]]] | None = None,
+        base: Path | None = None,
+        paths: list[str] | None = None,
+        max_decompressed: int | None = None,
+        targets_given: bool = False,
+        rule_time_limit: float | None = None,
+        rule_options: dict[str, Mapping[str, object]] | None = None,
+        default_loaders: tuple[Profile, ...] = (),
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.rules = rules
+        self.severity = severity
+        self.profiles = profiles
+        self.modes = modes
+        self.per_file_ignores = list() if per_file_ignores is None else per_file_ignores
+        self.base = base
+        self.paths = list() if paths is None else paths
+        self.max_decompressed = max_decompressed
+        self.targets_given = targets_given
+        self.rule_time_limit = rule_time_limit
+        self.rule_options = dict() if rule_options is None else rule_options
+        self.default_loaders = default_loaders
+        self.warnings = list() if warnings is None else warnings
 
     def profiles_for(self, image: Image) -> tuple[Profile, ...]:
         """The targets an image is judged on. Named targets are used as named. The default
@@ -79,16 +126,33 @@ class Settings:
         return [r for r in self.rules if r.code not in ignored]
 
 
-@dataclass
-class Overrides:
+class Overrides(Record):
     """Command-line values; each replaces the config's value when given."""
 
-    targets: list[str] | None = None
-    modes: list[str] | None = None
-    select: list[str] | None = None
-    ignore: list[str] | None = None
-    extend_select: list[str] | None = None
-    max_decompressed: str | None = None
+    __slots__ = ("extend_select", "ignore", "max_decompressed", "modes", "select", "targets")
+
+    targets: list[str] | None
+    modes: list[str] | None
+    select: list[str] | None
+    ignore: list[str] | None
+    extend_select: list[str] | None
+    max_decompressed: str | None
+
+    def __init__(
+        self,
+        targets: list[str] | None = None,
+        modes: list[str] | None = None,
+        select: list[str] | None = None,
+        ignore: list[str] | None = None,
+        extend_select: list[str] | None = None,
+        max_decompressed: str | None = None,
+    ) -> None:
+        self.targets = targets
+        self.modes = modes
+        self.select = select
+        self.ignore = ignore
+        self.extend_select = extend_select
+        self.max_decompressed = max_decompressed
 
 
 def build(cfg: Config, cli: Overrides, registry: Registry) -> Settings:
@@ -251,6 +315,8 @@ def parse_modes(values: list[str] | None, where: str) -> tuple[Mode, ...] | None
 
 def match_selector(registry: Registry, selector: str, where: str, key: str) -> list[Rule]:
     """Rules a selector names: a code, a code prefix ('XL2'), a rule name or ALL."""
+    import difflib
+
     sel = selector.strip()
     if sel.upper() == "ALL":
         return list(registry.rules.values())
@@ -309,6 +375,8 @@ def select_rules(
 
 
 def _glob_matches(glob: str, path: str, base: Path | None) -> bool:
+    from pathlib import Path, PurePath  # only with per-file-ignores: not at start-up
+
     candidates = {PurePath(path).as_posix()}
     if base is not None:
         with contextlib.suppress(ValueError):

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from xenlint.abi import notes as N
@@ -20,6 +19,7 @@ from xenlint.engine.targets import collapse
 from xenlint.errors import XenlintError
 from xenlint.escape import escape
 from xenlint.image.model import Image, ImageError
+from xenlint.record import Frozen, replace
 from xenlint.replay.engines import LoaderEngine
 
 UNREADABLE = "XL000"
@@ -29,8 +29,20 @@ UNREADABLE = "XL000"
 MAX_RESULTS_PER_RULE = 5000
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Frozen):
+    __slots__ = (
+        "cells",
+        "code",
+        "fix",
+        "location",
+        "message",
+        "modes",
+        "name",
+        "path",
+        "severity",
+        "targets",
+    )
+
     path: str
     code: str
     name: str
@@ -40,7 +52,32 @@ class Finding:
     modes: tuple[str, ...]
     location: Location | None
     fix: str
-    cells: tuple[Cell, ...] = ()
+    cells: tuple[Cell, ...]
+
+    def __init__(
+        self,
+        path: str,
+        code: str,
+        name: str,
+        severity: Severity,
+        message: str,
+        targets: tuple[str, ...],
+        modes: tuple[str, ...],
+        location: Location | None,
+        fix: str,
+        cells: tuple[Cell, ...] = (),
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "code", code)
+        set_(self, "name", name)
+        set_(self, "severity", severity)
+        set_(self, "message", message)
+        set_(self, "targets", targets)
+        set_(self, "modes", modes)
+        set_(self, "location", location)
+        set_(self, "fix", fix)
+        set_(self, "cells", cells)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -325,7 +362,7 @@ def merge(
 ) -> list[Finding]:
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
     groups: dict[tuple[str, Location | None, Severity, str], list[Cell]] = {}
-    seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, Mode]]] = {}
+    seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, str]]] = {}
     for res in results:
         default = res.severity if res.severity is not None else rule.severity
         sev = overrides.get(rule.code, default)
@@ -340,23 +377,23 @@ def merge(
         cells = groups.setdefault(key, [])
         known = seen.setdefault(key, set())
         for cell in res.cells:
-            # by name and mode: comparing whole Cells compares every profile field (slow with
-            # all releases x modes, as the libelf differential runs)
-            if (cell.profile.name, cell.mode) not in known:
-                known.add((cell.profile.name, cell.mode))
+            # by profile name and mode value (str hashes are cached; an Enum's __hash__ is
+            # Python code): comparing whole Cells compares every profile field
+            name = (cell.profile.name, cell.mode.value)
+            if name not in known:
+                known.add(name)
                 cells.append(cell)
     findings = []
+    # 5000 results of a rule often cover the same cells: each distinct list of cells is
+    # split into exact targets x modes once.
+    splits: dict[tuple[int, ...], list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]]
+    splits = {}
     for (message, location, sev, fix), cells in groups.items():
-        by_profile: dict[str, list[Cell]] = {}
-        for cell in cells:
-            by_profile.setdefault(cell.profile.name, []).append(cell)
-        buckets: dict[tuple[Mode, ...], list[Cell]] = {}
-        for profile_cells in by_profile.values():
-            present = {c.mode for c in profile_cells}
-            modes = tuple(m for m in MODE_ORDER if m in present)
-            buckets.setdefault(modes, []).extend(profile_cells)
-        for modes, bucket in buckets.items():
-            profiles = list({c.profile.name: c.profile for c in bucket}.values())
+        ids = tuple(map(id, cells))
+        split = splits.get(ids)
+        if split is None:
+            split = splits[ids] = _split(cells)
+        for targets, modes, bucket in split:
             findings.append(
                 Finding(
                     path=path,
@@ -364,14 +401,31 @@ def merge(
                     name=rule.name,
                     severity=sev,
                     message=message,
-                    targets=tuple(p.name for p in profiles),
-                    modes=tuple(m.value for m in modes),
+                    targets=targets,
+                    modes=modes,
                     location=location,
                     fix=fix,
-                    cells=tuple(bucket),
+                    cells=bucket,
                 )
             )
     return findings
+
+
+def _split(cells: list[Cell]) -> list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]:
+    """(target names, mode values, cells) per group of targets judged in the same modes."""
+    by_profile: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_profile.setdefault(cell.profile.name, []).append(cell)
+    buckets: dict[tuple[Mode, ...], list[Cell]] = {}
+    for profile_cells in by_profile.values():
+        present = {c.mode.value for c in profile_cells}
+        modes = tuple(m for m in MODE_ORDER if m.value in present)
+        buckets.setdefault(modes, []).extend(profile_cells)
+    out = []
+    for modes, bucket in buckets.items():
+        targets = tuple({c.profile.name: None for c in bucket})
+        out.append((targets, tuple(m.value for m in modes), tuple(bucket)))
+    return out
 
 
 def _escaped(location: Location | None) -> Location | None:

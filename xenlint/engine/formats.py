@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from xenlint.record import Frozen
 
 if TYPE_CHECKING:
     from xenlint.output.report import Run
 
 
-@dataclass(frozen=True)
-class OutputFormat:
+class OutputFormat(Frozen):
     """A `xenlint check --format NAME` report.
 
     `render(run)` returns the whole report as text, written to standard output or the -o
@@ -22,3 +22,11 @@ class OutputFormat:
     name: str  # the --format value: lower case, unique across plugins
     description: str  # one line for `xenlint check --help`
     render: Callable[[Run], str]
+
+    __slots__ = ("description", "name", "render")
+
+    def __init__(self, name: str, description: str, render: Callable[[Run], str]) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "description", description)
+        set_(self, "render", render)

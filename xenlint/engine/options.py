@@ -8,11 +8,11 @@ of xenlint.toml), NAME being the plugin's entry-point name; rules read them as
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from xenlint.errors import XenlintError
+from xenlint.record import Frozen
 
 #: The value types an option may have (TOML's, without tables and dates).
 TYPES: dict[str, type | tuple[type, ...]] = {
@@ -28,8 +28,7 @@ class OptionError(XenlintError):
     """A plugin option table or value the plugins do not declare; one line naming the key."""
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(Frozen):
     """One configuration key a plugin reads.
 
     `type` is one of "str", "int", "float", "bool", "list[str]"; `default` is what rules see
@@ -39,6 +38,15 @@ class Option:
     type: str
     default: object
     help: str
+
+    __slots__ = ("default", "help", "name", "type")
+
+    def __init__(self, name: str, type: str, default: object, help: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "type", type)
+        set_(self, "default", default)
+        set_(self, "help", help)
 
     def check(self, value: object, where: str) -> object:
         """`value` if it has this option's type, else OptionError naming `where`."""

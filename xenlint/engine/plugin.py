@@ -7,10 +7,8 @@ broken plugin is reported by name and the others still load (conventions.md §1.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -23,6 +21,7 @@ from xenlint.engine.formats import OutputFormat
 from xenlint.engine.options import TYPES, Option
 from xenlint.engine.rule import Rule, Severity
 from xenlint.image.format import ImageFormat
+from xenlint.record import Frozen, Record
 from xenlint.replay.engines import LoaderEngine
 
 GROUP = "xenlint"
@@ -37,28 +36,74 @@ class _Manager(pluggy.PluginManager):
         return super().parse_hookimpl_opts(plugin, name)
 
 
-@dataclass(frozen=True)
-class PluginInfo:
+class PluginInfo(Frozen):
+    __slots__ = ("dist", "name", "version")
+
     name: str  # entry-point name
     dist: str
     version: str
 
+    def __init__(self, name: str, dist: str, version: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "dist", dist)
+        set_(self, "version", version)
 
-@dataclass
-class Registry:
+
+class Registry(Record):
     """Everything the plugins contributed, validated."""
 
+    __slots__ = (
+        "engines",
+        "errors",
+        "image_formats",
+        "manager",
+        "options",
+        "output_formats",
+        "plugins",
+        "profiles",
+        "rule_plugin",
+        "rules",
+        "warnings",
+    )
+
     manager: pluggy.PluginManager
-    plugins: list[PluginInfo] = field(default_factory=list)
-    rules: dict[str, Rule] = field(default_factory=dict)  # by code, in code order
-    rule_plugin: dict[str, str] = field(default_factory=dict)  # code -> plugin name
-    profiles: list[Profile] = field(default_factory=list)
-    engines: dict[str, LoaderEngine] = field(default_factory=dict)  # by name
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)  # one line each, the run goes on
-    output_formats: dict[str, OutputFormat] = field(default_factory=dict)  # by --format name
-    image_formats: list[ImageFormat] = field(default_factory=list)  # in the order asked
-    options: dict[str, list[Option]] = field(default_factory=dict)  # plugin name -> options
+    plugins: list[PluginInfo]
+    rules: dict[str, Rule]  # by code, in code order
+    rule_plugin: dict[str, str]  # code -> plugin name
+    profiles: list[Profile]
+    engines: dict[str, LoaderEngine]  # by name
+    errors: list[str]
+    warnings: list[str]  # one line each, the run goes on
+    output_formats: dict[str, OutputFormat]  # by --format name
+    image_formats: list[ImageFormat]  # in the order asked
+    options: dict[str, list[Option]]  # plugin name -> options
+
+    def __init__(
+        self,
+        manager: pluggy.PluginManager,
+        plugins: list[PluginInfo] | None = None,
+        rules: dict[str, Rule] | None = None,
+        rule_plugin: dict[str, str] | None = None,
+        profiles: list[Profile] | None = None,
+        engines: dict[str, LoaderEngine] | None = None,
+        errors: list[str] | None = None,
+        warnings: list[str] | None = None,
+        output_formats: dict[str, OutputFormat] | None = None,
+        image_formats: list[ImageFormat] | None = None,
+        options: dict[str, list[Option]] | None = None,
+    ) -> None:
+        self.manager = manager
+        self.plugins = list() if plugins is None else plugins
+        self.rules = dict() if rules is None else rules
+        self.rule_plugin = dict() if rule_plugin is None else rule_plugin
+        self.profiles = list() if profiles is None else profiles
+        self.engines = dict() if engines is None else engines
+        self.errors = list() if errors is None else errors
+        self.warnings = list() if warnings is None else warnings
+        self.output_formats = dict() if output_formats is None else output_formats
+        self.image_formats = list() if image_formats is None else image_formats
+        self.options = dict() if options is None else options
 
     def rule(self, code_or_name: str) -> Rule | None:
         key = code_or_name.strip()
@@ -106,6 +151,8 @@ def _unknown_hooks(module: object, name: str, dist: str) -> list[str]:
     found = []
     for attr in sorted(a for a in dir(module) if a.startswith(PREFIX) and a not in known):
         if callable(getattr(module, attr, None)):
+            import difflib  # only for a typo: difflib costs a millisecond of every start-up
+
             close = difflib.get_close_matches(attr, sorted(known), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             found.append(

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
+from xenlint.record import Frozen, replace
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -42,12 +42,18 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (use error, warning or info)") from None
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(Frozen):
     """One target in one guest mode: the unit every rule judges."""
+
+    __slots__ = ("mode", "profile")
 
     profile: Profile
     mode: Mode
+
+    def __init__(self, profile: Profile, mode: Mode) -> None:
+        set_ = object.__setattr__
+        set_(self, "profile", profile)
+        set_(self, "mode", mode)
 
     @property
     def xen(self) -> XenRelease | None:
@@ -64,21 +70,41 @@ class Cell:
         return f"{self.profile.name} {self.mode}"
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Frozen):
     """Where in the file a finding points: a note, a segment or section, a byte range."""
 
-    note: str | None = None  # "PHYS32_ENTRY"
-    container: str | None = None  # "PT_NOTE segment 1 (.note.Xen)"
-    offset: int | None = None  # file offset
-    length: int | None = None
+    __slots__ = ("column", "container", "length", "line", "note", "offset", "origin")
+
+    note: str | None  # "PHYS32_ENTRY"
+    container: str | None  # "PT_NOTE segment 1 (.note.Xen)"
+    offset: int | None  # file offset
+    length: int | None
     # Where the ELF came from when the file wraps it ("bzImage payload, xz", "gzip"); offsets
     # are then offsets in the decompressed ELF.
-    origin: str | None = None
+    origin: str | None
     # A line and column (1-based) in a source file, for findings on the assembly or linker
     # script that writes a note; text output then names `path:line:column` as compilers do.
-    line: int | None = None
-    column: int | None = None
+    line: int | None
+    column: int | None
+
+    def __init__(
+        self,
+        note: str | None = None,
+        container: str | None = None,
+        offset: int | None = None,
+        length: int | None = None,
+        origin: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "note", note)
+        set_(self, "container", container)
+        set_(self, "offset", offset)
+        set_(self, "length", length)
+        set_(self, "origin", origin)
+        set_(self, "line", line)
+        set_(self, "column", column)
 
     @classmethod
     def of_note(cls, note: Note) -> Location:
@@ -107,18 +133,35 @@ class Location:
         return " ".join(parts)
 
     def as_dict(self) -> dict[str, object]:
-        return {k: v for k, v in vars(self).items() if v is not None}
+        values = {k: getattr(self, k) for k in self._fields}
+        return {k: v for k, v in values.items() if v is not None}
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Frozen):
     """One problem found in some cells; severity and fix default to the rule's."""
+
+    __slots__ = ("cells", "fix", "location", "message", "severity")
 
     cells: tuple[Cell, ...]
     message: str
-    location: Location | None = None
-    severity: Severity | None = None
-    fix: str | None = None
+    location: Location | None
+    severity: Severity | None
+    fix: str | None
+
+    def __init__(
+        self,
+        cells: tuple[Cell, ...],
+        message: str,
+        location: Location | None = None,
+        severity: Severity | None = None,
+        fix: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "cells", cells)
+        set_(self, "message", message)
+        set_(self, "location", location)
+        set_(self, "severity", severity)
+        set_(self, "fix", fix)
 
 
 class Context:

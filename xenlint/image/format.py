@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from xenlint.abi import bzimage as B
+from xenlint.record import Frozen
 
 if TYPE_CHECKING:
     from xenlint.image.model import Image
@@ -16,8 +16,7 @@ if TYPE_CHECKING:
 HEAD_BYTES = B.HEADER_END
 
 
-@dataclass(frozen=True)
-class ImageFormat:
+class ImageFormat(Frozen):
     """A way a kernel image can be stored: a bare ELF, a bzImage, a gzip-compressed ELF...
 
     `sniff(head)` says from the file's first HEAD_BYTES bytes whether this format claims the
@@ -30,4 +29,21 @@ class ImageFormat:
     description: str  # for error messages and docs: "a gzip-compressed ELF"
     sniff: Callable[[bytes], bool]
     load: Callable[[str, int], Image]
-    looks_like: Callable[[bytes], bool] | None = None
+    looks_like: Callable[[bytes], bool] | None
+
+    __slots__ = ("description", "load", "looks_like", "name", "sniff")
+
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        sniff: Callable[[bytes], bool],
+        load: Callable[[str, int], Image],
+        looks_like: Callable[[bytes], bool] | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "description", description)
+        set_(self, "sniff", sniff)
+        set_(self, "load", load)
+        set_(self, "looks_like", looks_like)

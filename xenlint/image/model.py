@@ -8,7 +8,6 @@ from __future__ import annotations
 import bisect
 import os
 import stat
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
@@ -28,6 +27,7 @@ from xenlint.abi.elf import (
 )
 from xenlint.errors import XenlintError
 from xenlint.escape import escape
+from xenlint.record import Frozen
 
 if TYPE_CHECKING:
     from xenlint.image.symbols import SymbolSource, SymbolTable
@@ -202,23 +202,48 @@ ProblemKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class NoteProblem:
+class NoteProblem(Frozen):
+    __slots__ = ("container", "detail", "kind", "note_type", "offset", "xen")
+
     kind: ProblemKind
     container: Container
     offset: int
     detail: str
-    note_type: int | None = None
-    xen: bool = True  # the note is (or might be) a Xen note
+    note_type: int | None
+    xen: bool  # the note is (or might be) a Xen note
+
+    def __init__(
+        self,
+        kind: ProblemKind,
+        container: Container,
+        offset: int,
+        detail: str,
+        note_type: int | None = None,
+        xen: bool = True,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "container", container)
+        set_(self, "offset", offset)
+        set_(self, "detail", detail)
+        set_(self, "note_type", note_type)
+        set_(self, "xen", xen)
 
 
-@dataclass(frozen=True)
-class XenGuest:
+class XenGuest(Frozen):
     """The legacy `__xen_guest` section: a comma-separated NAME=VALUE string."""
+
+    __slots__ = ("items", "section", "text")
 
     section: Section
     text: str
     items: tuple[tuple[str, str], ...]
+
+    def __init__(self, section: Section, text: str, items: tuple[tuple[str, str], ...]) -> None:
+        set_ = object.__setattr__
+        set_(self, "section", section)
+        set_(self, "text", text)
+        set_(self, "items", items)
 
 
 class NoteBytes(NamedTuple):
@@ -236,8 +261,36 @@ class NoteBytes(NamedTuple):
     data: bytes | memoryview
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(Frozen):
+    __slots__ = (  # __dict__: it holds the cached_property indexes below
+        "__dict__",
+        "elf_class",
+        "entry",
+        "etype",
+        "flags",
+        "foreign_notes",
+        "format",
+        "head",
+        "little_endian",
+        "machine",
+        "note_bytes",
+        "origin",
+        "path",
+        "section_notes",
+        "section_problems",
+        "sections",
+        "sections_read",
+        "segment_notes",
+        "segment_problems",
+        "segments",
+        "size",
+        "skipped_segment_notes",
+        "skipped_segments",
+        "symbol_source",
+        "warnings",
+        "xen_guest",
+    )
+
     path: str
     format: str  # "elf"; later "elf.gz", "bzimage"
     size: int
@@ -257,16 +310,71 @@ class Image:
     segment_problems: tuple[NoteProblem, ...]
     section_problems: tuple[NoteProblem, ...]
     xen_guest: XenGuest | None
-    origin: str = ""  # where the ELF came from when it was wrapped (bzImage payload, gzip)
+    origin: str  # where the ELF came from when it was wrapped (bzImage payload, gzip)
     # False when only a decompressed prefix up to the last note segment was read: the section
     # headers at the end of the ELF were not, because Xen never consults them once a PT_NOTE
     # segment holds a Xen note (shared/abi/xen.md §5.1).
-    sections_read: bool = True
-    warnings: tuple[str, ...] = field(default=())
-    head: bytes = b""  # the first bytes of the file (QEMU's bzImage and multiboot probes)
-    note_bytes: tuple[NoteBytes, ...] = ()  # one per PT_NOTE segment, in header order
+    sections_read: bool
+    warnings: tuple[str, ...]
+    head: bytes  # the first bytes of the file (QEMU's bzImage and multiboot probes)
+    note_bytes: tuple[NoteBytes, ...]  # one per PT_NOTE segment, in header order
     # Where .symtab (or .dynsym) is, for fixes that name symbols; read on first use.
-    symbol_source: SymbolSource | None = None
+    symbol_source: SymbolSource | None
+
+    def __init__(
+        self,
+        path: str,
+        format: str,
+        size: int,
+        elf_class: int,
+        little_endian: bool,
+        machine: int,
+        etype: int,
+        entry: int,
+        flags: int,
+        segments: tuple[Segment, ...],
+        sections: tuple[Section, ...],
+        segment_notes: tuple[Note, ...],
+        section_notes: tuple[Note, ...],
+        skipped_segments: tuple[Segment, ...],
+        skipped_segment_notes: tuple[Note, ...],
+        foreign_notes: tuple[ForeignNote, ...],
+        segment_problems: tuple[NoteProblem, ...],
+        section_problems: tuple[NoteProblem, ...],
+        xen_guest: XenGuest | None,
+        origin: str = "",
+        sections_read: bool = True,
+        warnings: tuple[str, ...] = (),
+        head: bytes = b"",
+        note_bytes: tuple[NoteBytes, ...] = (),
+        symbol_source: SymbolSource | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "format", format)
+        set_(self, "size", size)
+        set_(self, "elf_class", elf_class)
+        set_(self, "little_endian", little_endian)
+        set_(self, "machine", machine)
+        set_(self, "etype", etype)
+        set_(self, "entry", entry)
+        set_(self, "flags", flags)
+        set_(self, "segments", segments)
+        set_(self, "sections", sections)
+        set_(self, "segment_notes", segment_notes)
+        set_(self, "section_notes", section_notes)
+        set_(self, "skipped_segments", skipped_segments)
+        set_(self, "skipped_segment_notes", skipped_segment_notes)
+        set_(self, "foreign_notes", foreign_notes)
+        set_(self, "segment_problems", segment_problems)
+        set_(self, "section_problems", section_problems)
+        set_(self, "xen_guest", xen_guest)
+        set_(self, "origin", origin)
+        set_(self, "sections_read", sections_read)
+        set_(self, "warnings", warnings)
+        set_(self, "head", head)
+        set_(self, "note_bytes", note_bytes)
+        set_(self, "symbol_source", symbol_source)
 
     @cached_property
     def symbols(self) -> SymbolTable:

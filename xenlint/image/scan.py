@@ -15,29 +15,42 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 
 from xenlint.abi import bzimage as B
 from xenlint.abi.elf import ET_DYN, ET_REL, PT_INTERP
 from xenlint.image.model import Image, ImageError, open_regular
+from xenlint.record import Frozen
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Frozen):
     """A file to check: `discovered` inside a directory, or named but `filtered` like one
     (`--skip-non-elf`)."""
 
+    __slots__ = ("discovered", "filtered", "path")
+
     path: str
     discovered: bool
-    filtered: bool = False
+    filtered: bool
+
+    def __init__(self, path: str, discovered: bool, filtered: bool = False) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "discovered", discovered)
+        set_(self, "filtered", filtered)
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(Frozen):
     """A file left out, with the reason `-v` prints."""
+
+    __slots__ = ("path", "reason")
 
     path: str
     reason: str
+
+    def __init__(self, path: str, reason: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "reason", reason)
 
 
 def classify(path: str, discovered: bool, skip_non_elf: bool = False) -> Candidate | Skipped:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import bisect
 import os
 import struct
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from xenlint.image.model import Section, open_regular
+from xenlint.record import Frozen
 
 SHT_SYMTAB, SHT_DYNSYM, SHT_STRTAB = 2, 11, 3
 STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE = 0, 1, 2, 3, 4
@@ -37,8 +37,7 @@ class Symbol(NamedTuple):
     shndx: int
 
 
-@dataclass(frozen=True)
-class SymbolSource:
+class SymbolSource(Frozen):
     """Where an image's symbol table is: enough to read it later without keeping it."""
 
     path: str  # the file on disk (not the display path)
@@ -46,6 +45,18 @@ class SymbolSource:
     little_endian: bool
     table: Section
     strings: Section
+
+    __slots__ = ("elf_class", "little_endian", "path", "strings", "table")
+
+    def __init__(
+        self, path: str, elf_class: int, little_endian: bool, table: Section, strings: Section
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "path", path)
+        set_(self, "elf_class", elf_class)
+        set_(self, "little_endian", little_endian)
+        set_(self, "table", table)
+        set_(self, "strings", strings)
 
 
 def find_source(

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from xenlint.abi.profile import Profile
 from xenlint.engine.check import Finding, target_label
 from xenlint.engine.rule import Rule, Severity
 from xenlint.escape import escape
+from xenlint.record import Frozen
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(Frozen):
     """One `xenlint check` as the machine reporters see it."""
+
+    __slots__ = (
+        "errors",
+        "exit_status",
+        "files",
+        "findings",
+        "rules",
+        "show_fixes",
+        "show_info",
+        "universe",
+    )
 
     findings: Sequence[Finding]
     errors: Sequence[str]  # one line each: rules that crashed
@@ -22,8 +31,29 @@ class Run:
     rules: Mapping[str, Rule]  # every registered rule, by code
     universe: Sequence[Profile]  # every known target, for collapsing target lists
     exit_status: int
-    show_fixes: bool = False  # --show-fixes: text lines carry each finding's fix
-    show_info: bool = True  # whether the human formats (text, github) print info findings
+    show_fixes: bool  # --show-fixes: text lines carry each finding's fix
+    show_info: bool  # whether the human formats (text, github) print info findings
+
+    def __init__(
+        self,
+        findings: Sequence[Finding],
+        errors: Sequence[str],
+        files: Sequence[str],
+        rules: Mapping[str, Rule],
+        universe: Sequence[Profile],
+        exit_status: int,
+        show_fixes: bool = False,
+        show_info: bool = True,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "findings", findings)
+        set_(self, "errors", errors)
+        set_(self, "files", files)
+        set_(self, "rules", rules)
+        set_(self, "universe", universe)
+        set_(self, "exit_status", exit_status)
+        set_(self, "show_fixes", show_fixes)
+        set_(self, "show_info", show_info)
 
     def label(self, finding: Finding) -> str:
         """The finding's targets and modes as text prints them: 'xen-4.0–4.3; pv, pvh'
@@ -31,8 +61,7 @@ class Run:
         return target_label(finding, self.universe)
 
 
-@dataclass(frozen=True)
-class Mistake:
+class Mistake(Frozen):
     """One line of the text report: every finding of one rule at one place of one file.
 
     A rule judges each (target, mode) cell on its own, and its message can say what each
@@ -41,7 +70,12 @@ class Mistake:
     line per mistake; the per-range findings stay in `findings` (and in JSON and SARIF,
     which report every finding)."""
 
+    __slots__ = ("findings",)
+
     findings: tuple[Finding, ...]  # the headline first: most severe, then newest target
+
+    def __init__(self, findings: tuple[Finding, ...]) -> None:
+        object.__setattr__(self, "findings", findings)
 
     @property
     def headline(self) -> Finding:
@@ -175,6 +209,8 @@ def _position(f: Finding) -> str:
 
 
 def as_json(findings: Sequence[Finding], errors: Sequence[str] = ()) -> str:
+    import json
+
     payload = {
         "version": 1,
         "findings": [f.as_dict() for f in findings],

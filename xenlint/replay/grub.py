@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from xenlint.abi import loaders as L
 from xenlint.abi import notes as N
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import EM_386, EM_X86_64, Image
+from xenlint.record import Frozen
 from xenlint.replay.engines import LoaderEngine
-from xenlint.replay.pvh import Failure, FailureKind, Reading
+from xenlint.replay.pvh import Failure, FailureKind, Reading, aligned_headers
 from xenlint.replay.reach import segment_at
 
 PAGE_SIZE = 4096
@@ -37,13 +37,20 @@ GRUB_CODECS = frozenset({"gzip", "xz"})
 MULTIBOOT_UNSUPPORTED = 0x0000FFF8
 
 
-@dataclass(frozen=True)
-class GrubNote:
+class GrubNote(Frozen):
     """A note parse_note takes as Xen's."""
+
+    __slots__ = ("desc", "offset", "type")
 
     offset: int
     type: int
     desc: bytes
+
+    def __init__(self, offset: int, type: int, desc: bytes) -> None:
+        set_ = object.__setattr__
+        set_(self, "offset", offset)
+        set_(self, "type", type)
+        set_(self, "desc", desc)
 
 
 def segment_notes(image: Image) -> Iterator[GrubNote]:
@@ -217,16 +224,18 @@ def multiboot_headers(head: bytes) -> tuple[tuple[int, int] | None, int | None]:
     multiboot_mbi.c)."""
     v1 = None
     window = head[: L.GRUB_MULTIBOOT_SEARCH]
-    for off in range(0, len(window) - 12 + 1, 4):
-        magic, flags, checksum = struct.unpack_from("<III", window, off)
-        if magic == L.MULTIBOOT_MAGIC and (magic + flags + checksum) & 0xFFFFFFFF == 0:
+    for off, (magic, flags, checksum) in aligned_headers(
+        window, L.MULTIBOOT_MAGIC, 4, 3, len(window) - 12 + 1
+    ):
+        if (magic + flags + checksum) & 0xFFFFFFFF == 0:
             v1 = (off, flags)
             break
     v2 = None
     window = head[: L.GRUB_MULTIBOOT2_SEARCH]
-    for off in range(0, len(window) - 16 + 1, 8):
-        magic, arch, length, checksum = struct.unpack_from("<IIII", window, off)
-        if magic == L.MULTIBOOT2_MAGIC and (magic + arch + length + checksum) & 0xFFFFFFFF == 0:
+    for off, (magic, arch, length, checksum) in aligned_headers(
+        window, L.MULTIBOOT2_MAGIC, 8, 4, len(window) - 16 + 1
+    ):
+        if (magic + arch + length + checksum) & 0xFFFFFFFF == 0:
             v2 = off
             break
     return v1, v2

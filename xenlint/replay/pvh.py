@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import bisect
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Literal
 
 from xenlint.abi import loaders as L
 from xenlint.abi import notes as N
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import Image, NoteBytes, Segment
+from xenlint.record import Frozen, replace
 
 if TYPE_CHECKING:
     from xenlint.replay.engines import LoaderEngine
@@ -47,9 +47,10 @@ FailureKind = Literal[
 BootPath = Literal["pvh", "multiboot", "linux64", "xen-pv", "linux"]
 
 
-@dataclass(frozen=True)
-class WalkedNote:
+class WalkedNote(Frozen):
     """A note header as this loader's walk meets it."""
+
+    __slots__ = ("desc_offset", "descsz", "name", "namesz", "offset", "segment", "type")
 
     segment: Segment
     offset: int  # file offset of the header
@@ -59,22 +60,63 @@ class WalkedNote:
     name: bytes  # the name field's bytes (namesz of them, as far as the file has them)
     desc_offset: int  # where this loader thinks the descriptor starts
 
+    def __init__(
+        self,
+        segment: Segment,
+        offset: int,
+        namesz: int,
+        descsz: int,
+        type: int,
+        name: bytes,
+        desc_offset: int,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "segment", segment)
+        set_(self, "offset", offset)
+        set_(self, "namesz", namesz)
+        set_(self, "descsz", descsz)
+        set_(self, "type", type)
+        set_(self, "name", name)
+        set_(self, "desc_offset", desc_offset)
+
     @property
     def owner(self) -> str:
         text = self.name.split(b"\0", 1)[0].decode("latin-1")
         return repr(text)
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(Frozen):
+    __slots__ = ("kind", "message", "segment")
+
     kind: FailureKind
     message: str  # what the loader prints or returns
-    segment: Segment | None = None
+    segment: Segment | None
+
+    def __init__(self, kind: FailureKind, message: str, segment: Segment | None = None) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "message", message)
+        set_(self, "segment", segment)
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(Frozen):
     """One loader's verdict on one image."""
+
+    __slots__ = (
+        "detail",
+        "engine",
+        "entry",
+        "failure",
+        "loader",
+        "matches",
+        "multiboot_flags",
+        "multiboot_offset",
+        "note",
+        "path",
+        "raw",
+        "reset_by",
+        "width",
+    )
 
     loader: LoaderProfile
     path: BootPath  # QEMU boots a multiboot header before any PVH note
@@ -84,11 +126,42 @@ class Reading:
     width: int  # bytes read for the value
     entry: int | None  # where execution starts (32 bits), None when the load fails
     failure: Failure | None
-    reset_by: Segment | None = None  # linux-loader: the later PT_NOTE that erased the match
-    multiboot_flags: int | None = None
-    multiboot_offset: int | None = None
-    detail: str = ""  # engine-specific words for messages (GRUB: which notes it read)
-    engine: LoaderEngine | None = None  # the engine that produced this reading
+    reset_by: Segment | None  # linux-loader: the later PT_NOTE that erased the match
+    multiboot_flags: int | None
+    multiboot_offset: int | None
+    detail: str  # engine-specific words for messages (GRUB: which notes it read)
+    engine: LoaderEngine | None  # the engine that produced this reading
+
+    def __init__(
+        self,
+        loader: LoaderProfile,
+        path: BootPath,
+        matches: tuple[WalkedNote, ...],
+        note: WalkedNote | None,
+        raw: int | None,
+        width: int,
+        entry: int | None,
+        failure: Failure | None,
+        reset_by: Segment | None = None,
+        multiboot_flags: int | None = None,
+        multiboot_offset: int | None = None,
+        detail: str = "",
+        engine: LoaderEngine | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "loader", loader)
+        set_(self, "path", path)
+        set_(self, "matches", matches)
+        set_(self, "note", note)
+        set_(self, "raw", raw)
+        set_(self, "width", width)
+        set_(self, "entry", entry)
+        set_(self, "failure", failure)
+        set_(self, "reset_by", reset_by)
+        set_(self, "multiboot_flags", multiboot_flags)
+        set_(self, "multiboot_offset", multiboot_offset)
+        set_(self, "detail", detail)
+        set_(self, "engine", engine)
 
     @property
     def found(self) -> bool:
@@ -136,21 +209,32 @@ def boots(image: Image, reading: Reading) -> bool:
     return entry_in_load(image, reading.entry) is not None
 
 
+def aligned_headers(
+    data: bytes, magic: int, align: int, words: int, stop: int
+) -> Iterator[tuple[int, tuple[int, ...]]]:
+    """Each offset below `stop`, a multiple of `align`, where `data` holds the little-endian
+    32-bit `magic`, with the `words` 32-bit words there (magic first), in offset order: the
+    probe loaders make at every `align` bytes (multiboot headers). The caller keeps
+    `stop + 4 * words - 1 <= len(data)`. Found with bytes.find rather than one unpack per
+    offset: QEMU's and GRUB's windows are 2,000-4,000 probes, milliseconds of every run."""
+    if stop <= 0:
+        return
+    pattern = magic.to_bytes(4, "little")
+    layout = struct.Struct(f"<{words}I")
+    off = data.find(pattern, 0, stop + 3)  # a match that starts below `stop`
+    while off >= 0:
+        if off % align == 0:
+            yield off, layout.unpack_from(data, off)
+        off = data.find(pattern, off + 1, stop + 3)
+
+
 def multiboot_header(image: Image) -> tuple[int, int] | None:
     """(offset, flags) of a multiboot v1 header QEMU would find, or None."""
     head = image.head
-    # QEMU probes the 4-byte aligned offsets below `limit` (each with 12 bytes to read).
-    limit = max(min(len(head) - 12, L.MULTIBOOT_SCAN_BYTES), 0)
-    # bytes.find for the magic, then the alignment and checksum QEMU checks: one unpack per
-    # 4-byte step was a third of the loader rules' time on a small image.
-    magic = struct.pack("<I", L.MULTIBOOT_MAGIC)
-    off = head.find(magic, 0, limit + 3)
-    while off >= 0:
-        if off % 4 == 0:
-            flags, checksum = struct.unpack_from("<II", head, off + 4)
-            if (L.MULTIBOOT_MAGIC + flags + checksum) & 0xFFFFFFFF == 0:
-                return off, flags
-        off = head.find(magic, off + 1, limit + 3)
+    limit = min(len(head) - 12, L.MULTIBOOT_SCAN_BYTES)
+    for off, (magic, flags, checksum) in aligned_headers(head, L.MULTIBOOT_MAGIC, 4, 3, limit):
+        if (magic + flags + checksum) & 0xFFFFFFFF == 0:
+            return off, flags
     return None
 
 

@@ -11,18 +11,19 @@ walk, replays a walk, and says where it lost step and which notes it missed.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, replace
 
 from xenlint.abi import notes as N
 from xenlint.image.model import Image, NoteBytes, Segment
+from xenlint.record import Frozen, replace
 
 XEN_NAME = N.XEN_OWNER + b"\0"
 MAX_NAME = 256  # a plausible owner name: NUL-terminated printable bytes, at most this long
 
 
-@dataclass(frozen=True)
-class Desync:
+class Desync(Frozen):
     """One walk that loses step in one PT_NOTE and misses Xen notes after it."""
+
+    __slots__ = ("align", "at", "cause", "foreign", "missed", "segment")
 
     segment: Segment
     align: int  # the padding the walk used
@@ -30,6 +31,23 @@ class Desync:
     cause: str  # what the bytes there are, in words
     foreign: str  # the note whose layout caused it ("owner 'GNU' type 5 ..."), or ""
     missed: tuple[tuple[int, int], ...]  # (file offset, type) of the Xen notes it never reaches
+
+    def __init__(
+        self,
+        segment: Segment,
+        align: int,
+        at: int,
+        cause: str,
+        foreign: str,
+        missed: tuple[tuple[int, int], ...],
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "segment", segment)
+        set_(self, "align", align)
+        set_(self, "at", at)
+        set_(self, "cause", cause)
+        set_(self, "foreign", foreign)
+        set_(self, "missed", missed)
 
     def describe(self, walker: str) -> str:
         """One sentence: where `walker` lost step and what it missed."""
@@ -80,8 +98,8 @@ class ScanBudget:
     (hours). Past the budget the remaining segments are not scanned: the rule says nothing
     about them rather than run without bound."""
 
-    BYTES = 64 << 20
-    PROBES = 200_000
+    BYTES = 16 << 20
+    PROBES = 50_000
 
     def __init__(self) -> None:
         self.bytes, self.probes = self.BYTES, self.PROBES

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
-from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Literal
 
@@ -18,14 +17,16 @@ from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import XenRelease
 from xenlint.image.model import PF_R, PF_W, PF_X, Image, Note
+from xenlint.record import Frozen, Record
 
 Source = Literal["notes", "xen_guest"]
 Pae = Literal["no", "yes", "extended-cr3", "bimodal"]  # enum xen_pae_type
 
 
-@dataclass(frozen=True)
-class FeatureToken:
+class FeatureToken(Frozen):
     """One token of a FEATURES string as libelf cuts it (at '|', or every 63 characters)."""
+
+    __slots__ = ("note", "required", "split", "text", "word")
 
     text: str  # the token without '!'
     required: bool
@@ -33,24 +34,48 @@ class FeatureToken:
     # One of several tokens libelf makes of one '|'-separated name because of the
     # 63-character limit: every piece, the remainder, and the empty token a '|' right after
     # a full 63-character piece produces.
-    split: bool = False
-    word: str = ""  # the '|'-separated name as written (with any '!'), which may be longer
+    split: bool
+    word: str  # the '|'-separated name as written (with any '!'), which may be longer
+
+    def __init__(
+        self, text: str, required: bool, note: Note | None, split: bool = False, word: str = ""
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "text", text)
+        set_(self, "required", required)
+        set_(self, "note", note)
+        set_(self, "split", split)
+        set_(self, "word", word)
 
     @property
     def display(self) -> str:
         return ("!" if self.required else "") + self.text
 
 
-@dataclass(frozen=True)
-class Phys32Reloc:
+class Phys32Reloc(Frozen):
     """PHYS32_RELOC as the PVH dom0 builder reads it (xen.md §7): each note sets the words its
     descsz covers (align, min, max), so with several notes every word keeps its last value."""
+
+    __slots__ = ("default_align", "note", "words", "zeroed")
 
     note: Note  # the last PHYS32_RELOC note
     words: tuple[int | None, int | None, int | None]  # align, min, max as given; None = absent
     default_align: int  # the largest loadable p_align if at least a page, else 2 MiB
     # The last note whose descsz (at least 4) is not a multiple of 4: its words all read as 0.
-    zeroed: Note | None = None
+    zeroed: Note | None
+
+    def __init__(
+        self,
+        note: Note,
+        words: tuple[int | None, int | None, int | None],
+        default_align: int,
+        zeroed: Note | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "note", note)
+        set_(self, "words", words)
+        set_(self, "default_align", default_align)
+        set_(self, "zeroed", zeroed)
 
     @property
     def align(self) -> int:
@@ -66,31 +91,94 @@ class Phys32Reloc:
         return N.RELOC_MAX_DEFAULT if self.words[2] is None else self.words[2]
 
 
-@dataclass
-class XenParse:
+class XenParse(Record):
+    __slots__ = (
+        "fatal",
+        "feature_strings",
+        "hvm",
+        "ignored",
+        "mode",
+        "numbers",
+        "pae",
+        "phys32_reloc",
+        "raw_phys32",
+        "release",
+        "required",
+        "source",
+        "strings",
+        "supported",
+        "supported_words",
+        "tokens",
+        "tokens_dropped",
+        "unknown",
+        "used",
+    )
+
     release: XenRelease
     mode: Mode
     hvm: bool  # parsed with the hvm flag (PVH on 4.16 and later)
     source: Source | None
-    strings: dict[str, str] = field(default_factory=dict)  # note name -> value as kept
-    numbers: dict[str, int] = field(default_factory=dict)  # note name -> value as read
-    raw_phys32: int | None = None  # PHYS32_ENTRY before the uint32 store
-    phys32_reloc: Phys32Reloc | None = None  # PHYS32_RELOC, on releases that parse it
-    supported: int = 0
-    required: int = 0
-    tokens: list[FeatureToken] = field(default_factory=list)
+    strings: dict[str, str]  # note name -> value as kept
+    numbers: dict[str, int]  # note name -> value as read
+    raw_phys32: int | None  # PHYS32_ENTRY before the uint32 store
+    phys32_reloc: Phys32Reloc | None  # PHYS32_RELOC, on releases that parse it
+    supported: int
+    required: int
+    tokens: list[FeatureToken]
     # Every FEATURES string Xen reads, with its note (None for the __xen_guest item).
-    feature_strings: list[tuple[Note | None, str]] = field(default_factory=list)
+    feature_strings: list[tuple[Note | None, str]]
     # Every SUPPORTED_FEATURES note Xen reads, with the 32-bit words libelf's array reader
     # sees in it (none when descsz is not a multiple of 4); only the first word counts.
-    supported_words: list[tuple[Note, tuple[int, ...]]] = field(default_factory=list)
-    unknown: list[FeatureToken] = field(default_factory=list)  # not in this release's table
+    supported_words: list[tuple[Note, tuple[int, ...]]]
+    unknown: list[FeatureToken]  # not in this release's table
     # Tokens past MAX_TOKENS_KEPT: counted into the bitmaps and the verdict, not kept.
-    tokens_dropped: int = 0
-    fatal: FeatureToken | None = None  # the token that makes the parse fail
-    ignored: list[Note] = field(default_factory=list)  # notes of types this release skips
-    used: list[Note] = field(default_factory=list)  # notes this release parses
-    pae: Pae = "no"  # PAE_MODE as libelf settles it: only ever switched on (sticky)
+    tokens_dropped: int
+    fatal: FeatureToken | None  # the token that makes the parse fail
+    ignored: list[Note]  # notes of types this release skips
+    used: list[Note]  # notes this release parses
+    pae: Pae  # PAE_MODE as libelf settles it: only ever switched on (sticky)
+
+    def __init__(
+        self,
+        release: XenRelease,
+        mode: Mode,
+        hvm: bool,
+        source: Source | None,
+        strings: dict[str, str] | None = None,
+        numbers: dict[str, int] | None = None,
+        raw_phys32: int | None = None,
+        phys32_reloc: Phys32Reloc | None = None,
+        supported: int = 0,
+        required: int = 0,
+        tokens: list[FeatureToken] | None = None,
+        feature_strings: list[tuple[Note | None, str]] | None = None,
+        supported_words: list[tuple[Note, tuple[int, ...]]] | None = None,
+        unknown: list[FeatureToken] | None = None,
+        tokens_dropped: int = 0,
+        fatal: FeatureToken | None = None,
+        ignored: list[Note] | None = None,
+        used: list[Note] | None = None,
+        pae: Pae = "no",
+    ) -> None:
+        self.release = release
+        self.mode = mode
+        self.hvm = hvm
+        self.source = source
+        self.strings = dict() if strings is None else strings
+        self.numbers = dict() if numbers is None else numbers
+        self.raw_phys32 = raw_phys32
+        self.phys32_reloc = phys32_reloc
+        self.supported = supported
+        self.required = required
+        self.tokens = list() if tokens is None else tokens
+        self.feature_strings = list() if feature_strings is None else feature_strings
+        self.supported_words = list() if supported_words is None else supported_words
+        self.unknown = list() if unknown is None else unknown
+        self.tokens_dropped = tokens_dropped
+        self.fatal = fatal
+        self.ignored = list() if ignored is None else ignored
+        self.used = list() if used is None else used
+        self.pae = pae
 
     @property
     def phys32_entry(self) -> int | None:
@@ -309,23 +397,47 @@ class NoteIndex:
         return self._palign
 
 
-@dataclass(frozen=True)
-class _FeaturesSplit:
+class _FeaturesSplit(Frozen):
     """The FEATURES notes a parse reads, split where MAX_TOKENS_KEPT is reached: the notes
     before it are parsed token by token, the rest only counted (per distinct string)."""
+
+    __slots__ = ("counts", "first", "kept", "strings")
 
     kept: list[Note]
     strings: list[tuple[Note | None, str]]  # (note, its string) of each counted note
     counts: dict[str, int]  # distinct counted string -> how many notes hold it
     first: dict[str, Note]  # distinct counted string -> its first note
 
+    def __init__(
+        self,
+        kept: list[Note],
+        strings: list[tuple[Note | None, str]],
+        counts: dict[str, int],
+        first: dict[str, Note],
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "kept", kept)
+        set_(self, "strings", strings)
+        set_(self, "counts", counts)
+        set_(self, "first", first)
 
-@dataclass(frozen=True)
-class _FeatureVerdict:
+
+class _FeatureVerdict(Frozen):
+    __slots__ = ("fatal", "required", "supported", "unknown")
+
     supported: int
     required: int
     unknown: tuple[int, ...]  # indices of the unknown tokens
     fatal: int | None  # index of the first token that fails the parse
+
+    def __init__(
+        self, supported: int, required: int, unknown: tuple[int, ...], fatal: int | None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "supported", supported)
+        set_(self, "required", required)
+        set_(self, "unknown", unknown)
+        set_(self, "fatal", fatal)
 
 
 def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
@@ -528,10 +640,21 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
         ) & _UNSET_ADDR
 
 
-@dataclass(frozen=True)
-class Addresses:
+class Addresses(Frozen):
     """elf_xen_addr_calc_check's view of the kernel (xen.md §6.1): where it thinks the image
     lies in the guest's virtual address space, and where it enters."""
+
+    __slots__ = (
+        "entry",
+        "entry_from",
+        "kend",
+        "kstart",
+        "paddr_offset",
+        "paddr_offset_without_virt_base",
+        "pend",
+        "pstart",
+        "virt_base",
+    )
 
     virt_base: int  # VIRT_BASE, 0 when unset (forced to 0 for hvm)
     paddr_offset: int  # PADDR_OFFSET, or its default (0 with notes, VIRT_BASE in __xen_guest)
@@ -542,6 +665,29 @@ class Addresses:
     pstart: int  # the p_paddr range of the loadable segments (all-ones/0 when there is none)
     pend: int
     paddr_offset_without_virt_base: bool  # "ERROR: ELF_PADDR_OFFSET set, VIRT_BASE unset"
+
+    def __init__(
+        self,
+        virt_base: int,
+        paddr_offset: int,
+        kstart: int,
+        kend: int,
+        entry: int,
+        entry_from: str,
+        pstart: int,
+        pend: int,
+        paddr_offset_without_virt_base: bool,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "virt_base", virt_base)
+        set_(self, "paddr_offset", paddr_offset)
+        set_(self, "kstart", kstart)
+        set_(self, "kend", kend)
+        set_(self, "entry", entry)
+        set_(self, "entry_from", entry_from)
+        set_(self, "pstart", pstart)
+        set_(self, "pend", pend)
+        set_(self, "paddr_offset_without_virt_base", paddr_offset_without_virt_base)
 
     @property
     def out_of_bounds(self) -> str | None:

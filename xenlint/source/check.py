@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from xenlint.abi import notes as N
 from xenlint.abi.elf import ELF_MAGIC
@@ -29,6 +29,7 @@ from xenlint.engine.check import Finding, cells_for, run_rules
 from xenlint.engine.rule import Cell, Location, Severity
 from xenlint.image.elf import parse_elf
 from xenlint.image.model import Image, ImageError
+from xenlint.record import replace  # Finding is a Record, not a dataclass
 from xenlint.source import fixes
 from xenlint.source.model import Item, NoteSection, Origin, SourceFile
 

@@ -4,11 +4,11 @@ empty names, names with whitespace, names cut at 63 characters, and a trailing '
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from xenlint import hookimpl
 from xenlint.abi import features as F
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
+from xenlint.record import Frozen
 from xenlint.replay.xen import FeatureToken, XenParse
 
 
@@ -44,13 +44,19 @@ empty entries and no trailing '|', e.g. "writable_page_tables|pae_pgdir_above_4g
             yield from _trailing_bars(ctx, cell, parse)
 
 
-@dataclass(frozen=True)
-class _Verdict:
+class _Verdict(Frozen):
     """What a release does with an unknown piece: refuse the kernel, stop reading the
     __xen_guest string, or ignore it."""
 
+    __slots__ = ("consequence", "severity")
+
     severity: Severity
     consequence: str
+
+    def __init__(self, severity: Severity, consequence: str) -> None:
+        set_ = object.__setattr__
+        set_(self, "severity", severity)
+        set_(self, "consequence", consequence)
 
 
 def _verdict(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Iterator
 
@@ -75,6 +74,8 @@ _LOWER = {name.lower(): name for name in F.BY_NAME}
 @functools.lru_cache(maxsize=4096)  # once per name: a FEATURES string may hold thousands
 def suggestion(text: str) -> str | None:
     """The real feature name closest to `text`, ignoring case; None if none is close."""
+    import difflib
+
     close = difflib.get_close_matches(text.lower(), list(_LOWER), n=1, cutoff=0.6)
     return _LOWER[close[0]] if close else None
 

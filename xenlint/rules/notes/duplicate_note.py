@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import replace
 
 from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.decode import display
 from xenlint.image.model import Image, Note
+from xenlint.record import replace
 from xenlint.replay.xen import numeric, string_value
 
 # Notes that only ever switch something on (xen.md §5.2): a later "no" undoes nothing.

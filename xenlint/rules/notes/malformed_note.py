@@ -48,16 +48,21 @@ elfnote.h): namesz 4 for "Xen\\0", descsz the real descriptor size, each part pa
         notes_at: dict[int, Note] = {}  # an index, not a scan per problem (65535 of each)
         for n in ctx.image.notes:
             notes_at.setdefault(n.offset, n)
+        # The message depends on a cell only through XSA-55 (bounded reads): the cells are
+        # split once, not once per problem (an image may have 65535 problems, 100 cells).
+        groups = group_cells((cell, _release(cell).bounded_reads) for cell in ctx.xen_cells)
+        every = tuple(ctx.xen_cells)
         for problem in ctx.image.problems:
             note = notes_at.get(problem.offset)
             location = Location(_note_name(problem), problem.container.describe(), problem.offset)
             severity = _severity(problem)
-            verdicts = group_cells(
-                (cell, _message(problem, note, _release(cell).bounded_reads))
-                for cell in ctx.xen_cells
-            )
+            messages = {bounded: _message(problem, note, bounded) for bounded in groups}
+            if len(set(messages.values())) == 1:
+                verdicts = {next(iter(messages.values())): every}
+            else:
+                verdicts = {messages[bounded]: cells for bounded, cells in groups.items()}
             for message, cells in verdicts.items():
-                yield Result(cells, str(message), location, severity, _fix(problem))
+                yield Result(cells, message, location, severity, _fix(problem))
 
 
 def _note_name(problem: NoteProblem) -> str | None:
