@@ -9,17 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from xenlint.abi.profile import Mode, Profile
 from xenlint.config.settings import Settings
 from xenlint.engine.check import (
     DEFAULT_RULE_TIME_LIMIT,
     UNREADABLE,
     Finding,
     cells_for,
+    declared_modes,
     run_rules,
     unreadable,
 )
 from xenlint.engine.plugin import Registry
-from xenlint.engine.rule import Severity
+from xenlint.engine.rule import Cell, Severity
 from xenlint.errors import XenlintError
 from xenlint.image import scan
 from xenlint.image.format import ImageFormat
@@ -122,6 +124,29 @@ def load_image(
     return read(path, max_decompressed=limit, formats=formats)
 
 
+class _CellMemo:
+    """`cells_for` once per distinct (targets, modes, declared modes) of a run, not once per
+    image: a directory of thousands of kernels has a handful of kinds, and each image would
+    build the same few dozen Cells. The cells depend on the image only through the modes it
+    declares (under `auto`); the profiles are the run's own objects, alive all run, so their
+    ids name them."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[object, ...], tuple[Cell, ...]] = {}
+
+    def __call__(
+        self, image: Image, profiles: Sequence[Profile], modes: Sequence[Mode] | None
+    ) -> tuple[Cell, ...]:
+        declared = None if modes else declared_modes(image)
+        key = (tuple(map(id, profiles)), tuple(modes) if modes else None, declared)
+        cells = self._memo.get(key)
+        if cells is None:
+            if len(self._memo) > 256:
+                self._memo.clear()
+            cells = self._memo[key] = tuple(cells_for(image, profiles, modes))
+        return cells
+
+
 def lint(
     paths: Iterable[str],
     settings: Settings,
@@ -138,6 +163,7 @@ def lint(
     from xenlint.source import kind as source_kind
 
     out = Outcome()
+    same_cells = _CellMemo()
     sources: list[str] = []
     disabled: set[str] = set()  # rules that misbehaved: reported once, then not run again
     formats = registry.image_formats
@@ -177,7 +203,7 @@ def lint(
                 on_skip(path, reason)
             continue
         out.checked.append(path)
-        cells = cells_for(image, settings.profiles_for(image), settings.modes)
+        cells = same_cells(image, settings.profiles_for(image), settings.modes)
         found, crashed = run_rules(
             image,
             settings.rules_for(path),

@@ -704,6 +704,19 @@ class Addresses(Frozen):
 def addresses(image: Image, parse: XenParse) -> Addresses:
     """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
     not modelled (it only widens the range)."""
+    # Seven rules ask for each parsed cell of an image: worked out once per parse, kept in
+    # the image's memo (with the parse, so its id stays its own) and gone with the image; a
+    # parse is not changed once made.
+    key = (__name__, "addresses", id(parse))
+    hit = image.memo.get(key)
+    if hit is not None and hit[0] is parse:  # type: ignore[index]
+        return hit[1]  # type: ignore[index]
+    calc = _addresses(image, parse)
+    image.memo[key] = (parse, calc)
+    return calc
+
+
+def _addresses(image: Image, parse: XenParse) -> Addresses:
     hvm, legacy = parse.hvm, parse.source == "xen_guest"
     given_base, given_offset = parse.given(N.VIRT_BASE), parse.given(N.PADDR_OFFSET)
     given_entry = parse.given(N.ENTRY)
