@@ -731,21 +731,16 @@ class Addresses(Frozen):
 def addresses(image: Image, parse: XenParse) -> Addresses:
     """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
     not modelled (it only widens the range)."""
-    # Seven rules ask for each parsed cell of an image: worked out once per parse. Only the
-    # current image's are kept (the memo holds the image and parses it names, so their ids
-    # stay theirs), and a parse is not changed once made.
-    if _ADDRESSES_OF[0] is not image:
-        _ADDRESSES_OF[:] = [image, {}]
-    memo: dict[int, tuple[XenParse, Addresses]] = _ADDRESSES_OF[1]  # type: ignore[assignment]
-    hit = memo.get(id(parse))
-    if hit is not None and hit[0] is parse:
-        return hit[1]
+    # Seven rules ask for each parsed cell of an image: worked out once per parse, kept in
+    # the image's memo (with the parse, so its id stays its own) and gone with the image; a
+    # parse is not changed once made.
+    key = (__name__, "addresses", id(parse))
+    hit = image.memo.get(key)
+    if hit is not None and hit[0] is parse:  # type: ignore[index]
+        return hit[1]  # type: ignore[index]
     calc = _addresses(image, parse)
-    memo[id(parse)] = (parse, calc)
+    image.memo[key] = (parse, calc)
     return calc
-
-
-_ADDRESSES_OF: list[object] = [None, {}]  # the image, and id(parse) -> (parse, addresses)
 
 
 def _addresses(image: Image, parse: XenParse) -> Addresses:
