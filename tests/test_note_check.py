@@ -276,3 +276,21 @@ def test_xl102_xen_guest_and_elf32(lint: Lint) -> None:
     assert all("set XEN_VER=xen-3.0 in the __xen_guest" in f for f in fixes(found, "XL102"))
     elf32 = kernel(loader="generic", xen_version="3.0", bits=32, big_endian=True)
     assert targets_of(lint(elf32, modes=["pv"], select=CODES), "XL102", "error") == ALL
+
+
+def test_parse_for_cell_keeps_every_field() -> None:
+    """Context.xen gives each cell a shell of the shared parse (XenParse.for_cell, positional
+    for speed): every field but release and mode must be the shared parse's own object, for
+    the fields there are now and any added later."""
+    from xenlint.record import replace
+    from xenlint.replay.xen import XenParse
+
+    sentinels = {name: object() for name in XenParse._fields}
+    shared = XenParse(**sentinels)  # type: ignore[arg-type]
+    release, mode = RELEASES[-1], Mode.PVH
+    shell = shared.for_cell(release, mode)
+    assert shell.release is release and shell.mode is mode
+    for name in XenParse._fields:
+        if name not in ("release", "mode"):
+            assert getattr(shell, name) is sentinels[name], name
+    assert shell == replace(shared, release=release, mode=mode)

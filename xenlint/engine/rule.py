@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import XenRelease
-from xenlint.record import Frozen, replace
+from xenlint.record import Frozen
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -274,7 +274,7 @@ class Context:
                     self._note_index = xenparse.NoteIndex(self.image)
                 shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
                 self._shared_parses[same] = shared
-            self._parses[key] = replace(shared, release=cell.xen, mode=cell.mode)
+            self._parses[key] = shared.for_cell(cell.xen, cell.mode)
         parse = self._parses[key]
         self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own
         return parse

@@ -180,6 +180,33 @@ class XenParse(Record):
         self.used = list() if used is None else used
         self.pae = pae
 
+    def for_cell(self, release: XenRelease, mode: Mode) -> XenParse:
+        """This parse as `release` in `mode` read it, for a cell whose parse key is the same
+        (the dicts and lists are shared, as with `replace`). Positional arguments: a check
+        builds one per Xen cell of every image, and `replace` by keyword cost three times as
+        much (tests/test_note_check.py checks it against `replace`)."""
+        return XenParse(
+            release,
+            mode,
+            self.hvm,
+            self.source,
+            self.strings,
+            self.numbers,
+            self.raw_phys32,
+            self.phys32_reloc,
+            self.supported,
+            self.required,
+            self.tokens,
+            self.feature_strings,
+            self.supported_words,
+            self.unknown,
+            self.tokens_dropped,
+            self.fatal,
+            self.ignored,
+            self.used,
+            self.pae,
+        )
+
     @property
     def phys32_entry(self) -> int | None:
         """PHYS32_ENTRY as libelf stores it: a uint32, with 0xFFFFFFFF meaning unset."""
