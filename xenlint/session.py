@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from xenlint.abi.profile import Mode, Profile
 from xenlint.config.settings import Settings
@@ -27,16 +26,30 @@ from xenlint.errors import XenlintError
 from xenlint.image import scan
 from xenlint.image.format import ImageFormat
 from xenlint.image.model import Image, ImageError
+from xenlint.record import Record
 
 
-@dataclass
-class Outcome:
+class Outcome(Record):
     """What a run found: findings in file order, crashed-rule errors, the files looked at."""
 
-    findings: list[Finding] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # one line each: a rule that raised
-    checked: list[str] = field(default_factory=list)  # every file looked at, in order
-    unreadable: bool = False  # an XL000 finding at error severity, or an unreadable source
+    __slots__ = ("checked", "errors", "findings", "unreadable")
+
+    findings: list[Finding]
+    errors: list[str]  # one line each: a rule that raised
+    checked: list[str]  # every file looked at, in order
+    unreadable: bool  # an XL000 finding at error severity, or an unreadable source
+
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        errors: list[str] | None = None,
+        checked: list[str] | None = None,
+        unreadable: bool = False,
+    ) -> None:
+        self.findings = [] if findings is None else findings
+        self.errors = [] if errors is None else errors
+        self.checked = [] if checked is None else checked
+        self.unreadable = unreadable
 
 
 def expand(

@@ -73,20 +73,18 @@ def refuse_overwrite(output_file: str | None, inputs: Sequence[str]) -> None:
 # How the outputs xenlint writes begin, so that -o replaces an earlier report (CI and make
 # write the same file on every run) and refuses anything else: a source file, a Makefile,
 # someone's notes. tests/test_hostile_io.py writes every format and listing and checks each
-# is recognised.
-_TEXT_STARTS = re.compile(
-    rb"""\A(?:
+# is recognised. (Patterns, not compiled objects: re compiles them on the first -o over an
+# existing file, not at every start.)
+_TEXT_STARTS = rb"""\A(?:
         \s*\Z                                        # a clean run's text report: empty
       | [^\n]*\bXL\d{3}\b                           # findings, github, rules, explain
       | [^\n]*:\ ELF(?:32|64)\ [^\n]*;\ Xen\ (?:reads|finds)     # notes
       | [^\n]*:\n\ {8,}pv\b                         # matrix
       | [+\ ]\ \S+\ +pv                             # targets
       | <\?xml[^>]*>\s*<testsuites\ name="xenlint"   # junit
-    )""",
-    re.VERBOSE,
-)
+    )"""
 # JSON outputs: findings, SARIF, GitLab, notes, rules and targets name one of these early.
-_JSON_MARKS = re.compile(
+_JSON_MARKS = (
     rb'\A\s*\[\s*\]\s*\Z|"xenlint"|"XL\d{3}|"findings"|"byte_order"|"selected_for_pvh_elf"'
 )
 
@@ -94,8 +92,8 @@ _JSON_MARKS = re.compile(
 def is_report(head: bytes) -> bool:
     """Whether `head`, the first 4 KiB of a file, is the start of an output xenlint writes."""
     if head.lstrip()[:1] in (b"{", b"["):
-        return _JSON_MARKS.search(head) is not None
-    return _TEXT_STARTS.match(head) is not None
+        return re.search(_JSON_MARKS, head) is not None
+    return re.match(_TEXT_STARTS, head, re.VERBOSE) is not None
 
 
 def to_output(output_file: str | None, produce: Callable[[TextIO], int]) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pluggy
@@ -124,12 +123,22 @@ def load(extra: list[tuple[str, object]] | None = None) -> Registry:
     pm = _Manager("xenlint")
     pm.add_hookspecs(hookspecs)
     registry = Registry(pm)
+    # Plugin code (imports, hooks) runs with standard output sent to standard error: a
+    # plugin's print() must not land in a JSON or SARIF report on standard output. One
+    # redirection for the whole loading, not one per plugin and hook.
+    with contextlib.redirect_stdout(sys.stderr):
+        _load_all(registry, extra)
+    return registry
+
+
+def _load_all(registry: Registry, extra: list[tuple[str, object]] | None) -> None:
+    pm = registry.manager
+    known = {n for n in dir(hookspecs) if n.startswith(PREFIX)}
     for ep, dist, version in _entry_points():
         try:
-            with _plugin_output():
-                module = ep.load()
+            module = ep.load()
             pm.register(module, name=ep.name)
-            registry.warnings.extend(_unknown_hooks(module, ep.name, dist))
+            registry.warnings.extend(_unknown_hooks(module, ep.name, dist, known))
         except (Exception, SystemExit) as exc:  # foreign code's failure is reported, not raised
             registry.errors.append(
                 f'failed to load plugin "{ep.name}" from {dist} {version}: '
@@ -141,13 +150,11 @@ def load(extra: list[tuple[str, object]] | None = None) -> Registry:
         pm.register(obj, name=name)
         registry.plugins.append(PluginInfo(name, "<local>", ""))
     _collect(registry)
-    return registry
 
 
-def _unknown_hooks(module: object, name: str, dist: str) -> list[str]:
-    """A `xenlint_*` attribute that is no hook is most likely a typo (`xenlint_rulez`) that
-    would leave the plugin silently inert."""
-    known = {n for n in dir(hookspecs) if n.startswith(PREFIX)}
+def _unknown_hooks(module: object, name: str, dist: str, known: set[str]) -> list[str]:
+    """A `xenlint_*` attribute that is no hook (not in `known`) is most likely a typo
+    (`xenlint_rulez`) that would leave the plugin silently inert."""
     found = []
     for attr in sorted(a for a in dir(module) if a.startswith(PREFIX) and a not in known):
         if callable(getattr(module, attr, None)):
@@ -162,21 +169,12 @@ def _unknown_hooks(module: object, name: str, dist: str) -> list[str]:
     return found
 
 
-@contextlib.contextmanager
-def _plugin_output() -> Iterator[None]:
-    """Plugin code runs with standard output sent to standard error: a plugin's print()
-    must not land in a JSON or SARIF report on standard output."""
-    with contextlib.redirect_stdout(sys.stderr):
-        yield
-
-
 def _collect(registry: Registry) -> None:
     pm = registry.manager
     rules: dict[str, Rule] = {}
     names: dict[str, str] = {}
     for impl in pm.hook.xenlint_rules.get_hookimpls():  # registration order: first wins
-        with _plugin_output():
-            contributed = _call(registry, impl, "xenlint_rules")
+        contributed = _call(registry, impl, "xenlint_rules")
         for rule in contributed:
             problem = _rule_problem(rule)
             if problem:
@@ -199,8 +197,7 @@ def _collect(registry: Registry) -> None:
             registry.rule_plugin[rule.code] = impl.plugin_name
     registry.rules = dict(sorted(rules.items()))
     for impl in pm.hook.xenlint_loader_engines.get_hookimpls():
-        with _plugin_output():
-            engines = _call(registry, impl, "xenlint_loader_engines")
+        engines = _call(registry, impl, "xenlint_loader_engines")
         for engine in engines:
             if not isinstance(engine, LoaderEngine) or not getattr(engine, "name", None):
                 registry.errors.append(
@@ -216,8 +213,7 @@ def _collect(registry: Registry) -> None:
                 registry.engines[engine.name] = engine
     seen: set[str] = set()
     for impl in pm.hook.xenlint_targets.get_hookimpls():
-        with _plugin_output():
-            contributed = _call(registry, impl, "xenlint_targets")
+        contributed = _call(registry, impl, "xenlint_targets")
         for profile in contributed:
             if not isinstance(profile, Profile):
                 registry.errors.append(f'plugin "{impl.plugin_name}": {profile!r} is no Profile')

@@ -82,11 +82,13 @@ def _span(profile: Profile, members: list[Profile]) -> tuple[tuple[int, ...], tu
     """The versions a profile stands for, [start, end): up to the next profile of its family,
     and for a family that lists every series (Xen) no further than its own series."""
     start = _pad(profile.version)
-    later = [_pad(p.version) for p in members if _pad(p.version) > start]
+    # `members` are in version order (families()): the next profile is the first later one.
+    # (Not a list of every later one: that made selecting the default targets O(n^2).)
+    later = next((v for v in (_pad(p.version) for p in members) if v > start), None)
     series_end = (start[0], start[1] + 1, 0)
     if profile.covers_later:
-        return start, later[0] if later else (10**9, 0, 0)
-    return start, min([series_end, *later[:1]])
+        return start, later if later is not None else (10**9, 0, 0)
+    return start, series_end if later is None else min(series_end, later)
 
 
 def _in_range(
