@@ -158,6 +158,8 @@ def desync(
     if budget is not None:
         budget.bytes -= end
     data = bytes(raw.data[:end])
+    if data.find(XEN_NAME, 13, end) < 0:  # no Xen name past the first header's: nothing missed
+        return None
     found = [(off, t) for off, t in candidates(data, end, budget) if not types or t in types]
     if not found or align <= 0 or found[-1][0] == 0:  # a walk always reads the first header
         return None
