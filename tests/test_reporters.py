@@ -390,3 +390,35 @@ def test_source_findings_in_json_and_sarif(capsys: pytest.CaptureFixture[str]) -
             region = result["locations"][0]["physicalLocation"]["region"]
             assert region["startLine"] == line and region["startColumn"] > 1
         validate_sarif(log)
+
+
+def test_other_messages_on_the_headline_targets_are_not_named_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two XL403 messages on the same note and release (a leading '|' and a '||'): the text
+    line says the other message is on the same targets instead of repeating them
+    ('[xen-3.1; pv] [also xen-3.1; pv: ...]' read as a duplicate, said a new user)."""
+    from elfbuilder import Note
+
+    image = tmp_path / "bars.elf"
+    image.write_bytes(xen_kernel([Note(10, b"|writable_page_tables||pae_pgdir_above_4gb\0")]))
+    _, out, _ = run(
+        ["--target", "xen-3.1", "--mode", "pv", "--select", "XL403", str(image)], capsys
+    )
+    (line,) = out.splitlines()
+    assert "[xen-3.1; pv] [also the same targets: see --format full]" in line
+    _, out, _ = run(
+        [
+            "--target",
+            "xen-3.1",
+            "--mode",
+            "pv",
+            "--select",
+            "XL403",
+            "--format",
+            "full",
+            str(image),
+        ],
+        capsys,
+    )
+    assert "a leading '|'" in out and "'||'" in out

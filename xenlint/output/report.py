@@ -162,7 +162,7 @@ def text(
         if label:
             line += f" [{label}]"
         if others and not full:
-            line += f" [also {_also(others, sev, universe)}: see --format full]"
+            line += f" [also {_also(others, sev, label, universe)}: see --format full]"
         if head.location is not None:
             line += f" ({head.location.describe()})"
         lines.append(line)
@@ -182,11 +182,20 @@ MAX_ALSO = 4  # target ranges named after the headline before '...'
 def _also(
     others: Sequence[tuple[Severity, str, list[Finding]]],
     head: Severity,
+    head_label: str,
     universe: Sequence[Profile],
 ) -> str:
     """The other ranges, each once: a FEATURES note naming 40 unknown features is one line
-    whose other messages share two ranges, not a line listing 40 copies of them."""
-    labels = list(dict.fromkeys(_other(sev, fs, head, universe) for sev, _, fs in others))
+    whose other messages share two ranges, not a line listing 40 copies of them. Another
+    message on the headline's own targets is said so, not named by those targets again
+    (`[xen-3.1; pv] [also xen-3.1; pv: ...]` read as a duplicate)."""
+    same = "the same targets"
+    labels = list(
+        dict.fromkeys(
+            same if label == head_label else label
+            for label in (_other(sev, fs, head, universe) for sev, _, fs in others)
+        )
+    )
     shown = "; ".join(labels[:MAX_ALSO]) + ("; ..." if len(labels) > MAX_ALSO else "")
     if len(others) > len(labels):
         return f"{len(others)} other messages on {shown}"
