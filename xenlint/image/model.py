@@ -8,8 +8,9 @@ from __future__ import annotations
 import bisect
 import os
 import stat
+from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 from xenlint.abi import notes as N
 from xenlint.abi.elf import (
@@ -31,6 +32,9 @@ from xenlint.record import Frozen
 
 if TYPE_CHECKING:
     from xenlint.image.symbols import SymbolSource, SymbolTable
+
+
+T = TypeVar("T")
 
 
 class ImageError(XenlintError):
@@ -470,6 +474,13 @@ class Image(Frozen):
         live and die with the image: a module-level cache would keep the last image's note
         bytes (up to 64 MiB) alive after its run."""
         return {}
+
+    def remember(self, key: object, compute: Callable[[], T]) -> T:
+        """compute(), once per image and `key` (kept in `memo`, which see)."""
+        memo = self.memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]  # type: ignore[return-value]
 
     @cached_property
     def _ranges(self) -> dict[int, tuple[int, int] | None]:

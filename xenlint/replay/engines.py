@@ -169,9 +169,19 @@ def builtin() -> list[LoaderEngine]:
 _BUILTIN: dict[str, LoaderEngine] = {}
 
 
+def _builtins() -> dict[str, LoaderEngine]:
+    if not _BUILTIN:
+        _BUILTIN.update((e.name, e) for e in builtin())
+    return _BUILTIN
+
+
 def builtin_engine(name: str) -> LoaderEngine:
     """The built-in engine called `name`; KeyError when there is none (a plugin's engine is
     found through the plugin registry instead)."""
-    if not _BUILTIN:
-        _BUILTIN.update((e.name, e) for e in builtin())
-    return _BUILTIN[name]
+    return _builtins()[name]
+
+
+def is_builtin(engine: LoaderEngine) -> bool:
+    """Whether `engine` is one of xenlint's own engines, by class (the plugin registry holds
+    other instances of them)."""
+    return any(type(engine) is type(e) for e in _builtins().values())

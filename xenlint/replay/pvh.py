@@ -171,31 +171,17 @@ class Reading(Frozen):
 def read(image: Image, loader: LoaderProfile, engine: LoaderEngine | None = None) -> Reading:
     """Replay `loader` on `image` with `engine`, by default the built-in engine named by
     `loader.engine` (KeyError when no built-in has that name: pass a plugin's engine)."""
-    from xenlint.replay.engines import builtin_engine
+    from xenlint.replay.engines import builtin_engine, is_builtin
 
     chosen = engine if engine is not None else builtin_engine(loader.engine)
-    if type(chosen) not in _builtin_types():  # a plugin's engine may read any field
+    if not is_builtin(chosen):  # a plugin's engine may read any field
         return replace(chosen.read(image, loader), engine=chosen)
     # Profiles of releases that behave alike share one replay per image (the built-in
     # engines read only the behaviour fields): 20 loader cells over 65535 PT_NOTEs walked
     # them 20 times.
     key = (__name__, chosen, _behaviour(loader))
-    shared = image.memo.get(key)
-    if shared is None:
-        shared = image.memo[key] = replace(chosen.read(image, loader), engine=chosen)
-    assert isinstance(shared, Reading)
+    shared = image.remember(key, lambda: replace(chosen.read(image, loader), engine=chosen))
     return shared if shared.loader is loader else replace(shared, loader=loader)
-
-
-def _builtin_types() -> set[type]:
-    from xenlint.replay.engines import builtin
-
-    if not _BUILTIN_TYPES:
-        _BUILTIN_TYPES.update(type(e) for e in builtin())
-    return _BUILTIN_TYPES
-
-
-_BUILTIN_TYPES: set[type] = set()
 
 
 def _behaviour(loader: LoaderProfile) -> tuple[object, ...]:
@@ -483,10 +469,7 @@ class _RawIndex:
     @classmethod
     def of(cls, image: Image) -> _RawIndex:
         """The index of `image`, built once for all the loaders reading it."""
-        found = image.memo.get(cls)
-        if found is None:
-            found = image.memo[cls] = cls(image)
-        return found  # type: ignore[return-value]
+        return image.remember(cls, lambda: cls(image))
 
     def walk(self, walker: Walker, seg: Segment, align: int) -> WalkedNote | Failure | None:
         """`walker` over the segment's kept bytes, once per (bytes, start, align, size):

@@ -294,19 +294,10 @@ def segment_at(image: Image, index: int) -> Segment | None:
     return segs[index] if 0 <= index < len(segs) and segs[index].index == index else None
 
 
-def _cached(image: Image, key: object, compute):  # type: ignore[no-untyped-def]
-    """compute(), once per image: several rules ask the same question of one image, per cell."""
-    memo = image.memo
-    key = (__name__, key)
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]
-
-
 def xen_misses(image: Image) -> list[Desync]:
     """Xen walks that lose Xen notes Xen then reads from nowhere else (a type it finds in no
     note of its parse)."""
-    return _cached(image, "xen", lambda: _xen_misses(image))  # type: ignore[no-any-return]
+    return image.remember((__name__, "xen"), lambda: _xen_misses(image))
 
 
 def _xen_misses(image: Image) -> list[Desync]:
@@ -324,7 +315,7 @@ def _xen_misses(image: Image) -> list[Desync]:
 def loader_miss(image: Image, walks_p_align: bool) -> Desync | None:
     """The first PT_NOTE where a PVH loader's walk (by p_align, or by 4) loses a well-formed
     PHYS32_ENTRY note."""
-    return _cached(image, walks_p_align, lambda: _loader_miss(image, walks_p_align))  # type: ignore[no-any-return]
+    return image.remember((__name__, walks_p_align), lambda: _loader_miss(image, walks_p_align))
 
 
 def _loader_miss(image: Image, walks_p_align: bool) -> Desync | None:

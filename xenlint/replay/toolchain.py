@@ -77,19 +77,19 @@ def gnu_property_in(image: Image, seg: Segment) -> ForeignNote | None:
 
 
 def _gnu_properties(image: Image) -> tuple[list[int], list[ForeignNote]]:
-    key = (__name__, "gnu-properties")
-    found = image.memo.get(key)
-    if found is None:
-        notes = sorted(
-            (
-                n
-                for n in image.foreign_notes
-                if n.owner == GNU_OWNER and n.type == NT_GNU_PROPERTY_TYPE_0
-            ),
-            key=lambda n: n.offset,
-        )
-        found = image.memo[key] = ([n.offset for n in notes], notes)
-    return found  # type: ignore[return-value]
+    return image.remember((__name__, "gnu-properties"), lambda: _sorted_properties(image))
+
+
+def _sorted_properties(image: Image) -> tuple[list[int], list[ForeignNote]]:
+    notes = sorted(
+        (
+            n
+            for n in image.foreign_notes
+            if n.owner == GNU_OWNER and n.type == NT_GNU_PROPERTY_TYPE_0
+        ),
+        key=lambda n: n.offset,
+    )
+    return [n.offset for n in notes], notes
 
 
 GNU_PROPERTY_FIX = (

@@ -732,15 +732,10 @@ def addresses(image: Image, parse: XenParse) -> Addresses:
     """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
     not modelled (it only widens the range)."""
     # Seven rules ask for each parsed cell of an image: worked out once per parse, kept in
-    # the image's memo (with the parse, so its id stays its own) and gone with the image; a
-    # parse is not changed once made.
+    # the image's memo with the parse (so no other parse can take its id while the entry
+    # lives) and gone with the image; a parse is not changed once made.
     key = (__name__, "addresses", id(parse))
-    hit = image.memo.get(key)
-    if hit is not None and hit[0] is parse:  # type: ignore[index]
-        return hit[1]  # type: ignore[index]
-    calc = _addresses(image, parse)
-    image.memo[key] = (parse, calc)
-    return calc
+    return image.remember(key, lambda: (parse, _addresses(image, parse)))[1]
 
 
 def _addresses(image: Image, parse: XenParse) -> Addresses:
