@@ -182,7 +182,7 @@ class Context:
         #: The options of the plugin whose rule is running: its [tool.xenlint.plugins.NAME]
         #: table over the defaults it declares (the xenlint_options hook); read-only.
         self.options: Mapping[str, object] = MappingProxyType({})
-        self._parses: dict[tuple[str, str], XenParse] = {}  # by profile name and mode value
+        self._parses: dict[tuple[str, int], XenParse] = {}  # by profile name and mode id
         self._by_cell: dict[int, tuple[Cell, XenParse]] = {}
         self._parsed_cells: list[tuple[Cell, XenParse]] | None = None
         self._shared_parses: dict[tuple[object, ...], XenParse] = {}
@@ -283,7 +283,7 @@ class Context:
         found = []
         for cell in cells:
             assert cell.xen is not None, "xen() needs a Xen cell"
-            key = (cell.profile.name, cell.mode.value)
+            key = (cell.profile.name, id(cell.mode))  # an Enum hashes in Python
             parse = self._parses.get(key)
             if parse is None:
                 # Cells whose releases read notes alike share one parse (the lists in it
