@@ -127,8 +127,22 @@ def cells_for(
             chosen = [m for m in profile.modes if not modes or m in modes]
         else:
             chosen = [m for m in wanted if modes or m in profile.modes] or list(wanted)
-        cells.extend(Cell(profile, m) for m in MODE_ORDER if m in chosen)
+        cells.extend(_cell(profile, m) for m in MODE_ORDER if m in chosen)
     return cells
+
+
+# A Cell is a value: one object per profile and mode serves every image of a run (a directory
+# of thousands of images would build some forty per image).
+_CELLS: dict[tuple[int, str], Cell] = {}  # by the profile's id and the mode's value
+
+
+def _cell(profile: Profile, mode: Mode) -> Cell:
+    cell = _CELLS.get((id(profile), mode.value))  # the value: an Enum hashes in Python
+    if cell is None or cell.profile is not profile:  # the cell keeps its profile, and its id
+        if len(_CELLS) > 4096:
+            _CELLS.clear()
+        cell = _CELLS[(id(profile), mode.value)] = Cell(profile, mode)
+    return cell
 
 
 def run_rules(
@@ -166,7 +180,7 @@ def run_rules(
                 continue
             ctx.options = (options or {}).get(rule.code, no_options)
             found = _run_one(ctx, rule, timer, errors, disabled)
-            if found is not None:
+            if found:  # most rules find nothing on most images
                 findings.extend(merge(image.path, rule, found, universe, severity or {}))
     findings.sort(key=_order)
     return findings, errors
@@ -365,8 +379,10 @@ def merge(
     seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, str]]] = {}
     # A rule's results share a few tuples of cells (5000 results over the same 30 cells):
     # each tuple's cells, deduplicated by name, are worked out once (the results keep the
-    # tuples alive, so an id names one).
+    # tuples alive, so an id names one). It often yields the same message and fix for cell
+    # after cell: each distinct text is escaped once.
     unique_of: dict[int, tuple[list[Cell], list[tuple[str, str]]]] = {}
+    messages: dict[str, str] = {}
     fixes: dict[str, str] = {}
     kept = list(results)
     for res in kept:
@@ -378,7 +394,10 @@ def merge(
             escaped_fix = fixes[fix] = escape(fix, newlines=True)
         # Messages quote note strings, owner and section names: escaped here, once for every
         # rule and output (xenlint.escape), so no image byte steers a terminal or a CI log.
-        key = (escape(res.message), _escaped(res.location), sev, escaped_fix)
+        message = messages.get(res.message)
+        if message is None:
+            message = messages[res.message] = escape(res.message)
+        key = (message, _escaped(res.location), sev, escaped_fix)
         unique = unique_of.get(id(res.cells))
         if unique is None:
             unique = unique_of[id(res.cells)] = _unique_cells(res.cells)
@@ -393,16 +412,8 @@ def merge(
                 known.add(name)
                 cells.append(cell)
     findings = []
-    # 5000 results of a rule often cover the same cells: each distinct list of cells is
-    # split into exact targets x modes once.
-    splits: dict[tuple[int, ...], list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]]
-    splits = {}
     for (message, location, sev, fix), cells in groups.items():
-        ids = tuple(map(id, cells))
-        split = splits.get(ids)
-        if split is None:
-            split = splits[ids] = _split(cells)
-        for targets, modes, bucket in split:
+        for targets, modes, bucket in _split_once(cells):
             findings.append(
                 Finding(
                     path=path,
@@ -430,7 +441,24 @@ def _unique_cells(cells: tuple[Cell, ...]) -> tuple[list[Cell], list[tuple[str, 
     return list(unique.values()), list(unique)
 
 
-def _split(cells: list[Cell]) -> list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]:
+_Split = list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]
+# Each distinct list of cells, split once: 5000 results of a rule often cover the same cells,
+# and image after image of a directory yields the same lists (cells_for reuses its Cells).
+# By the cells' ids; the entry keeps the cells, so no other cell takes an id while it lives.
+_SPLITS: dict[tuple[int, ...], tuple[list[Cell], _Split]] = {}
+
+
+def _split_once(cells: list[Cell]) -> _Split:
+    ids = tuple(map(id, cells))
+    hit = _SPLITS.get(ids)
+    if hit is None:
+        if len(_SPLITS) > 4096:
+            _SPLITS.clear()
+        hit = _SPLITS[ids] = (cells, _split(cells))
+    return hit[1]
+
+
+def _split(cells: list[Cell]) -> _Split:
     """(target names, mode values, cells) per group of targets judged in the same modes."""
     by_profile: dict[str, list[Cell]] = {}
     for cell in cells:

@@ -7,7 +7,7 @@ apply to; the core merges equal results across cells into one finding with a tar
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from xenlint.replay.engines import LoaderEngine
     from xenlint.replay.pvh import Reading
     from xenlint.replay.xen import NoteIndex, XenParse
+
+
+T = TypeVar("T")
 
 
 class Severity(enum.IntEnum):
@@ -45,26 +48,24 @@ class Severity(enum.IntEnum):
 class Cell(Frozen):
     """One target in one guest mode: the unit every rule judges."""
 
-    __slots__ = ("mode", "profile")
+    __slots__ = ("loader", "mode", "profile", "xen")
 
     profile: Profile
     mode: Mode
+    if TYPE_CHECKING:
+        # Not fields (equality, hash and repr stay those of profile and mode): the profile
+        # again, typed, worked out once here because rules ask hundreds of times per image.
+        xen: XenRelease | None  # the Xen release this cell targets, if it is one
+        loader: LoaderProfile | None  # the PVH loader (QEMU, linux-loader, a VMM), if one
 
     def __init__(self, profile: Profile, mode: Mode) -> None:
+        from xenlint.abi.loaders import LoaderProfile
+
         set_ = object.__setattr__
         set_(self, "profile", profile)
         set_(self, "mode", mode)
-
-    @property
-    def xen(self) -> XenRelease | None:
-        return self.profile if isinstance(self.profile, XenRelease) else None
-
-    @property
-    def loader(self) -> LoaderProfile | None:
-        """The PVH loader (QEMU, linux-loader, a VMM) this cell targets, if it is one."""
-        from xenlint.abi.loaders import LoaderProfile
-
-        return self.profile if isinstance(self.profile, LoaderProfile) else None
+        set_(self, "xen", profile if isinstance(profile, XenRelease) else None)
+        set_(self, "loader", profile if isinstance(profile, LoaderProfile) else None)
 
     def __str__(self) -> str:
         return f"{self.profile.name} {self.mode}"
@@ -181,16 +182,30 @@ class Context:
         #: The options of the plugin whose rule is running: its [tool.xenlint.plugins.NAME]
         #: table over the defaults it declares (the xenlint_options hook); read-only.
         self.options: Mapping[str, object] = MappingProxyType({})
-        self._parses: dict[tuple[str, Mode], XenParse] = {}
+        self._parses: dict[tuple[str, str], XenParse] = {}  # by profile name and mode value
         self._by_cell: dict[int, tuple[Cell, XenParse]] = {}
         self._parsed_cells: list[tuple[Cell, XenParse]] | None = None
         self._shared_parses: dict[tuple[object, ...], XenParse] = {}
         self._note_index: NoteIndex | None = None
         self._readings: dict[str, Reading] = {}
+        self._memo: dict[object, object] = {}
 
     @cached_property
     def xen_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.xen is not None)
+
+    @cached_property
+    def xen_pairs(self) -> tuple[tuple[Cell, XenParse], ...]:
+        """(cell, Xen's parse) for every Xen cell, in cell order: most rules walk them all."""
+        return tuple(zip(self.xen_cells, self._parse(self.xen_cells), strict=True))
+
+    def remember(self, key: object, compute: Callable[[], T]) -> T:
+        """compute(), once per context and `key`: for what several rules derive from the same
+        cells and parses (use a key naming your module)."""
+        memo = self._memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]  # type: ignore[return-value]
 
     @cached_property
     def loader_cells(self) -> tuple[Cell, ...]:
@@ -260,24 +275,30 @@ class Context:
         hit = self._by_cell.get(id(cell))
         if hit is not None and hit[0] is cell:
             return hit[1]
+        return self._parse((cell,))[0]
+
+    def _parse(self, cells: Iterable[Cell]) -> list[XenParse]:
         from xenlint.replay import xen as xenparse
 
-        assert cell.xen is not None, "xen() needs a Xen cell"
-        key = (cell.profile.name, cell.mode)
-        if key not in self._parses:
-            # Cells whose releases read notes alike share one parse (the lists in it too);
-            # each cell gets its own shell naming its release and mode.
-            same = xenparse.parse_key(cell.xen, cell.mode)
-            shared = self._shared_parses.get(same)
-            if shared is None:
-                if self._note_index is None:
-                    self._note_index = xenparse.NoteIndex(self.image)
-                shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
-                self._shared_parses[same] = shared
-            self._parses[key] = shared.for_cell(cell.xen, cell.mode)
-        parse = self._parses[key]
-        self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own
-        return parse
+        found = []
+        for cell in cells:
+            assert cell.xen is not None, "xen() needs a Xen cell"
+            key = (cell.profile.name, cell.mode.value)
+            parse = self._parses.get(key)
+            if parse is None:
+                # Cells whose releases read notes alike share one parse (the lists in it
+                # too); each cell gets its own shell naming its release and mode.
+                same = xenparse.parse_key(cell.xen, cell.mode)
+                shared = self._shared_parses.get(same)
+                if shared is None:
+                    if self._note_index is None:
+                        self._note_index = xenparse.NoteIndex(self.image)
+                    shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                    self._shared_parses[same] = shared
+                parse = self._parses[key] = shared.for_cell(cell.xen, cell.mode)
+            self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own
+            found.append(parse)
+        return found
 
 
 class Rule:

@@ -385,7 +385,7 @@ class Image(Frozen):
     def machine_name(self) -> str:
         return MACHINE_NAMES.get(self.machine, f"machine {self.machine}")
 
-    @property
+    @cached_property  # rules ask per cell
     def note_regions_scanned(self) -> bool:
         """libelf's elf_note_start is set once any PT_NOTE (offset != 0) or SHT_NOTE is seen."""
         walked_segment = any(s.is_note and s.offset != 0 for s in self.segments)

@@ -263,7 +263,18 @@ PARSE_FIELDS = (
 def parse_key(release: XenRelease, mode: Mode) -> tuple[object, ...]:
     """What makes two (release, mode) cells parse an image alike: the PARSE_FIELDS of the
     release and whether the parse is an hvm one."""
-    return (*(getattr(release, f) for f in PARSE_FIELDS), mode.is_pvh and release.hvm_flag)
+    # Asked for every Xen cell of every image: worked out once per release and mode (the
+    # entry keeps the release, so its id stays its own).
+    hit = _PARSE_KEYS.get((id(release), mode.value))  # the value: an Enum hashes in Python
+    if hit is None or hit[0] is not release:
+        if len(_PARSE_KEYS) > 4096:
+            _PARSE_KEYS.clear()
+        key = (*(getattr(release, f) for f in PARSE_FIELDS), mode.is_pvh and release.hvm_flag)
+        hit = _PARSE_KEYS[(id(release), mode.value)] = (release, key)
+    return hit[1]
+
+
+_PARSE_KEYS: dict[tuple[int, str], tuple[XenRelease, tuple[object, ...]]] = {}
 
 
 def parse(
@@ -314,6 +325,7 @@ class NoteIndex:
         self._note_tokens: dict[int, tuple[str, list[FeatureToken]]] = {}
         self._splits: dict[frozenset[int], tuple[list[Note], list[Note]]] = {}
         self._features_splits: dict[bool, _FeaturesSplit] = {}
+        self._kept: dict[bool, list[tuple[int, N.NoteType, list[Note], _Kept | None]]] = {}
 
     def last(self, notes: list[Note], terminated: bool) -> Note | None:
         """The last note of a type (the last with a NUL-terminated string if `terminated`)."""
@@ -359,6 +371,25 @@ class NoteIndex:
             text = self.text(note)
             tokens = [FeatureToken(n, r, note, s, w) for n, r, s, w in self.tokens(text)]
             found = self._note_tokens[id(note)] = (text, tokens)
+        return found
+
+    def kept(
+        self, skip_unterminated: bool
+    ) -> list[tuple[int, N.NoteType, list[Note], _Kept | None]]:
+        """(number, kind, notes, what libelf keeps of them) per defined note type, in
+        first-seen order: what a parse takes of a type it knows, worked out once per image
+        (and per string rule), not once per parse (a dozen per image)."""
+        found = self._kept.get(skip_unterminated)
+        if found is None:
+            found = []
+            for number, notes in self.by_type.items():
+                kind = N.BY_NUMBER.get(number)
+                if kind is None:
+                    continue
+                unparsed = kind is N.FEATURES or kind is N.PHYS32_RELOC  # parsed per release
+                kept = None if unparsed else _kept(self, kind, notes, skip_unterminated)
+                found.append((number, kind, notes, kept))
+            self._kept[skip_unterminated] = found
         return found
 
     def split(self, known: frozenset[int]) -> tuple[list[Note], list[Note]]:
@@ -471,48 +502,101 @@ class _FeatureVerdict(Frozen):
 
 def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
     """elf_xen_parse_note for every note, type by type (see NoteIndex)."""
-    image, known = index.image, release.known_notes
-    defined = N.BY_NUMBER
+    known = release.known_notes
     out.used, out.ignored = index.split(known)
     skip_unterminated = release.bounded_reads  # XSA-55: an unterminated string is skipped
-    for number, notes in index.by_type.items():
-        kind = defined.get(number)
-        if kind is None or number not in known:
+    for number, kind, notes, kept in index.kept(skip_unterminated):
+        if number not in known:
             continue
-        if kind.kind is N.DescKind.STRING:
-            if kind is N.FEATURES:
-                split = index.features_split(notes, skip_unterminated)
-                for note in split.kept:
-                    _parse_features_note(index, note, release, out)
-                if split.strings:
-                    _count_features(index, split, release, out)
-                continue
-            last = index.last(notes, skip_unterminated)
-            if last is None:
-                continue
-            value = string_value(last)
-            if kind in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
-                value = value[: N.STRING_KEEP]
-            out.strings[kind.name] = value
-            if kind is N.PAE_MODE:
-                for note in notes:
-                    if note.string_terminated or not skip_unterminated:
-                        out.pae = _pae(string_value(note), out.pae)
+        if kind is N.FEATURES:
+            split = index.features_split(notes, skip_unterminated)
+            for note in split.kept:
+                _parse_features_note(index, note, release, out)
+            if split.strings:
+                _count_features(index, split, release, out)
+        elif kind.kind is N.DescKind.STRING:
+            if kept is not None:
+                out.strings[kind.name] = kept.string
+                if kind is N.PAE_MODE:
+                    out.pae = kept.pae
         elif kind is N.SUPPORTED_FEATURES:
-            for note in notes:
-                words = index.words(note) if note.descsz % 4 == 0 else ()
-                out.supported_words.append((note, words))
-                if words:
-                    out.supported |= words[0]
-            out.numbers[kind.name] = numeric(image, notes[-1])
+            assert kept is not None
+            out.supported_words.extend(kept.words)
+            out.supported |= kept.bits
+            out.numbers[kind.name] = kept.number
         elif kind is N.PHYS32_ENTRY:
-            out.raw_phys32 = numeric(image, notes[-1])
-            out.numbers[kind.name] = out.raw_phys32
+            assert kept is not None
+            out.raw_phys32 = out.numbers[kind.name] = kept.number
         elif kind is N.PHYS32_RELOC:
             for note in notes:
-                out.phys32_reloc = _phys32_reloc(image, note, out.phys32_reloc, index.palign)
+                out.phys32_reloc = _phys32_reloc(index.image, note, out.phys32_reloc, index.palign)
         else:
-            out.numbers[kind.name] = numeric(image, notes[-1])
+            assert kept is not None
+            out.numbers[kind.name] = kept.number
+
+
+class _Kept(Frozen):
+    """What libelf keeps of the notes of one type (the same for every release that parses
+    the type, given whether unterminated strings are skipped): the string or the number, and
+    for PAE_MODE the mode it settles on, for SUPPORTED_FEATURES every note's words and their
+    bits."""
+
+    __slots__ = ("bits", "number", "pae", "string", "words")
+
+    string: str  # a string type's value as kept
+    number: int  # a numeric type's value
+    pae: Pae
+    words: list[tuple[Note, tuple[int, ...]]]
+    bits: int
+
+    def __init__(
+        self,
+        string: str = "",
+        number: int = 0,
+        pae: Pae = "no",
+        words: list[tuple[Note, tuple[int, ...]]] | None = None,
+        bits: int = 0,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "string", string)
+        set_(self, "number", number)
+        set_(self, "pae", pae)
+        set_(self, "words", [] if words is None else words)
+        set_(self, "bits", bits)
+
+
+def _kept(
+    index: NoteIndex, kind: N.NoteType, notes: list[Note], skip_unterminated: bool
+) -> _Kept | None:
+    """libelf's value of one note type (None for a string type with no string it reads);
+    FEATURES and PHYS32_RELOC are parsed per release, not here."""
+    image = index.image
+    if kind.kind is N.DescKind.STRING:
+        last = index.last(notes, skip_unterminated)
+        if last is None:
+            return None
+        value = string_value(last)
+        if kind.number in _KEPT_SHORT:
+            value = value[: N.STRING_KEEP]
+        pae: Pae = "no"
+        if kind is N.PAE_MODE:
+            for note in notes:
+                if note.string_terminated or not skip_unterminated:
+                    pae = _pae(string_value(note), pae)
+        return _Kept(value, pae=pae)
+    if kind is N.SUPPORTED_FEATURES:
+        words, bits = [], 0
+        for note in notes:
+            found = index.words(note) if note.descsz % 4 == 0 else ()
+            words.append((note, found))
+            if found:
+                bits |= found[0]
+        return _Kept(number=numeric(image, notes[-1]), words=words, bits=bits)
+    return _Kept(number=numeric(image, notes[-1]))
+
+
+# The strings libelf copies into 16-byte buffers (note numbers).
+_KEPT_SHORT = frozenset(k.number for k in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION))
 
 
 # FEATURES tokens kept for the rules per parse. A real kernel has a dozen; libelf's 65536 notes

@@ -41,8 +41,7 @@ The bitmap has no "required" form: if the feature was marked '!', drop the mark.
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell in ctx.xen_cells:
-            parse = ctx.xen(cell)
+        for cell, parse in ctx.xen_pairs:
             for token in parse.unknown:
                 feature = F.BY_NAME.get(token.text)
                 if feature is None or token.split:  # pieces of an over-long name: XL403

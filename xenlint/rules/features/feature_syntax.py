@@ -37,10 +37,15 @@ empty entries and no trailing '|', e.g. "writable_page_tables|pae_pgdir_above_4g
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        for cell in ctx.xen_cells:
-            parse = ctx.xen(cell)
+        # Which tokens are odd does not depend on the cell: worked out once per tokens list
+        # (cells sharing a parse share it, and the context keeps it alive), not per cell.
+        odd: dict[int, list[tuple[FeatureToken, str]]] = {}
+        for cell, parse in ctx.xen_pairs:
             yield from _long_names(ctx, cell, parse)
-            yield from _bad_names(ctx, cell, parse)
+            found = odd.get(id(parse.tokens))
+            if found is None:
+                found = odd[id(parse.tokens)] = _odd_names(parse.tokens)
+            yield from _bad_names(ctx, cell, parse, found)
             yield from _trailing_bars(ctx, cell, parse)
 
 
@@ -110,25 +115,38 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _bad_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
-    """Empty names and names with whitespace."""
+def _odd_names(tokens: list[FeatureToken]) -> list[tuple[FeatureToken, str]]:
+    """The empty names (with what makes each: "a lone '!'", "a leading '|'", "'||'") and the
+    names with whitespace ("whitespace"), in token order."""
+    odd = []
     seen: set[int] = set()  # the FEATURES strings (by note) already entered
-    for token in parse.tokens:
+    for token in tokens:
         first = id(token.note) not in seen
         seen.add(id(token.note))
         if token.split:
             continue
         if not token.text:
-            verdict = _verdict(parse, [token], Severity.INFO)
             if token.required:
-                what = "a lone '!'"
+                odd.append((token, "a lone '!'"))
             elif first:
-                what = "a leading '|'"
+                odd.append((token, "a leading '|'"))
             else:
-                what = "'||'"
+                odd.append((token, "'||'"))
+        elif any(c.isspace() for c in token.text):
+            odd.append((token, "whitespace"))
+    return odd
+
+
+def _bad_names(
+    ctx: Context, cell: Cell, parse: XenParse, odd: list[tuple[FeatureToken, str]]
+) -> Iterator[Result]:
+    """Empty names and names with whitespace (`odd`, from _odd_names of parse.tokens)."""
+    for token, what in odd:
+        if what != "whitespace":
+            verdict = _verdict(parse, [token], Severity.INFO)
             fix = "remove the empty entry from the FEATURES string"
             message = f"FEATURES has an empty name ({what}): {verdict.consequence}"
-        elif any(c.isspace() for c in token.text):
+        else:
             verdict = _verdict(parse, [token], Severity.WARNING)
             clean = "".join(token.display.split())
             message = (
@@ -136,8 +154,6 @@ def _bad_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
                 f"trim, so it matches no feature: {verdict.consequence}"
             )
             fix = f"write '{clean}' without whitespace in the FEATURES string"
-        else:
-            continue
         yield Result((cell,), message, ctx.location(token.note), verdict.severity, fix)
 
 

@@ -44,8 +44,7 @@ A feature that is only a bit for Xen goes into a SUPPORTED_FEATURES note instead
         # Cells whose releases read notes alike share one parse and its list of unknown
         # tokens: each list is judged once for all of them (thousands of names x cells).
         groups: dict[int, tuple[XenParse, list[Cell]]] = {}
-        for cell in ctx.xen_cells:
-            parse = ctx.xen(cell)
+        for cell, parse in ctx.xen_pairs:
             groups.setdefault(id(parse.unknown), (parse, []))[1].append(cell)
         for parse, cells in groups.values():
             for token in parse.unknown:

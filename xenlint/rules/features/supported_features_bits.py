@@ -36,8 +36,8 @@ Set only bits features.h defines, in a single 32-bit word:
         # Cells whose releases read notes alike share one parse and its supported_words list,
         # so each distinct list is judged once for all of them (65536 notes x dozens of cells).
         groups: dict[int, tuple[list[tuple[Note, tuple[int, ...]]], list[Cell]]] = {}
-        for cell in ctx.xen_cells:
-            seen = ctx.xen(cell).supported_words  # only releases that read the note
+        for cell, parse in ctx.xen_pairs:
+            seen = parse.supported_words  # only releases that read the note
             groups.setdefault(id(seen), (seen, []))[1].append(cell)
         judged: dict[int, list[tuple[str, Severity, str]]] = {}  # per note, for every group
         for seen, cells in groups.values():

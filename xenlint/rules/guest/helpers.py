@@ -21,19 +21,22 @@ PV_SHORTCUT_UNTIL = format_version(
 )
 
 
-def note_check_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
+def note_check_cells(ctx: Context) -> tuple[tuple[Cell, XenParse], ...]:
     """The cells whose parse reaches elf_xen_note_check's content checks: the mode boots
     on that release, the machine is checked (all but EM_ARM from 4.2), Xen has note values to
     check (none at all is XL001's), and no PHYS32_ENTRY shortcut applies."""
-    for cell in ctx.xen_cells:
+    return ctx.remember((__name__, "note_check_cells"), lambda: tuple(_note_check_cells(ctx)))
+
+
+def _note_check_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
+    # libelf checks whenever it walked a note region or read __xen_guest; an x86 image
+    # with note regions but no Xen note is XL001's, any other machine's is checked here
+    scanned = ctx.image.note_regions_scanned and not ctx.image.is_x86
+    for cell, parse in ctx.xen_pairs:
         if cell.mode not in cell.profile.modes:
             continue  # XL103: this release cannot boot the mode at all
         if not note_check_applies(ctx.image, xen_release(cell)):
             continue
-        parse = ctx.xen(cell)
-        # libelf checks whenever it walked a note region or read __xen_guest; an x86 image
-        # with note regions but no Xen note is XL001's, any other machine's is checked here
-        scanned = ctx.image.note_regions_scanned and not ctx.image.is_x86
         if (parse.source is not None or scanned) and not parse.shortcut:
             yield cell, parse
 

@@ -48,8 +48,7 @@ Keep one note of each type, with the value Xen should use, and delete the others
         # each list is judged once for all of them, not once per cell (65536 notes).
         groups: dict[tuple[int, bool], list[Cell]] = {}
         used: dict[tuple[int, bool], list[Note]] = {}
-        for cell in ctx.xen_cells:
-            parse = ctx.xen(cell)
+        for cell, parse in ctx.xen_pairs:
             key = (id(parse.used), _bounded(cell))
             groups.setdefault(key, []).append(cell)
             used[key] = parse.used

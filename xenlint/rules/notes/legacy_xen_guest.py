@@ -66,14 +66,16 @@ HYPERCALL_PAGE (a virtual address, not a page number), ... in a PT_NOTE segment.
                 f"delete the {SECTION} section",
             )
             return
+        fix, quirks = _fix(guest), _quirks(guest)  # the same for every cell
         for cell in ctx.xen_cells:
-            yield from _judge(ctx, cell, guest, location)
+            yield from _judge(ctx, cell, guest, location, fix, quirks)
 
 
-def _judge(ctx: Context, cell: Cell, guest: XenGuest, location: Location) -> Iterator[Result]:
+def _judge(
+    ctx: Context, cell: Cell, guest: XenGuest, location: Location, fix: str, quirks: list[str]
+) -> Iterator[Result]:
     release = cell.xen
     assert release is not None
-    fix = _fix(guest)
     if cell.mode.is_pvh and not release.xen_guest_for_pvh:
         yield Result(
             (cell,),
@@ -86,7 +88,6 @@ def _judge(ctx: Context, cell: Cell, guest: XenGuest, location: Location) -> Ite
             fix + f"; a PVH kernel needs at least PHYS32_ENTRY (type {N.PHYS32_ENTRY.number})",
         )
         return
-    quirks = _quirks(guest)
     head = f"the kernel's only Xen information is the legacy {SECTION} string"
     if quirks:
         message = f"{head}, read with quirks notes do not have: {'; '.join(quirks)}"

@@ -53,7 +53,7 @@ descsz, and SUPPORTED_FEATURES as one whole 32-bit word (.long).
         # judged in dozens of cells. A note fine for one cell is fine for all (every check
         # below starts with a size or termination test that no cell changes), so only a bad
         # note is judged per cell, and cells with the same verdict share one Result.
-        parses = [(cell, ctx.xen(cell)) for cell in ctx.xen_cells]
+        parses = ctx.xen_pairs
         parsers: dict[int, list[tuple[Cell, XenParse]]] = {}
         for note in ctx.image.notes:
             kind = N.BY_NUMBER.get(note.type)

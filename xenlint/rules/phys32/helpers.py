@@ -12,12 +12,16 @@ from xenlint.image.model import Image, Segment
 from xenlint.replay.xen import XenParse
 
 
-def phys32_cells(ctx: Context, any_machine: bool = False) -> Iterator[tuple[Cell, XenParse]]:
+def phys32_cells(ctx: Context, any_machine: bool = False) -> tuple[tuple[Cell, XenParse], ...]:
     """PVH cells of releases that boot that mode and parse PHYS32_ENTRY: x86 images, or with
     `any_machine` every image (libelf's entry bounds check has no machine test)."""
     if not ctx.image.is_x86 and not any_machine:
-        return
-    for cell in ctx.xen_cells:
+        return ()
+    return ctx.remember((__name__, "phys32_cells"), lambda: tuple(_phys32_cells(ctx)))
+
+
+def _phys32_cells(ctx: Context) -> Iterator[tuple[Cell, XenParse]]:
+    for cell, parse in ctx.xen_pairs:
         release = cell.xen
         assert release is not None
         if (
@@ -25,7 +29,7 @@ def phys32_cells(ctx: Context, any_machine: bool = False) -> Iterator[tuple[Cell
             and cell.mode in release.modes
             and N.PHYS32_ENTRY.number in release.known_notes
         ):
-            yield cell, ctx.xen(cell)
+            yield cell, parse
 
 
 def paddr_bounds(image: Image) -> tuple[int, int]:

@@ -43,8 +43,8 @@ min a multiple of align, and max - min + 1 at least the kernel's load size.
             return
         span = ctx.image.paddr_range()
         size = span[1] - span[0] if span else None
-        for cell in ctx.xen_cells:
-            reloc = ctx.xen(cell).phys32_reloc
+        for cell, parse in ctx.xen_pairs:
+            reloc = parse.phys32_reloc
             if reloc is None:
                 continue
             for message, fix in _problems(reloc, size):
