@@ -381,29 +381,37 @@ def merge(
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
     groups: dict[tuple[str, Location | None, Severity, str], list[Cell]] = {}
     seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, str]]] = {}
-    # A rule often yields the same message and fix for cell after cell: each distinct text
-    # is escaped once.
+    # A rule's results share a few tuples of cells (5000 results over the same 30 cells):
+    # each tuple's cells, deduplicated by name, are worked out once (the results keep the
+    # tuples alive, so an id names one). It often yields the same message and fix for cell
+    # after cell: each distinct text is escaped once.
+    unique_of: dict[int, tuple[list[Cell], list[tuple[str, str]]]] = {}
     messages: dict[str, str] = {}
     fixes: dict[str, str] = {}
-    for res in results:
+    kept = list(results)
+    for res in kept:
         default = res.severity if res.severity is not None else rule.severity
         sev = overrides.get(rule.code, default)
+        fix = res.fix or rule.fix
+        escaped_fix = fixes.get(fix)
+        if escaped_fix is None:
+            escaped_fix = fixes[fix] = escape(fix, newlines=True)
         # Messages quote note strings, owner and section names: escaped here, once for every
         # rule and output (xenlint.escape), so no image byte steers a terminal or a CI log.
         message = messages.get(res.message)
         if message is None:
             message = messages[res.message] = escape(res.message)
-        fix = res.fix or rule.fix
-        escaped_fix = fixes.get(fix)
-        if escaped_fix is None:
-            escaped_fix = fixes[fix] = escape(fix, newlines=True)
         key = (message, _escaped(res.location), sev, escaped_fix)
-        cells = groups.setdefault(key, [])
-        known = seen.setdefault(key, set())
-        for cell in res.cells:
-            # by profile name and mode value (str hashes are cached; an Enum's __hash__ is
-            # Python code): comparing whole Cells compares every profile field
-            name = (cell.profile.name, cell.mode.value)
+        unique = unique_of.get(id(res.cells))
+        if unique is None:
+            unique = unique_of[id(res.cells)] = _unique_cells(res.cells)
+        cells = groups.get(key)
+        if cells is None:  # the usual case: a message of its own
+            groups[key] = list(unique[0])
+            seen[key] = set(unique[1])
+            continue
+        known = seen[key]
+        for cell, name in zip(*unique, strict=True):
             if name not in known:
                 known.add(name)
                 cells.append(cell)
@@ -425,6 +433,16 @@ def merge(
                 )
             )
     return findings
+
+
+def _unique_cells(cells: tuple[Cell, ...]) -> tuple[list[Cell], list[tuple[str, str]]]:
+    """The cells without repeats, and their (profile name, mode value) names: compared by
+    name (str hashes are cached; an Enum's __hash__ is Python code), as comparing whole
+    Cells compares every profile field."""
+    unique: dict[tuple[str, str], Cell] = {}
+    for cell in cells:
+        unique.setdefault((cell.profile.name, cell.mode.value), cell)
+    return list(unique.values()), list(unique)
 
 
 _Split = list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]

@@ -256,7 +256,7 @@ class _Walker:
         start_count: int = 0,
     ) -> None:
         self.data = data
-        self.fmt = "<III" if little else ">III"
+        self.header = _HEADER_LE if little else _HEADER_BE
         self.count = start_count
         self.xen: list[Note] = []
         self.foreign: list[ForeignNote] = []
@@ -283,21 +283,26 @@ class _Walker:
                 )
             )
         pos, stop = start, min(end, size)
+        # Locals, and no call for what a well-formed note does not need: this loop runs once
+        # per note, 65535 times on a hostile image.
+        header = self.header.unpack_from
+        copies, strings, problems = self._copies, self._strings, self.problems
+        xen_notes, foreign = self.xen, self.foreign
         while pos < stop:
-            if self.count >= N.MAX_NOTES:
-                self.problems.append(
+            if self.count >= _MAX_NOTES:
+                problems.append(
                     NoteProblem(
                         "too-many",
                         container,
                         pos,
-                        f"more than {N.MAX_NOTES} notes; Xen stops reading notes here",
+                        f"more than {_MAX_NOTES} notes; Xen stops reading notes here",
                     )
                 )
                 self.stopped = True
                 return
             self.count += 1
             if pos + 12 > size:
-                self.problems.append(
+                problems.append(
                     NoteProblem(
                         "past-file",
                         container,
@@ -307,17 +312,17 @@ class _Walker:
                     )
                 )
                 return
-            namesz, descsz, ntype = struct.unpack_from(self.fmt, data, pos)
+            namesz, descsz, ntype = header(data, pos)
             name_off = pos + 12
             desc_off = name_off + _r4(namesz)
             nxt = desc_off + _r4(descsz)
             if data[name_off : name_off + _XEN_LEN] == _XEN_NAME:  # the usual owner, no copy
-                name, terminated = N.XEN_OWNER, True
+                name, terminated = _XEN_OWNER, True
             else:
                 name, terminated = self._c_string(name_off)
-            is_xen = terminated and name == N.XEN_OWNER
+            is_xen = terminated and name == _XEN_OWNER
             if pos + 12 > end:
-                self.problems.append(
+                problems.append(
                     NoteProblem(
                         "header-past-container",
                         container,
@@ -328,7 +333,7 @@ class _Walker:
                     )
                 )
             if not terminated:
-                self.problems.append(
+                problems.append(
                     NoteProblem(
                         "name-unterminated",
                         container,
@@ -336,17 +341,24 @@ class _Walker:
                         f"note name at {name_off:#x} has no NUL within "
                         f"{N.STRING_BOUND} bytes or before the end of the file",
                         ntype,
-                        xen=name.startswith(N.XEN_OWNER[: len(name)]),
+                        xen=name.startswith(_XEN_OWNER[: len(name)]),
                     )
                 )
-            present = max(min(desc_off + descsz, size) - desc_off, 0)
-            desc = self._copy(desc_off, min(present, self._desc_keep()))
+            desc_end = desc_off + descsz
+            present = max(min(desc_end, size) - desc_off, 0)
+            keep = min(present, DESC_KEEP if self.kept < DESC_BUDGET else DESC_KEEP_PAST_BUDGET)
+            desc = copies.get((desc_off, keep))
+            if desc is None:
+                desc = self._copy(desc_off, keep)
             if is_xen:
-                self._check_bounds(container, pos, desc_off, descsz, end, size, ntype)
-                if namesz != len(N.XEN_OWNER) + 1:
-                    self.problems.append(_name_size(container, pos, namesz, ntype))
-                string, string_ok = self._c_string(desc_off)
-                self.xen.append(
+                if desc_end > stop:  # past the container, or the file
+                    self._past_end(container, pos, desc_off, descsz, end, size, ntype)
+                if namesz != _XEN_NAMESZ:
+                    problems.append(_name_size(container, pos, namesz, ntype))
+                found = strings.get(desc_off)
+                if found is None:
+                    found = self._c_string(desc_off)
+                xen_notes.append(
                     Note(
                         container,
                         pos,
@@ -355,14 +367,14 @@ class _Walker:
                         ntype,
                         name,
                         desc,
-                        len(self.xen),
-                        string,
-                        string_ok,
+                        len(xen_notes),
+                        found[0],
+                        found[1],
                         present,
                     )
                 )
             elif terminated:
-                self.foreign.append(ForeignNote(container, pos, name, ntype, namesz, descsz))
+                foreign.append(ForeignNote(container, pos, name, ntype, namesz, descsz))
             pos = nxt
 
     def _copy(self, offset: int, length: int) -> bytes:
@@ -373,11 +385,6 @@ class _Walker:
             self.kept += len(found)
         return found
 
-    def _desc_keep(self) -> int:
-        """How much of the next descriptor to keep: DESC_KEEP, or DESC_KEEP_PAST_BUDGET once
-        the image's kept descriptors reach DESC_BUDGET."""
-        return DESC_KEEP if self.kept < DESC_BUDGET else DESC_KEEP_PAST_BUDGET
-
     def _c_string(self, offset: int) -> tuple[bytes, bool]:
         """_c_string() of the file at `offset`, one copy per offset."""
         found = self._strings.get(offset)
@@ -385,7 +392,7 @@ class _Walker:
             found = self._strings[offset] = _c_string(self.data, offset, N.STRING_BOUND)
         return found
 
-    def _check_bounds(
+    def _past_end(  # the Xen note's descriptor runs past its container or the file
         self,
         container: Container,
         pos: int,
@@ -408,7 +415,7 @@ class _Walker:
                     ntype,
                 )
             )
-        elif desc_end > end:
+        else:
             self.problems.append(
                 NoteProblem(
                     "past-container",
@@ -446,8 +453,13 @@ def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:
     return tuple(out)
 
 
+_XEN_OWNER = N.XEN_OWNER
 _XEN_NAME = N.XEN_OWNER + b"\0"
 _XEN_LEN = len(_XEN_NAME)
+_XEN_NAMESZ = len(N.XEN_OWNER) + 1
+_MAX_NOTES = N.MAX_NOTES
+_HEADER_LE = struct.Struct("<III")  # namesz, descsz, type
+_HEADER_BE = struct.Struct(">III")
 
 
 def _r4(n: int) -> int:

@@ -206,32 +206,16 @@ ProblemKind = Literal[
 ]
 
 
-class NoteProblem(Frozen):
-    __slots__ = ("container", "detail", "kind", "note_type", "offset", "xen")
+class NoteProblem(NamedTuple):
+    """Where and why a note walk found a note that does not fit (one line in `detail`)."""
 
+    # A NamedTuple, not a Frozen record (like Note): a hostile image has 65535 of these.
     kind: ProblemKind
     container: Container
     offset: int
     detail: str
-    note_type: int | None
-    xen: bool  # the note is (or might be) a Xen note
-
-    def __init__(
-        self,
-        kind: ProblemKind,
-        container: Container,
-        offset: int,
-        detail: str,
-        note_type: int | None = None,
-        xen: bool = True,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "kind", kind)
-        set_(self, "container", container)
-        set_(self, "offset", offset)
-        set_(self, "detail", detail)
-        set_(self, "note_type", note_type)
-        set_(self, "xen", xen)
+    note_type: int | None = None
+    xen: bool = True  # the note is (or might be) a Xen note
 
 
 class XenGuest(Frozen):

@@ -301,52 +301,79 @@ def qemu(image: Image, loader: LoaderProfile) -> Reading:
         return fail("byte-order", f"{L.QEMU_LOAD_ERROR} (the image has incorrect endianness)")
     if image.machine not in loader.machines:
         return fail("machine", f"{L.QEMU_LOAD_ERROR} (the image is from incompatible architecture)")
+    read_high = loader.elf32_align_read_64 and image.elf_class == 32
+    scan = image.remember(
+        (__name__, "qemu", loader.walks_p_align, width, read_high),
+        lambda: _qemu_scan(image, raws, loader.walks_p_align, width, read_high),
+    )
+    matches, chosen, raw, stop, seg = scan
+    if stop == "segment-past-file":
+        assert seg is not None
+        return fail("past-file", f"{L.QEMU_LOAD_ERROR} (segment {seg.index} past the file)")
+    if stop == "align-crash":
+        return fail("align-crash", "QEMU dies of SIGFPE (p_align 0 divides by zero)", seg)
+    if stop == "align-high":
+        assert seg is not None and chosen is not None
+        # read_pvh_start_addr pads namesz to this 64-bit p_align: the descriptor is read
+        # ~4 GiB past the note, outside the host buffer holding the file.
+        high = _align_read_high(image, seg)
+        align64 = (high << 32) | seg.align
+        where = chosen.offset + 12 + _align_up(chosen.namesz, align64)
+        reading = fail(
+            "align-high",
+            f"{loader.program} reads its p_align as {align64:#x} (the next program header's "
+            f"p_type {high:#x} as the upper half) and the entry at {where:#x}, past the "
+            "file: garbage or a crash",
+            seg,
+        )
+        return replace(reading, matches=matches, note=chosen)
+    if stop == "entry-past-file":
+        return fail("past-file", "QEMU reads the entry past the end of the file", seg)
+    if raw is None or raw == 0:
+        reading = fail("absent", L.QEMU_NO_NOTE)
+        return replace(reading, matches=matches, note=chosen, raw=raw)
+    return Reading(loader, "pvh", matches, chosen, raw, width, raw & 0xFFFFFFFF, None)
+
+
+_QemuStop = Literal["", "segment-past-file", "align-crash", "align-high", "entry-past-file"]
+
+
+def _qemu_scan(
+    image: Image, raws: _RawIndex, walks_p_align: bool, width: int, read_high: bool
+) -> tuple[tuple[WalkedNote, ...], WalkedNote | None, int | None, _QemuStop, Segment | None]:
+    """(matches, chosen note, value read, why the pass stopped early, at which segment) of
+    QEMU's pass over the program headers. It depends on the profile only through the
+    padding, the width read and the ELF32 p_align misread, so QEMU profiles that differ
+    elsewhere share one pass per image (each over 20,000 PT_NOTE segments, say)."""
     for seg in image.segments:
         if (seg.is_load or seg.is_note) and seg.filesz and seg.offset + seg.filesz > image.size:
-            return fail("past-file", f"{L.QEMU_LOAD_ERROR} (segment {seg.index} past the file)")
+            return (), None, None, "segment-past-file", seg
     matches: list[WalkedNote] = []
     raw: int | None = None
     chosen: WalkedNote | None = None
     for seg in image.segments:
         if not seg.is_note or not seg.filesz:
             continue
-        align = seg.align if loader.walks_p_align else 4
+        align = seg.align if walks_p_align else 4
         if align == 0:
-            return fail("align-crash", "QEMU dies of SIGFPE (p_align 0 divides by zero)", seg)
+            return tuple(matches), chosen, raw, "align-crash", seg
         note = raws.walk(_qemu_walk, seg, align)
         if note is None:
             continue
         matches.append(note)
-        high = _align_read_high(image, loader, seg)
-        if high:
-            # read_pvh_start_addr pads namesz to this 64-bit p_align: the descriptor is read
-            # ~4 GiB past the note, outside the host buffer holding the file.
-            align64 = (high << 32) | seg.align
-            where = note.offset + 12 + _align_up(note.namesz, align64)
-            reading = fail(
-                "align-high",
-                f"{loader.program} reads its p_align as {align64:#x} (the next program header's "
-                f"p_type {high:#x} as the upper half) and the entry at {where:#x}, past the "
-                "file: garbage or a crash",
-                seg,
-            )
-            return replace(reading, matches=(*matches, note), note=note)
+        if read_high and _align_read_high(image, seg):
+            return tuple(matches), note, raw, "align-high", seg
         value = raws.value(note.desc_offset, width)
         if value is None:
-            return fail("past-file", "QEMU reads the entry past the end of the file", seg)
+            return tuple(matches), note, raw, "entry-past-file", seg
         raw, chosen = value, note  # every match overwrites pvh_start_addr: the last one wins
-    if raw is None or raw == 0:
-        reading = fail("absent", L.QEMU_NO_NOTE)
-        return replace(reading, matches=tuple(matches), note=chosen, raw=raw)
-    return Reading(loader, "pvh", tuple(matches), chosen, raw, width, raw & 0xFFFFFFFF, None)
+    return tuple(matches), chosen, raw, "", None
 
 
-def _align_read_high(image: Image, loader: LoaderProfile, seg: Segment) -> int:
+def _align_read_high(image: Image, seg: Segment) -> int:
     """QEMU 4.0-5.2 on ELF32: the upper half of p_align read through a uint64_t*, i.e. the
     next program header's p_type (0 when PT_NOTE is the last header: the bytes after the
     table are not modelled, and are often 0)."""
-    if not loader.elf32_align_read_64 or image.elf_class != 32:
-        return 0
     nxt = seg.index + 1  # segments hold every header in table order: index by position
     return image.segments[nxt].type if nxt < len(image.segments) else 0
 
@@ -397,33 +424,50 @@ def linux_loader(image: Image, loader: LoaderProfile) -> Reading:
         return fail("class", "InvalidProgramHeaderSize (an ELF32 image)")
     if loader.min_e_entry is not None and image.entry < loader.min_e_entry:
         return fail("e-entry-low", "InvalidEntryAddress")
+    scan = image.remember(
+        (__name__, "linux-loader", loader.walks_p_align),
+        lambda: _linux_loader_scan(image, raws, loader.walks_p_align),
+    )
+    matches, chosen, reset_by, stop = scan
+    if isinstance(stop, Failure):
+        return replace(fail(stop.kind, stop.message, stop.segment), matches=matches)
+    if chosen is None:
+        reading = fail("absent", "PvhEntryNotPresent")
+        return replace(reading, matches=matches, reset_by=reset_by)
+    value = raws.value(chosen.desc_offset, width)
+    if value is None:
+        return fail("past-file", "ReadNoteHeader", chosen.segment)
+    return Reading(loader, "pvh", matches, chosen, value, width, value, None)
+
+
+def _linux_loader_scan(
+    image: Image, raws: _RawIndex, walks_p_align: bool
+) -> tuple[tuple[WalkedNote, ...], WalkedNote | None, Segment | None, Failure | None]:
+    """(matches, chosen, reset_by, failure) of linux-loader's pass over the program headers
+    (a PT_LOAD past the file fails the load with no matches). The pass depends on the
+    profile only through its padding, so the nine linux-loader and VMM profiles share two
+    passes per image, not nine (each over 20,000 PT_NOTE segments, say)."""
     matches: list[WalkedNote] = []
     chosen: WalkedNote | None = None
     reset_by: Segment | None = None
     for seg in image.segments:
         if seg.is_load and seg.filesz:
             if seg.offset + seg.filesz > image.size:
-                return fail("past-file", "ReadKernelImage", seg)
+                return (), None, None, Failure("past-file", "ReadKernelImage", seg)
             continue
         if not seg.is_note:
             continue
-        align = seg.align if loader.walks_p_align else 4
+        align = seg.align if walks_p_align else 4
         found = raws.walk(_linux_loader_walk, seg, align)
         if isinstance(found, Failure):
-            return replace(fail(found.kind, found.message, seg), matches=tuple(matches))
+            return tuple(matches), None, None, Failure(found.kind, found.message, seg)
         if found is not None:
             matches.append(found)
             reset_by = None
         elif chosen is not None:
             reset_by = seg
         chosen = found  # each PT_NOTE overwrites the result: the last one decides
-    if chosen is None:
-        reading = fail("absent", "PvhEntryNotPresent")
-        return replace(reading, matches=tuple(matches), reset_by=reset_by)
-    value = raws.value(chosen.desc_offset, width)
-    if value is None:
-        return fail("past-file", "ReadNoteHeader", chosen.segment)
-    return Reading(loader, "pvh", tuple(matches), chosen, value, width, value, None)
+    return tuple(matches), chosen, reset_by, None
 
 
 def _linux_loader_walk(

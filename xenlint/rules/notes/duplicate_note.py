@@ -11,7 +11,6 @@ from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
 from xenlint.image.decode import display
 from xenlint.image.model import Image, Note
-from xenlint.record import replace
 from xenlint.replay.xen import numeric, string_value
 
 # Notes that only ever switch something on (xen.md §5.2): a later "no" undoes nothing.
@@ -53,12 +52,12 @@ Keep one note of each type, with the value Xen should use, and delete the others
             key = (id(parse.used), _bounded(cell))
             groups.setdefault(key, []).append(cell)
             used[key] = parse.used
-        for key, cells in groups.items():
-            first = cells[0]
+        for key, group in groups.items():
+            cells = tuple(group)  # one tuple for all this group's results, not one each
             by_type: dict[int, list[Note]] = {}
             # Xen takes no value from an unterminated string on hardened releases. This loop
             # runs once per note per shared parse (65,536 notes): no call per note.
-            skip_unterminated = _bounded(first)
+            skip_unterminated = _bounded(cells[0])
             for note in used[key]:
                 if skip_unterminated and note.type in _STRING_TYPES and not note.string_terminated:
                     continue
@@ -68,13 +67,9 @@ Keep one note of each type, with the value Xen should use, and delete the others
                 if len(notes) < 2:
                     continue
                 if kind in N.LAST_WINS:
-                    found = _last_wins(ctx.image, first, kind, notes)
+                    yield from _last_wins(ctx.image, cells, kind, notes)
                 elif kind in _STICKY:
-                    found = _sticky(first, kind, notes)
-                else:
-                    continue
-                for result in found:
-                    yield replace(result, cells=tuple(cells))
+                    yield from _sticky(cells, kind, notes)
         yield from _loaders(ctx)
 
 
@@ -114,7 +109,9 @@ def _loaders(ctx: Context) -> Iterator[Result]:
         )
 
 
-def _last_wins(image: Image, cell: Cell, kind: N.NoteType, notes: list[Note]) -> Iterator[Result]:
+def _last_wins(
+    image: Image, cells: tuple[Cell, ...], kind: N.NoteType, notes: list[Note]
+) -> Iterator[Result]:
     for earlier, later in itertools.pairwise(notes):
         old, new = display(image, earlier), display(image, later)
         head = f"{kind.name} given twice"
@@ -128,7 +125,7 @@ def _last_wins(image: Image, cell: Cell, kind: N.NoteType, notes: list[Note]) ->
                 f"{later.offset:#x}): harmless now, but Xen uses only the later one, so an "
                 "edit of the earlier one would have no effect"
             )
-            yield Result((cell,), message, Location.of_note(later), Severity.WARNING, fix)
+            yield Result(cells, message, Location.of_note(later), Severity.WARNING, fix)
         else:
             message = (
                 f"{head} with different values: {old} at {earlier.offset:#x}, then {new} at "
@@ -140,7 +137,7 @@ def _last_wins(image: Image, cell: Cell, kind: N.NoteType, notes: list[Note]) ->
             )
             # Xen boots with the later value (libelf keeps the last note of a type and never
             # refuses a duplicate), so this is a warning: the target does not fail
-            yield Result((cell,), message, Location.of_note(later), Severity.WARNING, fix)
+            yield Result(cells, message, Location.of_note(later), Severity.WARNING, fix)
 
 
 def _kept(image: Image, kind: N.NoteType, note: Note) -> object:
@@ -153,7 +150,7 @@ def _kept(image: Image, kind: N.NoteType, note: Note) -> object:
     return (note.descsz, note.desc)
 
 
-def _sticky(cell: Cell, kind: N.NoteType, notes: list[Note]) -> Iterator[Result]:
+def _sticky(cells: tuple[Cell, ...], kind: N.NoteType, notes: list[Note]) -> Iterator[Result]:
     values = [string_value(n) for n in notes]
     later = notes[-1]
     listing = ", then ".join(f"'{v}' at {n.offset:#x}" for v, n in zip(values, notes, strict=True))
@@ -164,14 +161,14 @@ def _sticky(cell: Cell, kind: N.NoteType, notes: list[Note]) -> Iterator[Result]
             f"{kind.name} given {times} with the same value '{values[0]}': "
             "harmless now, but editing only one of them may have no effect"
         )
-        yield Result((cell,), message, Location.of_note(later), Severity.WARNING, fix)
+        yield Result(cells, message, Location.of_note(later), Severity.WARNING, fix)
         return
     message = (
         f"{kind.name} given {times} with different values ({listing}): Xen only "
         f"ever switches it on, so the result is {_sticky_result(kind, values)}, not "
         "simply the last value"
     )
-    yield Result((cell,), message, Location.of_note(later), Severity.WARNING, fix)
+    yield Result(cells, message, Location.of_note(later), Severity.WARNING, fix)
 
 
 def _sticky_result(kind: N.NoteType, values: list[str]) -> str:
