@@ -189,6 +189,7 @@ class Context:
         self._note_index: NoteIndex | None = None
         self._readings: dict[str, Reading] = {}
         self._memo: dict[object, object] = {}
+        self._locations: dict[int, tuple[Note | None, Location | None]] = {}
 
     @cached_property
     def xen_cells(self) -> tuple[Cell, ...]:
@@ -263,10 +264,18 @@ class Context:
 
     def location(self, note: Note | None) -> Location | None:
         """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
+        # Rules ask for every cell they report: one Location per note (kept with the note,
+        # so no other note takes its id while the entry lives).
+        hit = self._locations.get(id(note))
+        if hit is not None and hit[0] is note:
+            return hit[1]
         if note is not None:
-            return Location.of_note(note)
-        guest = self.image.xen_guest
-        return Location.of_xen_guest(guest) if guest is not None else None
+            found: Location | None = Location.of_note(note)
+        else:
+            guest = self.image.xen_guest
+            found = Location.of_xen_guest(guest) if guest is not None else None
+        self._locations[id(note)] = (note, found)
+        return found
 
     def xen(self, cell: Cell) -> XenParse:
         """Xen's reading of the notes for this cell (cached)."""
