@@ -186,6 +186,7 @@ class Context:
         self._by_cell: dict[int, tuple[Cell, XenParse]] = {}
         self._parsed_cells: list[tuple[Cell, XenParse]] | None = None
         self._shared_parses: dict[tuple[object, ...], XenParse] = {}
+        self._image_parses: dict[tuple[object, ...], XenParse] = {}
         self._note_index: NoteIndex | None = None
         self._readings: dict[str, Reading] = {}
         self._memo: dict[object, object] = {}
@@ -302,7 +303,13 @@ class Context:
                 if shared is None:
                     if self._note_index is None:
                         self._note_index = xenparse.NoteIndex(self.image)
-                    shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                    # ... and so do releases whose keys differ only in what this image
+                    # lacks (note types, feature names): a dozen keys, a few parses.
+                    alike = self._note_index.parse_key(cell.xen, cell.mode)
+                    shared = self._image_parses.get(alike)
+                    if shared is None:
+                        shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                        self._image_parses[alike] = shared
                     self._shared_parses[same] = shared
                 parse = self._parses[key] = shared.for_cell(cell.xen, cell.mode)
             self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from functools import cached_property
 from operator import attrgetter
 from typing import Literal
 
@@ -329,6 +330,51 @@ class NoteIndex:
         self._features_splits: dict[bool, _FeaturesSplit] = {}
         self._kept: dict[bool, list[tuple[int, N.NoteType, list[Note], _Kept | None]]] = {}
         self._string_tokens: dict[tuple[str, int], list[FeatureToken]] = {}
+
+    def parse_key(self, release: XenRelease, mode: Mode) -> tuple[object, ...]:
+        """What makes two (release, mode) cells parse this image alike: the module's
+        parse_key narrowed to what the image lets matter. Only the known note types the image
+        holds count, only the feature names its FEATURES strings use (and the unknown-name
+        verdict only where there are FEATURES), bounded reads only where a string note is
+        unterminated, the __xen_guest reading order only where it has HYPERCALL_PAGE: the
+        dozen releases whose parse_keys differ in what an image lacks parse it once."""
+        hvm = mode.is_pvh and release.hvm_flag
+        if self.notes:
+            known = release.known_notes.intersection(self.by_type, N.BY_NUMBER)
+            features = None
+            if N.FEATURES.number in known:
+                names = release.feature_names & self._feature_names
+                features = (names, release.unknown_feature_fatal)
+            bounded = release.bounded_reads if self._unterminated else None
+            return ("notes", known, features, bounded, hvm)
+        guest = self.image.xen_guest
+        if guest is None or not uses_xen_guest(release, mode):
+            return ("nothing", hvm)
+        kinds = {N.BY_LEGACY_KEY.get(key) for key, _ in guest.items}
+        features = None
+        if N.FEATURES in kinds:
+            names = release.feature_names & self._feature_names
+            features = (names, release.unknown_feature_fatal)
+        order = release.xen_guest_hypercall_any_order if N.HYPERCALL_PAGE in kinds else None
+        return ("xen_guest", features, order, hvm)
+
+    @cached_property
+    def _feature_names(self) -> frozenset[str]:
+        """Every name in the image's FEATURES strings (notes, or the __xen_guest item)."""
+        if self.notes:
+            notes = self.by_type.get(N.FEATURES.number, [])
+            texts = {self.text(note) for note in {n.string: n for n in notes}.values()}
+        else:
+            assert self.image.xen_guest is not None
+            items = self.image.xen_guest.items
+            texts = {v for k, v in items if N.BY_LEGACY_KEY.get(k) is N.FEATURES}
+        return frozenset(name for text in texts for name, _, _, _ in self.tokens(text))
+
+    @cached_property
+    def _unterminated(self) -> bool:
+        """Whether a note of a string type lacks its NUL (bounded reads then skip it)."""
+        strings = (k.number for k in N.NOTE_TYPES if k.kind is N.DescKind.STRING)
+        return any(not n.string_terminated for t in strings for n in self.by_type.get(t, []))
 
     def last(self, notes: list[Note], terminated: bool) -> Note | None:
         """The last note of a type (the last with a NUL-terminated string if `terminated`)."""
