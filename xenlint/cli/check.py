@@ -114,8 +114,8 @@ def _report(args: argparse.Namespace, run: Run, render: Callable[[Run], str]) ->
 
         rows = report.statistics(run.findings, run.show_info)
         if args.format == "json":
-            import json
+            from xenlint.output import jsontext
 
-            return json.dumps(rows, indent=2) + "\n"
+            return jsontext.dumps(rows) + "\n"
         return report.statistics_text(rows)
     return render(run)

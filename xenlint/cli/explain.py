@@ -12,7 +12,7 @@ from xenlint.engine.rule import Rule
 
 def run(args: argparse.Namespace, registry: Registry) -> int:
     """Explain the one rule named by code or name; an unknown one is a usage error."""
-    import json
+    from xenlint.output import jsontext
 
     if len(args.paths) != 1:
         raise UsageError("explain takes one rule code or name, e.g. 'xenlint explain XL402'")
@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
     if rule is None:
         raise UsageError(f"unknown rule {args.paths[0]!r} (see 'xenlint rules')")
     if args.format == "json":
-        output = json.dumps(explanation_dict(rule, registry), indent=2) + "\n"
+        output = jsontext.dumps(explanation_dict(rule, registry)) + "\n"
     elif args.format == "markdown":
         from xenlint.output.ruledoc import markdown
 

@@ -21,7 +21,7 @@ Grid = dict[tuple[str, Mode], "list[str] | None"]
 def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
     """Write one table per readable image to `out`; returns 2 on an unreadable image or a
     crashed rule, else 0 (error findings are the table's content, not a failure)."""
-    import json
+    from xenlint.output import jsontext
 
     config = settings(args, registry)
     modes = config.modes or MODE_ORDER
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, registry: Registry, out: TextIO) -> int:
                         codes.append(f.code)
         tables.append((f"{path} ({image.origin})" if image.origin else path, grid))
     if args.format == "json":
-        print(json.dumps(_json(tables, profiles, modes), indent=2), file=out)
+        print(jsontext.dumps(_json(tables, profiles, modes)), file=out)
     else:
         for path, grid in tables:
             _text(path, grid, profiles, modes, out)

@@ -9,9 +9,9 @@ no lines, so every issue is on line 1, as sarif-github does for GitHub.
 from __future__ import annotations
 
 import hashlib
-import json
 
 from xenlint.engine.rule import Severity
+from xenlint.output import jsontext
 from xenlint.output.report import Run
 
 SEVERITY = {Severity.ERROR: "major", Severity.WARNING: "minor", Severity.INFO: "info"}
@@ -42,4 +42,4 @@ def render(run: Run) -> str:
                 "location": {"path": f.path, "lines": {"begin": 1}},
             }
         )
-    return json.dumps(issues, indent=2) + "\n"
+    return jsontext.dumps(issues) + "\n"

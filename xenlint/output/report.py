@@ -218,14 +218,14 @@ def _position(f: Finding) -> str:
 
 
 def as_json(findings: Sequence[Finding], errors: Sequence[str] = ()) -> str:
-    import json
+    from xenlint.output import jsontext
 
     payload = {
         "version": 1,
         "findings": [f.as_dict() for f in findings],
         "errors": list(errors),
     }
-    return json.dumps(payload, indent=2) + "\n"
+    return jsontext.dumps(payload) + "\n"
 
 
 def summary(findings: Sequence[Finding], files: int, show_info: bool = False) -> str:

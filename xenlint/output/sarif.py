@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import json
 import os
 import posixpath
 from pathlib import Path
@@ -24,6 +23,7 @@ from urllib.parse import quote
 from xenlint import __version__
 from xenlint.engine.check import Finding, target_label
 from xenlint.engine.rule import Rule, Severity
+from xenlint.output import jsontext
 from xenlint.output.report import Run
 from xenlint.output.ruledoc import markdown
 
@@ -42,7 +42,7 @@ def render_github(run: Run) -> str:
 
 
 def _dump(log: dict[str, object]) -> str:
-    return json.dumps(log, indent=2) + "\n"
+    return jsontext.dumps(log) + "\n"
 
 
 def _log(run: Run, github: bool) -> dict[str, object]:
