@@ -90,9 +90,14 @@ def _rebuild(cls: type[T], fields: dict[str, Any]) -> T:
 
 def replace(obj: T, **changes: Any) -> T:
     """A copy of `obj` with some fields changed, as `dataclasses.replace` makes it."""
-    fields = {name: getattr(obj, name) for name in obj._fields}
-    unknown = set(changes) - set(fields)
-    if unknown:
+    names = obj._fields
+    if isinstance(obj, Record):
+        values = obj._key(obj)  # one C-level read of every field (rules copy results per cell)
+        fields = dict(zip(names, values if len(names) != 1 else (values,), strict=True))
+    else:  # a NamedTuple (notes, segments) has _fields too
+        fields = dict(zip(names, obj, strict=True))
+    if not changes.keys() <= fields.keys():
+        unknown = set(changes) - set(fields)
         raise TypeError(f"{type(obj).__qualname__} has no field {sorted(unknown)[0]!r}")
     fields.update(changes)
     return type(obj)(**fields)

@@ -19,13 +19,13 @@ class Mode(enum.Enum):
     PV_DOM0 = "pv-dom0"
     PVH_DOM0 = "pvh-dom0"
 
-    @property
-    def is_pvh(self) -> bool:
-        return self in (Mode.PVH, Mode.PVH_DOM0)
+    is_pvh: bool
+    is_dom0: bool
 
-    @property
-    def is_dom0(self) -> bool:
-        return self in (Mode.PV_DOM0, Mode.PVH_DOM0)
+    def __init__(self, value: str) -> None:
+        # Plain attributes, not properties: rules ask them for every cell of every image.
+        self.is_pvh = value in ("pvh", "pvh-dom0")
+        self.is_dom0 = value in ("pv-dom0", "pvh-dom0")
 
     def __str__(self) -> str:
         return self.value

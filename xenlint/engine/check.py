@@ -133,15 +133,17 @@ def cells_for(
 
 # A Cell is a value: one object per profile and mode serves every image of a run (a directory
 # of thousands of images would build some forty per image).
-_CELLS: dict[tuple[int, str], Cell] = {}  # by the profile's id and the mode's value
+# By the ids of the profile and the mode (an Enum hashes in Python, and a Mode lives as long as
+# its class).
+_CELLS: dict[tuple[int, int], Cell] = {}
 
 
 def _cell(profile: Profile, mode: Mode) -> Cell:
-    cell = _CELLS.get((id(profile), mode.value))  # the value: an Enum hashes in Python
+    cell = _CELLS.get((id(profile), id(mode)))
     if cell is None or cell.profile is not profile:  # the cell keeps its profile, and its id
         if len(_CELLS) > 4096:
             _CELLS.clear()
-        cell = _CELLS[(id(profile), mode.value)] = Cell(profile, mode)
+        cell = _CELLS[(id(profile), id(mode))] = Cell(profile, mode)
     return cell
 
 
@@ -240,8 +242,9 @@ class MalformedResult(XenlintError):
 
 def _malformed(res: object, checked: set[int]) -> str | None:
     """Why `res` is no Result xenlint can report (a plugin's rule may yield anything).
-    `checked` holds the ids of cell tuples already found well-formed (kept alive by the
-    results that hold them), so 5000 results over one tuple of 100 cells check it once."""
+    `checked` holds the ids of cell tuples and locations already found well-formed (kept
+    alive by the results that hold them), so 5000 results over one tuple of 100 cells check
+    it once."""
     if not isinstance(res, Result):
         return f"it yielded {_short(res)}, not a Result"
     cells = res.cells
@@ -256,7 +259,7 @@ def _malformed(res: object, checked: set[int]) -> str | None:
     if res.fix is not None and not isinstance(res.fix, str):
         return f"a Result's fix is {_short(res.fix)}, not a string"
     loc = res.location
-    if loc is None:
+    if loc is None or id(loc) in checked:  # results may share a Location, as cells
         return None
     if not isinstance(loc, Location):
         return f"a Result's location is {_short(loc)}, not a Location"
@@ -268,6 +271,7 @@ def _malformed(res: object, checked: set[int]) -> str | None:
         value = getattr(loc, key)
         if value is not None and not isinstance(value, str):
             return f"a Result's location {key} is {_short(value)}, not a string"
+    checked.add(id(loc))
     return None
 
 

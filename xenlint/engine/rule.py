@@ -182,13 +182,15 @@ class Context:
         #: The options of the plugin whose rule is running: its [tool.xenlint.plugins.NAME]
         #: table over the defaults it declares (the xenlint_options hook); read-only.
         self.options: Mapping[str, object] = MappingProxyType({})
-        self._parses: dict[tuple[str, str], XenParse] = {}  # by profile name and mode value
+        self._parses: dict[tuple[str, int], XenParse] = {}  # by profile name and mode id
         self._by_cell: dict[int, tuple[Cell, XenParse]] = {}
         self._parsed_cells: list[tuple[Cell, XenParse]] | None = None
         self._shared_parses: dict[tuple[object, ...], XenParse] = {}
+        self._image_parses: dict[tuple[object, ...], XenParse] = {}
         self._note_index: NoteIndex | None = None
         self._readings: dict[str, Reading] = {}
         self._memo: dict[object, object] = {}
+        self._locations: dict[int, tuple[Note | None, Location | None]] = {}
 
     @cached_property
     def xen_cells(self) -> tuple[Cell, ...]:
@@ -263,10 +265,18 @@ class Context:
 
     def location(self, note: Note | None) -> Location | None:
         """Where a parsed value came from: its note, or `__xen_guest` when note is None."""
+        # Rules ask for every cell they report: one Location per note (kept with the note,
+        # so no other note takes its id while the entry lives).
+        hit = self._locations.get(id(note))
+        if hit is not None and hit[0] is note:
+            return hit[1]
         if note is not None:
-            return Location.of_note(note)
-        guest = self.image.xen_guest
-        return Location.of_xen_guest(guest) if guest is not None else None
+            found: Location | None = Location.of_note(note)
+        else:
+            guest = self.image.xen_guest
+            found = Location.of_xen_guest(guest) if guest is not None else None
+        self._locations[id(note)] = (note, found)
+        return found
 
     def xen(self, cell: Cell) -> XenParse:
         """Xen's reading of the notes for this cell (cached)."""
@@ -283,7 +293,7 @@ class Context:
         found = []
         for cell in cells:
             assert cell.xen is not None, "xen() needs a Xen cell"
-            key = (cell.profile.name, cell.mode.value)
+            key = (cell.profile.name, id(cell.mode))  # an Enum hashes in Python
             parse = self._parses.get(key)
             if parse is None:
                 # Cells whose releases read notes alike share one parse (the lists in it
@@ -293,7 +303,13 @@ class Context:
                 if shared is None:
                     if self._note_index is None:
                         self._note_index = xenparse.NoteIndex(self.image)
-                    shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                    # ... and so do releases whose keys differ only in what this image
+                    # lacks (note types, feature names): a dozen keys, a few parses.
+                    alike = self._note_index.parse_key(cell.xen, cell.mode)
+                    shared = self._image_parses.get(alike)
+                    if shared is None:
+                        shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                        self._image_parses[alike] = shared
                     self._shared_parses[same] = shared
                 parse = self._parses[key] = shared.for_cell(cell.xen, cell.mode)
             self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own

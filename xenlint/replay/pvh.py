@@ -190,8 +190,18 @@ def read(image: Image, loader: LoaderProfile, engine: LoaderEngine | None = None
 def _behaviour(loader: LoaderProfile) -> tuple[object, ...]:
     """Every field of `loader` a built-in engine reads: all of LoaderProfile's own and the
     modes, not the name, version or note that tell releases apart."""
-    own = tuple(getattr(loader, f) for f in LoaderProfile.__slots__)
-    return (*own, loader.modes, loader.fixed_modes)
+    # Asked for every loader cell of every image: worked out once per profile (the entry
+    # keeps the profile, so its id stays its own).
+    hit = _BEHAVIOURS.get(id(loader))
+    if hit is None or hit[0] is not loader:
+        if len(_BEHAVIOURS) > 4096:
+            _BEHAVIOURS.clear()
+        own = tuple(getattr(loader, f) for f in LoaderProfile.__slots__)
+        hit = _BEHAVIOURS[id(loader)] = (loader, (*own, loader.modes, loader.fixed_modes))
+    return hit[1]
+
+
+_BEHAVIOURS: dict[int, tuple[LoaderProfile, tuple[object, ...]]] = {}
 
 
 def read_as_if_4(image: Image, reading: Reading) -> Reading:

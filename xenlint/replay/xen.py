@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections import Counter
+from functools import cached_property
 from operator import attrgetter
 from typing import Literal
 
@@ -265,16 +266,18 @@ def parse_key(release: XenRelease, mode: Mode) -> tuple[object, ...]:
     release and whether the parse is an hvm one."""
     # Asked for every Xen cell of every image: worked out once per release and mode (the
     # entry keeps the release, so its id stays its own).
-    hit = _PARSE_KEYS.get((id(release), mode.value))  # the value: an Enum hashes in Python
+    # By the ids of release and mode (an Enum hashes in Python; a Mode lives as long as its
+    # class).
+    hit = _PARSE_KEYS.get((id(release), id(mode)))
     if hit is None or hit[0] is not release:
         if len(_PARSE_KEYS) > 4096:
             _PARSE_KEYS.clear()
         key = (*(getattr(release, f) for f in PARSE_FIELDS), mode.is_pvh and release.hvm_flag)
-        hit = _PARSE_KEYS[(id(release), mode.value)] = (release, key)
+        hit = _PARSE_KEYS[(id(release), id(mode))] = (release, key)
     return hit[1]
 
 
-_PARSE_KEYS: dict[tuple[int, str], tuple[XenRelease, tuple[object, ...]]] = {}
+_PARSE_KEYS: dict[tuple[int, int], tuple[XenRelease, tuple[object, ...]]] = {}
 
 
 def parse(
@@ -289,7 +292,7 @@ def parse(
         _parse_notes(index or NoteIndex(image), release, result)
     elif image.xen_guest is not None and uses_xen_guest(release, mode):
         result.source = "xen_guest"
-        _parse_xen_guest(image, release, result)
+        _parse_xen_guest(image, release, result, index)
     return result
 
 
@@ -329,6 +332,52 @@ class NoteIndex:
             str, tuple[int, dict[str, tuple[int, int | None]], int | None, int | None]
         ] = {}
         self._kept: dict[bool, list[tuple[int, N.NoteType, list[Note], _Kept | None]]] = {}
+        self._string_tokens: dict[tuple[str, int], list[FeatureToken]] = {}
+
+    def parse_key(self, release: XenRelease, mode: Mode) -> tuple[object, ...]:
+        """What makes two (release, mode) cells parse this image alike: the module's
+        parse_key narrowed to what the image lets matter. Only the known note types the image
+        holds count, only the feature names its FEATURES strings use (and the unknown-name
+        verdict only where there are FEATURES), bounded reads only where a string note is
+        unterminated, the __xen_guest reading order only where it has HYPERCALL_PAGE: the
+        dozen releases whose parse_keys differ in what an image lacks parse it once."""
+        hvm = mode.is_pvh and release.hvm_flag
+        if self.notes:
+            known = release.known_notes.intersection(self.by_type, N.BY_NUMBER)
+            features = None
+            if N.FEATURES.number in known:
+                names = release.feature_names & self._feature_names
+                features = (names, release.unknown_feature_fatal)
+            bounded = release.bounded_reads if self._unterminated else None
+            return ("notes", known, features, bounded, hvm)
+        guest = self.image.xen_guest
+        if guest is None or not uses_xen_guest(release, mode):
+            return ("nothing", hvm)
+        kinds = {N.BY_LEGACY_KEY.get(key) for key, _ in guest.items}
+        features = None
+        if N.FEATURES in kinds:
+            names = release.feature_names & self._feature_names
+            features = (names, release.unknown_feature_fatal)
+        order = release.xen_guest_hypercall_any_order if N.HYPERCALL_PAGE in kinds else None
+        return ("xen_guest", features, order, hvm)
+
+    @cached_property
+    def _feature_names(self) -> frozenset[str]:
+        """Every name in the image's FEATURES strings (notes, or the __xen_guest item)."""
+        if self.notes:
+            notes = self.by_type.get(N.FEATURES.number, [])
+            texts = {self.text(note) for note in {n.string: n for n in notes}.values()}
+        else:
+            assert self.image.xen_guest is not None
+            items = self.image.xen_guest.items
+            texts = {v for k, v in items if N.BY_LEGACY_KEY.get(k) is N.FEATURES}
+        return frozenset(name for text in texts for name, _, _, _ in self.tokens(text))
+
+    @cached_property
+    def _unterminated(self) -> bool:
+        """Whether a note of a string type lacks its NUL (bounded reads then skip it)."""
+        strings = (k.number for k in N.NOTE_TYPES if k.kind is N.DescKind.STRING)
+        return any(not n.string_terminated for t in strings for n in self.by_type.get(t, []))
 
     def last(self, notes: list[Note], terminated: bool) -> Note | None:
         """The last note of a type (the last with a NUL-terminated string if `terminated`)."""
@@ -451,6 +500,15 @@ class NoteIndex:
                 kept = None if unparsed else _kept(self, kind, notes, skip_unterminated)
                 found.append((number, kind, notes, kept))
             self._kept[skip_unterminated] = found
+        return found
+
+    def note_tokens_of(self, text: str, note: Note | None) -> list[FeatureToken]:
+        """feature_tokens(text, note), once per image, string and note (the parses of the
+        __xen_guest FEATURES item share its tokens, as those of a note)."""
+        found = self._string_tokens.get((text, id(note)))
+        if found is None:
+            found = feature_tokens(text, note)
+            self._string_tokens[(text, id(note))] = found  # the index keeps every note alive
         return found
 
     def split(self, known: frozenset[int]) -> tuple[list[Note], list[Note]]:
@@ -658,6 +716,8 @@ def _kept(
 
 # The strings libelf copies into 16-byte buffers (note numbers).
 _KEPT_SHORT = frozenset(k.number for k in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION))
+# The __xen_guest items read as plain addresses (note numbers).
+_LEGACY_ADDRESSES = frozenset(k.number for k in (N.VIRT_BASE, N.ENTRY, N.PADDR_OFFSET))
 
 
 # FEATURES tokens kept for the rules per parse. A real kernel has a dozen; libelf's 65536 notes
@@ -733,13 +793,21 @@ def _words(image: Image, note: Note) -> tuple[int, ...]:
     return struct.unpack_from(f"{'<' if image.little_endian else '>'}{count}I", note.desc)
 
 
-def _parse_features(text: str, release: XenRelease, note: Note | None, out: XenParse) -> bool:
+def _parse_features(
+    text: str,
+    release: XenRelease,
+    note: Note | None,
+    out: XenParse,
+    index: NoteIndex | None = None,
+) -> bool:
     """Tokenise like elf_xen_parse_features; returns False where Xen fails the parse.
     In __xen_guest (note None) libelf returns at the failing token, so the tokens after it
-    are not read; in a note the parse fails anyway, and all tokens are kept for the rules."""
+    are not read; in a note the parse fails anyway, and all tokens are kept for the rules.
+    With the image's `index`, the parses of one image share the tokens of the string."""
     ok = True
     out.feature_strings.append((note, text))
-    for token in feature_tokens(text, note):
+    tokens = index.note_tokens_of(text, note) if index else feature_tokens(text, note)
+    for token in tokens:
         out.tokens.append(token)
         feature = F.BY_NAME.get(token.text)
         if feature is not None and token.text in release.feature_names:
@@ -790,17 +858,19 @@ def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
     return tokens
 
 
-def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
+def _parse_xen_guest(
+    image: Image, release: XenRelease, out: XenParse, index: NoteIndex | None = None
+) -> None:
     """The legacy NAME=VALUE string (xen.md §5.5). A FEATURES failure stops the remaining
-    items but, unlike in a note, does not fail the parse."""
+    items but, unlike in a note, does not fail the parse. `index`: as for parse()."""
     assert image.xen_guest is not None
     for key, value in image.xen_guest.items:
         note = N.BY_LEGACY_KEY.get(key)
         if note is None:
             continue
-        if note in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION):
+        if note.number in _KEPT_SHORT:
             out.strings[note.name] = value[: N.STRING_KEEP]
-        elif note in (N.VIRT_BASE, N.ENTRY, N.PADDR_OFFSET):
+        elif note.number in _LEGACY_ADDRESSES:
             out.numbers[note.name] = _strtoull(value)
         elif note is N.HYPERCALL_PAGE:
             out.numbers["HYPERCALL_PAGE_PFN"] = _strtoull(value)
@@ -816,7 +886,7 @@ def _parse_xen_guest(image: Image, release: XenRelease, out: XenParse) -> None:
                 out.pae = "yes"  # "bimodal" is not understood here
         elif note is N.BSD_SYMTAB:
             out.strings["BSD_SYMTAB"] = "yes"
-        elif note is N.FEATURES and not _parse_features(value, release, None, out):
+        elif note is N.FEATURES and not _parse_features(value, release, None, out, index):
             break
     pfn = out.numbers.pop("HYPERCALL_PAGE_PFN", None)
     if pfn is not None and release.xen_guest_hypercall_any_order:
@@ -890,11 +960,23 @@ class Addresses(Frozen):
 def addresses(image: Image, parse: XenParse) -> Addresses:
     """Replay elf_xen_addr_calc_check for this parse. BSD_SYMTAB's extension of the end is
     not modelled (it only widens the range)."""
-    # Seven rules ask for each parsed cell of an image: worked out once per parse, kept in
-    # the image's memo with the parse (so no other parse can take its id while the entry
-    # lives) and gone with the image; a parse is not changed once made.
-    key = (__name__, "addresses", id(parse))
-    return image.remember(key, lambda: (parse, _addresses(image, parse)))[1]
+    # Seven rules ask for each parsed cell of an image. The answer depends on the values the
+    # parse read (shared by the cells sharing a parse), its hvm flag and two release fields:
+    # worked out once per distinct set of them, kept in the image's memo with the values (so
+    # no other dict can take their id while the entry lives) and gone with the image; a
+    # parse is not changed once made.
+    release = parse.release
+    key = (
+        __name__,
+        "addresses",
+        id(parse.numbers),
+        parse.raw_phys32,
+        parse.source,
+        parse.hvm,
+        release.paddr_offset_check_pvh,
+        load_flags(release),
+    )
+    return image.remember(key, lambda: (parse.numbers, _addresses(image, parse)))[1]
 
 
 def _addresses(image: Image, parse: XenParse) -> Addresses:

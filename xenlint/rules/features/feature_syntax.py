@@ -132,7 +132,7 @@ def _odd_names(tokens: list[FeatureToken]) -> list[tuple[FeatureToken, str]]:
                 odd.append((token, "a leading '|'"))
             else:
                 odd.append((token, "'||'"))
-        elif any(c.isspace() for c in token.text):
+        elif token.text.split() != [token.text]:  # whitespace (split() cuts where isspace())
             odd.append((token, "whitespace"))
     return odd
 

@@ -54,17 +54,25 @@ descsz, and SUPPORTED_FEATURES as one whole 32-bit word (.long).
         # below starts with a size or termination test that no cell changes), so only a bad
         # note is judged per cell, and cells with the same verdict share one Result.
         parses = ctx.xen_pairs
+        # Per note type, the first cell whose release parses it (most notes are fine, and
+        # that one cell says so) and, for a note that is not, all of them.
+        firsts: dict[int, tuple[Cell, XenParse] | None] = {}
         parsers: dict[int, list[tuple[Cell, XenParse]]] = {}
         for note in ctx.image.notes:
             kind = N.BY_NUMBER.get(note.type)
             if kind is None or note.type in _ELSEWHERE or note.truncated:  # XL204, XL205; XL003
                 continue
+            if note.type not in firsts:
+                firsts[note.type] = next(
+                    ((c, p) for c, p in parses if note.type in p.release.known_notes), None
+                )
+            first = firsts[note.type]
+            if first is None or _judge(ctx.image, *first, kind, note) is None:
+                continue
             cells = parsers.get(note.type)
             if cells is None:
                 cells = [(c, p) for c, p in parses if note.type in p.release.known_notes]
                 parsers[note.type] = cells
-            if not cells or _judge(ctx.image, *cells[0], kind, note) is None:
-                continue
             verdicts: dict[Verdict, list[Cell]] = {}
             for cell, parse in cells:
                 found = _judge(ctx.image, cell, parse, kind, note)

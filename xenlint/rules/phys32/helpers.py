@@ -54,6 +54,11 @@ def describe_vaddr(seg: Segment) -> str:
 
 def entry_location(image: Image) -> Location | None:
     """The last PHYS32_ENTRY note: the one Xen keeps."""
+    # Rules ask for every cell they report: once per image.
+    return image.remember((__name__, "entry_location"), lambda: _entry_location(image))
+
+
+def _entry_location(image: Image) -> Location | None:
     notes = image.notes_of(N.PHYS32_ENTRY)
     return Location.of_note(notes[-1]) if notes else None
 
@@ -61,6 +66,12 @@ def entry_location(image: Image) -> Location | None:
 def entry_fix(image: Image, *values: int) -> str:
     """Name the physical address when one of `values` is a virtual address in the image, in
     the kernel's own words when its symbol table names the entry code."""
+    # Rules ask for every cell they report, usually with the same values: once per image
+    # and values.
+    return image.remember((__name__, "entry_fix", values), lambda: _entry_fix(image, values))
+
+
+def _entry_fix(image: Image, values: tuple[int, ...]) -> str:
     for value in values:
         hit = virtual_hit(image, value)
         if hit and hit[1] < N.PHYS32_UNSET:
@@ -81,6 +92,11 @@ def virtual_entry_fix(image: Image, *values: int) -> str | None:
     """The symbol-aware fix when one of `values`, or the PHYS32_ENTRY note's own number (a
     loader may have read only its low bytes), is a virtual address of the image; None when
     none is, so the rule's own fix stands."""
+    key = (__name__, "virtual_entry_fix", values)  # asked per loader cell: once per image
+    return image.remember(key, lambda: _virtual_entry_fix(image, values))
+
+
+def _virtual_entry_fix(image: Image, values: tuple[int, ...]) -> str | None:
     from xenlint.image.decode import value as note_value
 
     notes = image.notes_of(N.PHYS32_ENTRY)
