@@ -11,7 +11,7 @@ import struct
 from collections import Counter
 from functools import cached_property
 from operator import attrgetter
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
@@ -94,6 +94,7 @@ class Phys32Reloc(Frozen):
 
 class XenParse(Record):
     __slots__ = (
+        "_addresses_memo",  # not a field: addresses() of this parse, once worked out
         "fatal",
         "feature_strings",
         "hvm",
@@ -138,6 +139,8 @@ class XenParse(Record):
     ignored: list[Note]  # notes of types this release skips
     used: list[Note]  # notes this release parses
     pae: Pae  # PAE_MODE as libelf settles it: only ever switched on (sticky)
+    if TYPE_CHECKING:
+        _addresses_memo: Addresses  # not a field (not annotated at run time): see addresses()
 
     def __init__(
         self,
@@ -965,18 +968,22 @@ def addresses(image: Image, parse: XenParse) -> Addresses:
     # worked out once per distinct set of them, kept in the image's memo with the values (so
     # no other dict can take their id while the entry lives) and gone with the image; a
     # parse is not changed once made.
-    release = parse.release
-    key = (
-        __name__,
-        "addresses",
-        id(parse.numbers),
-        parse.raw_phys32,
-        parse.source,
-        parse.hvm,
-        release.paddr_offset_check_pvh,
-        load_flags(release),
-    )
-    return image.remember(key, lambda: (parse.numbers, _addresses(image, parse)))[1]
+    found: Addresses | None = getattr(parse, "_addresses_memo", None)  # the parse keeps it
+    if found is None:
+        release = parse.release
+        key = (
+            __name__,
+            "addresses",
+            id(parse.numbers),
+            parse.raw_phys32,
+            parse.source,
+            parse.hvm,
+            release.paddr_offset_check_pvh,
+            load_flags(release),
+        )
+        found = image.remember(key, lambda: (parse.numbers, _addresses(image, parse)))[1]
+        parse._addresses_memo = found
+    return found
 
 
 def _addresses(image: Image, parse: XenParse) -> Addresses:
