@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from elfbuilder import Note, Section, Segment, build_elf, note_bytes, u32, u64, xen_kernel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xenlint.image.elf import load_elf, parse_xen_guest
 from xenlint.image.model import ImageError
@@ -151,3 +153,36 @@ def test_input_not_modified(tmp_path: Path) -> None:
 )
 def test_feature_tokens_like_libelf(text: str, tokens: list[str]) -> None:
     assert [t.display for t in feature_tokens(text)] == tokens
+
+
+def _elf_xen_parse_features_tokens(text: str) -> list[tuple[str, bool, str]]:
+    """elf_xen_parse_features' loop (xen/common/libelf/libelf-dominfo.c, every release since
+    3.1), character by character: copy until '|' or 63 characters; a '|' that ends a token
+    is skipped, one that comes right after a 63-character token starts the next (empty) one.
+    (piece, split, word): whether the '|'-separated word gave several pieces, and the word."""
+    pieces: list[tuple[int, str]] = []
+    pos = start = 0
+    while pos < len(text):
+        end = pos
+        while end - pos < 63 and end < len(text) and text[end] != "|":
+            end += 1
+        pieces.append((start, text[pos:end]))
+        if end - pos == 63:
+            pos = end
+        else:
+            pos = start = end + 1
+    count = {s: sum(1 for t, _ in pieces if t == s) for s, _ in pieces}
+    words = {s: text[s:].split("|", 1)[0] for s, _ in pieces}
+    return [(piece, count[s] > 1, words[s]) for s, piece in pieces]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="|!ab", max_size=300)
+    | st.lists(st.sampled_from(["|", "!", "x" * 62, "x" * 63, "x" * 64, "y"]), max_size=12).map(
+        "".join
+    )
+)
+def test_feature_tokens_cut_as_libelf_loops(text: str) -> None:
+    got = [(t.display, t.split, t.word) for t in feature_tokens(text)]
+    assert got == _elf_xen_parse_features_tokens(text)

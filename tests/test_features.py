@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from conftest import Lint, cells, targets_of
+from conftest import ROOT, Lint, cells, targets_of
 from elfbuilder import Note, Section, Segment, build_elf, u32, u64, xen_kernel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from xenlint.abi import features as F
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.check import Finding
 from xenlint.engine.targets import resolve
 from xenlint.image.elf import load_elf
+from xenlint.replay import xen as xenparse
 from xenlint.replay.xen import parse
 
 ALL = {r.name for r in RELEASES}
@@ -492,3 +496,25 @@ def test_freebsd_notes_on_40_42_and_47_up(lint: Lint) -> None:
     new = lint(data, targets=["xen>=4.7"])  # every rule
     errors = [f"{f.code}: {f.message}" for f in new if str(f.severity) == "error"]
     assert errors == []
+
+
+_NAMES = [*sorted(F.BY_NAME), "", "x", "y" * 63, "z" * 64, "hvm_callback_vecto"]
+_AN_IMAGE = load_elf(str(ROOT / "examples" / "linux-pv-pvh.elf"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_NAMES) | st.sampled_from(_NAMES).map("!".__add__), max_size=30).map(
+        "|".join
+    ),
+    st.booleans(),
+)
+def test_counted_verdict_is_the_token_by_token_verdict(text: str, trailing: bool) -> None:
+    """NoteIndex.counted (the FEATURES strings past MAX_TOKENS_KEPT, judged from a summary of
+    each string) gives every release what the token-by-token verdict gives."""
+    text += "|" if trailing else ""
+    index = xenparse.NoteIndex(_AN_IMAGE)
+    for release in RELEASES:
+        full = index.features(text, release)
+        tokens = len(index.tokens(text))
+        assert index.counted(text, release) == (full.supported, full.required, tokens, full.fatal)

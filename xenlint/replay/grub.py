@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from xenlint.abi import loaders as L
 from xenlint.abi import notes as N
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import EM_386, EM_X86_64, Image
-from xenlint.record import Frozen
 from xenlint.replay.engines import LoaderEngine
 from xenlint.replay.pvh import Failure, FailureKind, Reading, aligned_headers
 from xenlint.replay.reach import segment_at
@@ -37,26 +37,29 @@ GRUB_CODECS = frozenset({"gzip", "xz"})
 MULTIBOOT_UNSUPPORTED = 0x0000FFF8
 
 
-class GrubNote(Frozen):
-    """A note parse_note takes as Xen's."""
-
-    __slots__ = ("desc", "offset", "type")
+class GrubNote(NamedTuple):
+    """A note parse_note takes as Xen's (a NamedTuple: an image may hold 65534 of them)."""
 
     offset: int
     type: int
-    desc: bytes
-
-    def __init__(self, offset: int, type: int, desc: bytes) -> None:
-        set_ = object.__setattr__
-        set_(self, "offset", offset)
-        set_(self, "type", type)
-        set_(self, "desc", desc)
+    desc: bytes  # the descriptor's first DESC_READ bytes
 
 
-def segment_notes(image: Image) -> Iterator[GrubNote]:
+# What parse_note reads of a descriptor: LOADER's 8 bytes, PAE_MODE's "yes,bimodal\0" (12),
+# a 64-bit address. Its size tests (7, 8, "== len(word)") treat every size past 12 alike, so
+# a note keeps 16 bytes: a hostile one claims megabytes, in each of 65534 PT_NOTE segments.
+DESC_READ = 16
+
+
+def segment_notes(image: Image) -> tuple[GrubNote, ...]:
     """parse_note over every PT_NOTE, in header order, including one at file offset 0 (GRUB
     does not skip it, unlike libelf): 4-byte padding; a note is Xen's when namesz >= 3 and
-    its name starts with "Xen" (namesz 3) or "Xen\\0" (namesz 4 or more)."""
+    its name starts with "Xen" (namesz 3) or "Xen\\0" (namesz 4 or more). Once per image:
+    every GRUB profile reads the segments alike."""
+    return image.remember((__name__, "segment_notes"), lambda: tuple(_segment_notes(image)))
+
+
+def _segment_notes(image: Image) -> Iterator[GrubNote]:
     for raw in image.note_bytes:
         seg = segment_at(image, raw.segment)
         if seg is None:
@@ -66,7 +69,7 @@ def segment_notes(image: Image) -> Iterator[GrubNote]:
             namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
             name = bytes(data[pos + 12 : pos + 12 + min(namesz, 4)])
             desc_at = pos + 12 + (namesz + 3) // 4 * 4
-            desc = bytes(data[desc_at : desc_at + descsz])
+            desc = bytes(data[desc_at : desc_at + min(descsz, DESC_READ)])
             if (
                 namesz >= 3
                 and name[: 3 if namesz == 3 else 4] == b"Xen\0"[: 3 if namesz == 3 else 4]
@@ -108,7 +111,7 @@ class GrubXenEngine(LoaderEngine):
         source = "PT_NOTE segments"
         if not notes and loader.reads_sections and image.section_notes:
             source = "SHT_NOTE sections"
-            notes = [GrubNote(n.offset, n.type, n.desc) for n in image.section_notes]
+            notes = [GrubNote(n.offset, n.type, n.desc[:DESC_READ]) for n in image.section_notes]
         values: dict[int, bytes] = {}
         for note in notes:
             if note.type == N.LOADER.number and not _generic(note.desc):

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from xenlint.replay.engines import LoaderEngine
 
 XEN_NAME = N.XEN_OWNER + b"\0"
+# The bytes of a walked note's name kept (for messages and the owner test, which reads four):
+# a hostile namesz claims megabytes, in each of 65534 PT_NOTE segments.
+NAME_KEPT = 256
 
 FailureKind = Literal[
     "multiboot-64",  # QEMU: multiboot v1 header without the address flag in an x86-64 ELF
@@ -57,7 +60,7 @@ class WalkedNote(Frozen):
     namesz: int
     descsz: int
     type: int
-    name: bytes  # the name field's bytes (namesz of them, as far as the file has them)
+    name: bytes  # the name's first bytes (namesz, at most NAME_KEPT, as far as the file has)
     desc_offset: int  # where this loader thinks the descriptor starts
 
     def __init__(
@@ -394,7 +397,7 @@ def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | 
             namesz,
             descsz,
             ntype,
-            bytes(data[pos + 12 : pos + 12 + namesz]),
+            bytes(data[pos + 12 : pos + 12 + min(namesz, NAME_KEPT)]),
             raw.offset + desc,
         )
         if ntype == N.PHYS32_ENTRY.number:
@@ -483,13 +486,18 @@ def _linux_loader_walk(
         namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
         if align <= 0 or align & (align - 1):
             return Failure("align-error", f"Align (p_align {seg.align} is not a power of two)")
-        name = bytes(data[pos + 12 : pos + 12 + namesz])
-        if ntype == N.PHYS32_ENTRY.number and namesz == len(XEN_NAME) and name == XEN_NAME:
+        if (
+            ntype == N.PHYS32_ENTRY.number
+            and namesz == len(XEN_NAME)
+            and data[pos + 12 : pos + 12 + namesz] == XEN_NAME
+        ):
             assert raw is not None
             desc = pos + 12 + _align_up(namesz, align)
             if descsz < L.LINUX_LOADER_DESC:
                 return Failure("desc-short", "InvalidPvhNote")
-            return WalkedNote(seg, raw.offset + pos, namesz, descsz, ntype, name, raw.offset + desc)
+            return WalkedNote(
+                seg, raw.offset + pos, namesz, descsz, ntype, XEN_NAME, raw.offset + desc
+            )
         pos += 12 + _align_up(namesz, align) + _align_up(descsz, align)
     return None
 

@@ -331,6 +331,9 @@ class NoteIndex:
         self._note_tokens: dict[int, tuple[str, list[FeatureToken]]] = {}
         self._splits: dict[frozenset[int], tuple[list[Note], list[Note]]] = {}
         self._features_splits: dict[bool, _FeaturesSplit] = {}
+        self._summaries: dict[
+            str, tuple[int, dict[str, tuple[int, int | None]], int | None, int | None]
+        ] = {}
         self._kept: dict[bool, list[tuple[int, N.NoteType, list[Note], _Kept | None]]] = {}
         self._string_tokens: dict[tuple[str, int], list[FeatureToken]] = {}
 
@@ -414,6 +417,64 @@ class NoteIndex:
                     fatal = i
             found = _FeatureVerdict(supported, required, tuple(unknown), fatal)
             self._features[key] = found
+        return found
+
+    def counted(self, text: str, release: XenRelease) -> tuple[int, int, int, int | None]:
+        """(supported bits, required bits, token count, index of the failing token or None)
+        of one FEATURES string past MAX_TOKENS_KEPT for `release`: what `features` gives,
+        from the string's release-independent summary, so each release costs a look at the
+        few names Xen defines, not a pass over the string's tokens."""
+        count, defined, other, other_required = self._summary(text)
+        supported = required = 0
+        first, first_required = other, other_required
+        for name, (i, i_required) in defined.items():
+            if name in release.feature_names:
+                bit = 1 << F.BY_NAME[name].bit
+                supported |= bit
+                if i_required is not None:
+                    required |= bit
+                continue
+            first = i if first is None else min(first, i)
+            if i_required is not None:
+                first_required = (
+                    i_required if first_required is None else min(first_required, i_required)
+                )
+        return (
+            supported,
+            required,
+            count,
+            first if release.unknown_feature_fatal else first_required,
+        )
+
+    def _summary(
+        self, text: str
+    ) -> tuple[int, dict[str, tuple[int, int | None]], int | None, int | None]:
+        """(token count, {defined name: (first index, first '!' index)}, first index of a
+        name no release defines, the first such with '!'), once per distinct string. Its
+        words are the tokens unless one reaches 63 characters (libelf then cuts it): found
+        with set and list operations in C, not one Python step per token."""
+        found = self._summaries.get(text)
+        if found is not None:
+            return found
+        words = text.split("|")
+        if words[-1] == "":
+            words.pop()
+        if words and max(map(len, words)) >= F.TOKEN_MAX:
+            words = [("!" if r else "") + n for n, r, _, _ in self.tokens(text)]
+        present = set(words)
+        defined: dict[str, tuple[int, int | None]] = {}
+        for name in F.BY_NAME.keys() & present | {n[1:] for n in _REQUIRED & present}:
+            plain = words.index(name) if name in present else None
+            bang = words.index("!" + name) if "!" + name in present else None
+            defined[name] = (min(i for i in (plain, bang) if i is not None), bang)
+        other = other_required = None
+        unknown = present - _DEFINED_TOKENS
+        if unknown:
+            other = next(i for i, w in enumerate(words) if w in unknown)
+            required = {w for w in unknown if w[:1] == "!"} if "!" in text else None
+            if required:
+                other_required = next(i for i, w in enumerate(words) if w in required)
+        found = self._summaries[text] = (len(words), defined, other, other_required)
         return found
 
     def note_tokens(self, note: Note) -> tuple[str, list[FeatureToken]]:
@@ -671,6 +732,10 @@ MAX_TOKENS_KEPT = 16384
 
 
 _STRING = attrgetter("string")
+# Every token a release may define, bare and required ('!'): a word outside this set is an
+# unknown name for every release.
+_REQUIRED = frozenset("!" + name for name in F.BY_NAME)
+_DEFINED_TOKENS = frozenset(F.BY_NAME) | _REQUIRED
 
 
 def _count_features(
@@ -680,13 +745,13 @@ def _count_features(
     per distinct string, but their tokens are not kept."""
     out.feature_strings.extend(split.strings)
     for text, count in split.counts.items():
-        verdict = index.features(text, release)
-        out.tokens_dropped += count * len(index.tokens(text))
-        out.supported |= verdict.supported
-        out.required |= verdict.required
-        if verdict.fatal is not None and out.fatal is None:
-            name, required, split_, word = index.tokens(text)[verdict.fatal]
-            out.fatal = FeatureToken(name, required, split.first[text], split_, word)
+        supported, required, tokens, fatal = index.counted(text, release)
+        out.tokens_dropped += count * tokens
+        out.supported |= supported
+        out.required |= required
+        if fatal is not None and out.fatal is None:
+            name, required_, split_, word = index.tokens(text)[fatal]
+            out.fatal = FeatureToken(name, required_, split.first[text], split_, word)
 
 
 def _parse_features_note(index: NoteIndex, note: Note, release: XenRelease, out: XenParse) -> None:
@@ -767,26 +832,34 @@ def _parse_features(
 
 def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
     """Cut a FEATURES string the way elf_xen_parse_features does: a token ends at '|' (which
-    is consumed) or after 63 characters (the next character, even a '|', starts a new token)."""
-    pieces: list[tuple[int, str]] = []  # (start of the '|'-separated name, piece)
-    pos = start = 0
-    while pos < len(text):
-        end = pos
-        while end - pos < F.TOKEN_MAX and end < len(text) and text[end] != "|":
-            end += 1
-        pieces.append((start, text[pos:end]))
-        if end - pos == F.TOKEN_MAX:
-            pos = end  # cut: the next token starts right here, even at a '|'
-        else:
-            pos = start = end + 1  # a '|' (or the end) closes the name
-    per_word = Counter(start for start, _ in pieces)
+    is consumed) or after 63 characters (the next character, even a '|', starts a new token).
+
+    So each '|'-separated word gives its 63-character pieces, and a word of a multiple of 63
+    characters that a '|' follows gives one more, empty, piece (that '|' ends it); an empty
+    word gives one empty token, except after the last '|'. Cut with str.split and slices, not
+    a loop per character: 65536 notes of 4096 characters are 268 million of them."""
+    words = text.split("|")
+    if words[-1] == "":  # nothing after the last '|' (or an empty string): no token
+        words.pop()
+        last_followed = True  # every remaining word has its '|'
+    else:
+        last_followed = False
     tokens = []
-    for start, piece in pieces:
-        end = text.find("|", start)
-        word = text[start : len(text) if end < 0 else end]
-        required = piece.startswith("!")  # libelf looks at each piece's first character
-        name = piece[1:] if required else piece
-        tokens.append(FeatureToken(name, required, note, per_word[start] > 1, word))
+    cut = F.TOKEN_MAX
+    for i, word in enumerate(words):
+        if len(word) <= cut and (len(word) < cut or (i == len(words) - 1 and not last_followed)):
+            pieces = [word]
+        else:
+            pieces = [word[k : k + cut] for k in range(0, len(word), cut)]
+            followed = i < len(words) - 1 or last_followed
+            if len(word) % cut == 0 and followed:
+                pieces.append("")
+        split = len(pieces) > 1
+        for piece in pieces:
+            required = piece.startswith("!")  # libelf looks at each piece's first character
+            tokens.append(
+                FeatureToken(piece[1:] if required else piece, required, note, split, word)
+            )
     return tokens
 
 

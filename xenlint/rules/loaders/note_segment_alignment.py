@@ -99,11 +99,11 @@ def _misaligned(image: Image, reading: Reading, holders: set[int]) -> list[Segme
     """PT_NOTEs with p_align != 4 that matter: one that kills the loader, or one of the
     `holders`."""
     failed = reading.failure.segment if reading.failure else None
-    return [
-        s
-        for s in image.segments
-        if s.is_note and s.filesz and s.align != 4 and (s.index in holders or s == failed)
-    ]
+    candidates = image.remember(  # once per image, not per loader cell: 65535 headers
+        (__name__, "p_align"),
+        lambda: [s for s in image.segments if s.is_note and s.filesz and s.align != 4],
+    )
+    return [s for s in candidates if s.index in holders or s == failed]
 
 
 def _breaks(reading: Reading, ideal: Reading) -> bool:
