@@ -351,7 +351,7 @@ class NoteIndex:
             if N.FEATURES.number in known:
                 names = release.feature_names & self._feature_names
                 features = (names, release.unknown_feature_fatal)
-            bounded = release.bounded_reads if self._unterminated else None
+            bounded = release.bounded_reads if self.unterminated else None
             return ("notes", known, features, bounded, hvm)
         guest = self.image.xen_guest
         if guest is None or not uses_xen_guest(release, mode):
@@ -377,7 +377,7 @@ class NoteIndex:
         return frozenset(name for text in texts for name, _, _, _ in self.tokens(text))
 
     @cached_property
-    def _unterminated(self) -> bool:
+    def unterminated(self) -> bool:
         """Whether a note of a string type lacks its NUL (bounded reads then skip it)."""
         strings = (k.number for k in N.NOTE_TYPES if k.kind is N.DescKind.STRING)
         return any(not n.string_terminated for t in strings for n in self.by_type.get(t, []))
@@ -626,7 +626,9 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
     """elf_xen_parse_note for every note, type by type (see NoteIndex)."""
     known = release.known_notes
     out.used, out.ignored = index.split(known)
-    skip_unterminated = release.bounded_reads  # XSA-55: an unterminated string is skipped
+    # XSA-55: an unterminated string is skipped (where there is none, that changes nothing,
+    # and the parses of either kind of release share what they take of the notes)
+    skip_unterminated = release.bounded_reads and index.unterminated
     for number, kind, notes, kept in index.kept(skip_unterminated):
         if number not in known:
             continue
