@@ -569,7 +569,11 @@ def _align_up(n: int, align: int) -> int:
 
 def declared_entry(image: Image) -> int | None:
     """The entry the kernel declares: its last Xen PHYS32_ENTRY note (the one Xen uses),
-    read from its first 4 bytes, wherever Xen found it."""
+    read from its first 4 bytes, wherever Xen found it. Once per image."""
+    return image.remember((__name__, "declared"), lambda: _declared_entry(image))
+
+
+def _declared_entry(image: Image) -> int | None:
     notes = [n for n in image.notes if n.type == N.PHYS32_ENTRY.number and len(n.desc) >= 4]
     if not notes:
         return None
@@ -578,7 +582,11 @@ def declared_entry(image: Image) -> int | None:
 
 def has_any_entry_note(image: Image) -> bool:
     """A type-18 note of any owner anywhere: PT_NOTE segments (even those Xen skips),
-    SHT_NOTE sections, or a foreign owner's."""
+    SHT_NOTE sections, or a foreign owner's. Once per image."""
+    return image.remember((__name__, "any-entry"), lambda: _has_any_entry_note(image))
+
+
+def _has_any_entry_note(image: Image) -> bool:
     xen = image.segment_notes + image.section_notes + image.skipped_segment_notes
     return any(n.type == N.PHYS32_ENTRY.number for n in xen) or any(
         n.type == N.PHYS32_ENTRY.number for n in image.foreign_notes
@@ -588,7 +596,11 @@ def has_any_entry_note(image: Image) -> bool:
 def is_linux(image: Image) -> bool:
     """Whether the image shows itself a Linux kernel: a note owned by "Linux" (vmlinux's
     build-salt and LTO notes, include/linux/elfnote.h LINUX_ELFNOTE) or a Xen GUEST_OS of
-    "linux"."""
+    "linux". Once per image: fixes ask for cell after cell, over 65,534 notes."""
+    return image.remember((__name__, "is_linux"), lambda: _is_linux(image))
+
+
+def _is_linux(image: Image) -> bool:
     if any(n.owner == b"Linux" for n in image.foreign_notes):
         return True
     return any(
