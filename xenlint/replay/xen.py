@@ -346,7 +346,7 @@ class NoteIndex:
         dozen releases whose parse_keys differ in what an image lacks parse it once."""
         hvm = mode.is_pvh and release.hvm_flag
         if self.notes:
-            known = release.known_notes.intersection(self.by_type, N.BY_NUMBER)
+            known = release.known_notes & self._defined
             features = None
             if N.FEATURES.number in known:
                 names = release.feature_names & self._feature_names
@@ -379,6 +379,11 @@ class NoteIndex:
         # table): from each string's summary, not a token list of every string (2,000
         # distinct 4,000-character strings made 800,000 tuples).
         return frozenset().union(*(self._summary(text)[1] for text in texts))
+
+    @cached_property
+    def _defined(self) -> frozenset[int]:
+        """The defined note types the image holds."""
+        return frozenset(self.by_type).intersection(N.BY_NUMBER)
 
     @cached_property
     def unterminated(self) -> bool:

@@ -48,7 +48,9 @@ Keep one note of each type, with the value Xen should use, and delete the others
         # each list is judged once for all of them, not once per cell (65536 notes).
         groups: dict[tuple[int, bool], list[Cell]] = {}
         used: dict[tuple[int, bool], list[Note]] = {}
-        for cell, parse in ctx.xen_pairs:
+        # Most images hold each note type once: then no cell sees a type twice.
+        repeated = len({note.type for note in ctx.image.notes}) < len(ctx.image.notes)
+        for cell, parse in ctx.xen_pairs if repeated else ():
             key = (id(parse.used), _bounded(cell))
             groups.setdefault(key, []).append(cell)
             used[key] = parse.used
