@@ -92,6 +92,21 @@ def test_hostile_input_listings_are_bounded(inputs: Path, name: str, command: li
     assert len(proc.stdout) < MAX_LISTING
 
 
+def test_descriptors_past_the_kept_budget_are_judged_whole(inputs: Path) -> None:
+    """A note keeps only its first bytes once the image's kept descriptors pass DESC_BUDGET;
+    XL006 must still see each FEATURES string's NUL inside its descriptor (3,000 notes of
+    3,300-4,000 characters, each ending in a NUL: Xen's libelf has nothing to say)."""
+    path = INPUTS["features-distinct"](inputs)
+    proc = subprocess.run(
+        ["xenlint", "--isolated", "--select", "XL006", "--show-info", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0 and not proc.stdout, proc.stdout[:2000]
+
+
 def test_one_parse_per_release_behaviour(
     registry: Registry, inputs: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,10 +135,13 @@ def _string(cell: Cell, kind: N.NoteType, note: Note) -> Verdict | None:
             f"file: {what}"
         )
         return message, Severity.WARNING, fix
-    if b"\0" in note.desc:
+    # The string starts at the descriptor, so its length says where the NUL is: inside the
+    # descriptor, or right after it. (Not `note.desc`, which keeps only a descriptor's first
+    # bytes once an image's kept descriptors pass their budget.)
+    if len(note.string) < note.descsz:
         return None
     seen = note.string.decode("latin-1")
-    if note.string == note.desc:
+    if len(note.string) == note.descsz:
         # Linux's own FEATURES note is written with .ascii this way: every Xen reads it right,
         # so it is worth knowing, not worth a warning on every distribution kernel.
         message = (
