@@ -439,6 +439,9 @@ def _unique_cells(cells: tuple[Cell, ...]) -> tuple[list[Cell], list[tuple[str, 
     """The cells without repeats, and their (profile name, mode value) names: compared by
     name (str hashes are cached; an Enum's __hash__ is Python code), as comparing whole
     Cells compares every profile field."""
+    if len(cells) == 1:  # a result per cell, the usual shape of a rule's many results
+        (cell,) = cells
+        return [cell], [(cell.profile.name, cell.mode.value)]
     unique: dict[tuple[str, str], Cell] = {}
     for cell in cells:
         unique.setdefault((cell.profile.name, cell.mode.value), cell)

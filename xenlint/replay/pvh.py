@@ -18,6 +18,7 @@ from xenlint.abi import notes as N
 from xenlint.abi.loaders import LoaderProfile
 from xenlint.image.model import Image, NoteBytes, Segment
 from xenlint.record import Frozen, replace
+from xenlint.replay.reach import pads_by_p_align
 
 if TYPE_CHECKING:
     from xenlint.replay.engines import LoaderEngine
@@ -305,9 +306,10 @@ def qemu(image: Image, loader: LoaderProfile) -> Reading:
     if image.machine not in loader.machines:
         return fail("machine", f"{L.QEMU_LOAD_ERROR} (the image is from incompatible architecture)")
     read_high = loader.elf32_align_read_64 and image.elf_class == 32
+    padded = pads_by_p_align(image, loader.walks_p_align)
     scan = image.remember(
-        (__name__, "qemu", loader.walks_p_align, width, read_high),
-        lambda: _qemu_scan(image, raws, loader.walks_p_align, width, read_high),
+        (__name__, "qemu", padded, width, read_high),
+        lambda: _qemu_scan(image, raws, padded, width, read_high),
     )
     matches, chosen, raw, stop, seg = scan
     if stop == "segment-past-file":
@@ -427,9 +429,10 @@ def linux_loader(image: Image, loader: LoaderProfile) -> Reading:
         return fail("class", "InvalidProgramHeaderSize (an ELF32 image)")
     if loader.min_e_entry is not None and image.entry < loader.min_e_entry:
         return fail("e-entry-low", "InvalidEntryAddress")
+    padded = pads_by_p_align(image, loader.walks_p_align)
     scan = image.remember(
-        (__name__, "linux-loader", loader.walks_p_align),
-        lambda: _linux_loader_scan(image, raws, loader.walks_p_align),
+        (__name__, "linux-loader", padded),
+        lambda: _linux_loader_scan(image, raws, padded),
     )
     matches, chosen, reset_by, stop = scan
     if isinstance(stop, Failure):

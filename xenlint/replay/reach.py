@@ -312,10 +312,24 @@ def _xen_misses(image: Image) -> list[Desync]:
     return out
 
 
+def pads_by_p_align(image: Image, walks_p_align: bool) -> bool:
+    """Whether a loader that pads notes to p_align (`walks_p_align`) walks this image
+    differently from one that pads to 4: only when some PT_NOTE has a p_align other than 4.
+    Replays key their per-image passes on it, so the two kinds of walker share one pass
+    over an image whose PT_NOTEs are all 4-aligned (every real kernel's, and 65,534
+    hostile ones')."""
+    if not walks_p_align:
+        return False
+    return image.remember(
+        (__name__, "p_align"), lambda: any(s.is_note and s.align != 4 for s in image.segments)
+    )
+
+
 def loader_miss(image: Image, walks_p_align: bool) -> Desync | None:
     """The first PT_NOTE where a PVH loader's walk (by p_align, or by 4) loses a well-formed
     PHYS32_ENTRY note."""
-    return image.remember((__name__, walks_p_align), lambda: _loader_miss(image, walks_p_align))
+    padded = pads_by_p_align(image, walks_p_align)
+    return image.remember((__name__, padded), lambda: _loader_miss(image, padded))
 
 
 def _loader_miss(image: Image, walks_p_align: bool) -> Desync | None:
