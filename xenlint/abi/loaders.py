@@ -141,15 +141,17 @@ class LoaderProfile(Profile):
         reads_sections: bool = False,
         boots_from_notes: bool = True,
     ) -> None:
+        super().__init__(
+            family=family,
+            version=version,
+            name=name,
+            modes=modes,
+            note=note,
+            fixed_modes=fixed_modes,
+            covers_later=covers_later,
+            before=before,
+        )
         set_ = object.__setattr__
-        set_(self, "family", family)
-        set_(self, "version", version)
-        set_(self, "name", name)
-        set_(self, "modes", modes)
-        set_(self, "note", note)
-        set_(self, "fixed_modes", fixed_modes)
-        set_(self, "covers_later", covers_later)
-        set_(self, "before", before)
         set_(self, "engine", engine)
         set_(self, "program", program)
         set_(self, "walk", walk)

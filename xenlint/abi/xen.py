@@ -114,15 +114,17 @@ class XenRelease(Profile):
         domu_refuses_required_dom0: bool,
         segment_align_message: str,
     ) -> None:
+        super().__init__(
+            family=family,
+            version=version,
+            name=name,
+            modes=modes,
+            note=note,
+            fixed_modes=fixed_modes,
+            covers_later=covers_later,
+            before=before,
+        )
         set_ = object.__setattr__
-        set_(self, "family", family)
-        set_(self, "version", version)
-        set_(self, "name", name)
-        set_(self, "modes", modes)
-        set_(self, "note", note)
-        set_(self, "fixed_modes", fixed_modes)
-        set_(self, "covers_later", covers_later)
-        set_(self, "before", before)
         set_(self, "read_only_load_skipped", read_only_load_skipped)
         set_(self, "arm_skips_note_check", arm_skips_note_check)
         set_(self, "p2m_bounds_checked", p2m_bounds_checked)
