@@ -848,20 +848,19 @@ def feature_tokens(text: str, note: Note | None = None) -> list[FeatureToken]:
     word gives one empty token, except after the last '|'. Cut with str.split and slices, not
     a loop per character: 65536 notes of 4096 characters are 268 million of them."""
     words = text.split("|")
-    if words[-1] == "":  # nothing after the last '|' (or an empty string): no token
+    # The words a '|' follows: all but the last, or all when nothing comes after the last
+    # '|' (that empty word, or an empty string, gives no token).
+    followed = len(words) - 1
+    if words[-1] == "":
         words.pop()
-        last_followed = True  # every remaining word has its '|'
-    else:
-        last_followed = False
     tokens = []
     cut = F.TOKEN_MAX
     for i, word in enumerate(words):
-        if len(word) <= cut and (len(word) < cut or (i == len(words) - 1 and not last_followed)):
+        if len(word) < cut:
             pieces = [word]
         else:
             pieces = [word[k : k + cut] for k in range(0, len(word), cut)]
-            followed = i < len(words) - 1 or last_followed
-            if len(word) % cut == 0 and followed:
+            if len(word) % cut == 0 and i < followed:
                 pieces.append("")
         split = len(pieces) > 1
         for piece in pieces:
