@@ -199,7 +199,36 @@ class Context:
     @cached_property
     def xen_pairs(self) -> tuple[tuple[Cell, XenParse], ...]:
         """(cell, Xen's parse) for every Xen cell, in cell order: most rules walk them all."""
-        return tuple(zip(self.xen_cells, self._parse(self.xen_cells), strict=True))
+        from xenlint.replay import xen as xenparse
+
+        cells = self.xen_cells
+        if not cells:
+            return ()
+        index = self._index()
+        plan = _parse_plan(self.cells, cells, index)
+        shared = []
+        for alike, release, mode in plan[1]:
+            parse = self._image_parses.get(alike)
+            if parse is None:
+                parse = xenparse.parse(self.image, release, mode, index)
+                self._image_parses[alike] = parse
+            shared.append(parse)
+        # Each cell gets its own shell naming its release and mode.
+        pairs = tuple(
+            (cell, shared[group].for_cell(cell.xen, cell.mode))  # type: ignore[arg-type]
+            for cell, group in zip(cells, plan[2], strict=True)
+        )
+        by_cell = self._by_cell
+        for pair in pairs:
+            by_cell[id(pair[0])] = pair  # the cell is kept: its id stays its own
+        return pairs
+
+    def _index(self) -> NoteIndex:
+        if self._note_index is None:
+            from xenlint.replay import xen as xenparse
+
+            self._note_index = xenparse.NoteIndex(self.image)
+        return self._note_index
 
     def remember(self, key: object, compute: Callable[[], T]) -> T:
         """compute(), once per context and `key`: for what several rules derive from the same
@@ -285,11 +314,20 @@ class Context:
         hit = self._by_cell.get(id(cell))
         if hit is not None and hit[0] is cell:
             return hit[1]
+        if "xen_pairs" not in self.__dict__:  # the first ask parses every Xen cell at once
+            self.xen_pairs  # noqa: B018
+            hit = self._by_cell.get(id(cell))
+            if hit is not None and hit[0] is cell:
+                return hit[1]
         return self._parse((cell,))[0]
 
     def _parse(self, cells: Iterable[Cell]) -> list[XenParse]:
+        """The parses of cells that are not ctx.cells' own objects (equal ones get the same
+        parse as theirs)."""
         from xenlint.replay import xen as xenparse
 
+        if not self._parses:
+            self._parses = {(c.profile.name, id(c.mode)): p for c, p in self.xen_pairs}
         found = []
         for cell in cells:
             assert cell.xen is not None, "xen() needs a Xen cell"
@@ -301,20 +339,56 @@ class Context:
                 same = xenparse.parse_key(cell.xen, cell.mode)
                 shared = self._shared_parses.get(same)
                 if shared is None:
-                    if self._note_index is None:
-                        self._note_index = xenparse.NoteIndex(self.image)
+                    index = self._index()
                     # ... and so do releases whose keys differ only in what this image
                     # lacks (note types, feature names): a dozen keys, a few parses.
-                    alike = self._note_index.parse_key(cell.xen, cell.mode)
+                    alike = index.parse_key(cell.xen, cell.mode)
                     shared = self._image_parses.get(alike)
                     if shared is None:
-                        shared = xenparse.parse(self.image, cell.xen, cell.mode, self._note_index)
+                        shared = xenparse.parse(self.image, cell.xen, cell.mode, index)
                         self._image_parses[alike] = shared
                     self._shared_parses[same] = shared
                 parse = self._parses[key] = shared.for_cell(cell.xen, cell.mode)
             self._by_cell[id(cell)] = (cell, parse)  # the cell is kept: its id stays its own
             found.append(parse)
         return found
+
+
+# Which Xen cells share a parse depends on the image only through NoteIndex.signature: worked
+# out once per run's cells and signature (a directory of thousands of kernels has a handful),
+# not per image (a NoteIndex.parse_key per release and mode). By the id of the context's cells
+# (a run passes one tuple per kind of image); the entry keeps them, so the id stays theirs.
+_Plan = tuple[
+    tuple[Cell, ...],  # the context's cells
+    tuple[
+        tuple[tuple[object, ...], XenRelease, Mode], ...
+    ],  # per distinct parse: key, release, mode
+    tuple[int, ...],  # per Xen cell (in order): its distinct parse
+]
+_PLANS: dict[tuple[int, tuple[object, ...]], _Plan] = {}
+
+
+def _parse_plan(all_cells: tuple[Cell, ...], cells: tuple[Cell, ...], index: NoteIndex) -> _Plan:
+    """Which of the Xen `cells` (those of `all_cells`) share a parse on images like `index`'s:
+    the first cell of each group is the one parsed."""
+    key = (id(all_cells), index.signature)
+    plan = _PLANS.get(key)
+    if plan is None or plan[0] is not all_cells:
+        firsts: dict[tuple[object, ...], int] = {}
+        parses: list[tuple[tuple[object, ...], XenRelease, Mode]] = []
+        groups = []
+        for cell in cells:
+            assert cell.xen is not None
+            alike = index.parse_key(cell.xen, cell.mode)
+            group = firsts.get(alike)
+            if group is None:
+                group = firsts[alike] = len(parses)
+                parses.append((alike, cell.xen, cell.mode))
+            groups.append(group)
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        plan = _PLANS[key] = (all_cells, tuple(parses), tuple(groups))
+    return plan
 
 
 class Rule:

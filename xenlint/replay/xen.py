@@ -365,6 +365,21 @@ class NoteIndex:
         return ("xen_guest", features, order, hvm)
 
     @cached_property
+    def signature(self) -> tuple[object, ...]:
+        """All that `parse_key` reads of the image: images with equal signatures give every
+        (release, mode) the same key, so a run works out which cells share a parse once per
+        signature (a directory of thousands of kernels has a handful), not once per image."""
+        if self.notes:
+            features = self._feature_names if N.FEATURES.number in self._defined else None
+            return ("notes", self._defined, features, self.unterminated)
+        guest = self.image.xen_guest
+        if guest is None:
+            return ("nothing",)
+        kinds = {N.BY_LEGACY_KEY.get(key) for key, _ in guest.items}
+        features = self._feature_names if N.FEATURES in kinds else None
+        return ("xen_guest", features, N.HYPERCALL_PAGE in kinds)
+
+    @cached_property
     def _feature_names(self) -> frozenset[str]:
         """Every defined feature name in the image's FEATURES strings (notes, or the
         __xen_guest item)."""
