@@ -993,21 +993,27 @@ def addresses(image: Image, parse: XenParse) -> Addresses:
     # worked out once per distinct set of them, kept in the image's memo with the values (so
     # no other dict can take their id while the entry lives) and gone with the image; a
     # parse is not changed once made.
-    found: Addresses | None = getattr(parse, "_addresses_memo", None)  # the parse keeps it
-    if found is None:
-        release = parse.release
-        key = (
-            __name__,
-            "addresses",
-            id(parse.numbers),
-            parse.raw_phys32,
-            parse.source,
-            parse.hvm,
-            release.paddr_offset_check_pvh,
-            load_flags(release),
-        )
-        found = image.remember(key, lambda: (parse.numbers, _addresses(image, parse)))[1]
-        parse._addresses_memo = found
+    try:
+        return parse._addresses_memo  # the parse keeps its answer
+    except AttributeError:
+        pass
+    release = parse.release
+    key = (
+        __name__,
+        "addresses",
+        id(parse.numbers),
+        parse.raw_phys32,
+        parse.source,
+        parse.hvm,
+        release.paddr_offset_check_pvh,
+        release.read_only_load_skipped,  # load_flags(release)
+    )
+    memo = image.memo  # image.remember without its closure: asked once per parsed cell
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = (parse.numbers, _addresses(image, parse))
+    found: Addresses = hit[1]  # type: ignore[index]
+    parse._addresses_memo = found
     return found
 
 
