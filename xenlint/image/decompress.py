@@ -13,11 +13,11 @@ import os
 import struct
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from xenlint.abi import bzimage as B
 from xenlint.errors import XenlintError
+from xenlint.record import Frozen
 
 PIECE = 1 << 20  # most output bytes per yielded piece
 _FEED = 1 << 16  # input bytes handed to a decompressor at a time
@@ -68,12 +68,30 @@ class Source:
         return self.end - self.pos
 
 
-@dataclass(frozen=True)
-class Codec:
+class Codec(Frozen):
+    """A payload compression: its magic numbers and the function streaming its output.
+    (A record, not a dataclass: only a compressed image imports this module, and
+    `dataclasses` with its generated methods cost it about 10 M instructions.)"""
+
+    __slots__ = ("extra", "magics", "name", "stream")
+
     name: str  # as the kernel's CONFIG_KERNEL_* and Xen's loader call it
     magics: tuple[bytes, ...]
     stream: Callable[[Source], Iterator[bytes]]
-    extra: str | None = None  # the xenlint extra that provides the decompressor
+    extra: str | None  # the xenlint extra that provides the decompressor
+
+    def __init__(
+        self,
+        name: str,
+        magics: tuple[bytes, ...],
+        stream: Callable[[Source], Iterator[bytes]],
+        extra: str | None = None,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", name)
+        set_(self, "magics", magics)
+        set_(self, "stream", stream)
+        set_(self, "extra", extra)
 
 
 def sniff(head: bytes) -> Codec | None:
