@@ -25,8 +25,8 @@ decompression limit (max-decompressed-size, default 2 GiB: a decompression bomb 
 there). Xen's libelf refuses such an image too ("ELF: not an ELF binary", "ELF: phdr
 overflow", "ELF: shdr overflow"). xenlint also refuses an image whose note names and note
 strings pass 8 MiB: a kernel's hold a few hundred bytes, while libelf would read up to
-65,536 strings of 4 KiB, and judging each one costs time. As an error this finding makes xenlint exit with status
-2, because nothing else about the image could be checked.
+65,536 strings of 4 KiB, and judging each one costs time. As an error this finding makes
+xenlint exit with status 2, because nothing else about the image could be checked.
 
 Configuration works as for any rule, with one difference: XL000 stays selected whatever
 `select` names (selecting XL4 chooses which checks run; a file that could not be read was not
