@@ -15,7 +15,11 @@ from pathlib import Path
 from elfbuilder import PT_NOTE, Note, Segment, build_elf, note_bytes, u32, xen_kernel
 from wrapping import bzimage
 
+from xenlint.image.elf import STRING_BUDGET
+
 GUEST_OS, LOADER, XEN_VERSION, FEATURES, SUPPORTED_FEATURES, PHYS32_ENTRY = 6, 8, 5, 10, 17, 18
+# The length of long_strings()'s values (libelf reads a string up to 4096 bytes).
+LONG_VALUE = 4000
 BASIC = [Note(GUEST_OS, b"linux\0"), Note(XEN_VERSION, b"xen-3.0\0"), Note(LOADER, b"generic\0")]
 
 
@@ -74,17 +78,60 @@ def unknown_feature_names(count: int = 4000) -> bytes:
     return xen_kernel([*BASIC, Note(FEATURES, names + b"\0")])
 
 
-def distinct_feature_strings(count: int = 3000) -> bytes:
+def distinct_feature_strings(count: int = 2000) -> bytes:
     """`count` FEATURES notes, each a different string of 400 unknown names (3,300-4,000
-    characters, 10 MB in all), as an xz bzImage of 300 KB: libelf tokenizes each one, and
-    xenlint cut each one character by character and judged every token once per release
-    (2.8 s and 270 MB at 2,000). Past the 8 MiB of descriptors a walk keeps, XL006 also
-    took the rest for strings without a NUL in their descriptor (5,000 false warnings)."""
+    characters, 6.5 MB in all, under the strings xenlint judges), as an xz bzImage of 200 KB:
+    libelf tokenizes each one, and xenlint cut each one character by character and judged
+    every token once per release (2.8 s and 270 MB). Past the descriptors a walk keeps
+    (DESC_BUDGET), XL006 also took the rest for strings without a NUL in their descriptor
+    (5,000 false warnings)."""
     notes = list(BASIC)
     for i in range(count):
         text = "|".join(f"f{i:x}x{j:x}" for j in range(400))[:4000]
         notes.append(Note(FEATURES, text.encode() + b"\0"))
     return xz_bzimage(xen_kernel(notes))
+
+
+def strings_past_budget(count: int = 2600) -> bytes:
+    """distinct_feature_strings past the 8 MiB of strings xenlint judges (STRING_BUDGET):
+    16,000 of them, 54 MB in a 1.6 MB xz bzImage, took 2.1 s and 170 MB to check, `notes`
+    213 MB, and libelf's 65,536 would be 268 MB of text."""
+    return distinct_feature_strings(count)
+
+
+def strings_at_budget(budget: int = STRING_BUDGET - (64 << 10)) -> bytes:
+    """FEATURES notes of distinct names close to real ones (each one XL401 suggests a name
+    for) filling the strings xenlint judges, as an xz bzImage: the costliest strings found
+    that are not refused."""
+    notes, total, i = list(BASIC), 0, 0
+    while True:
+        text = "|".join(f"writable_page_tablez{i}x{j}" for j in range(150))[:4000]
+        if total + len(text) > budget:
+            return xz_bzimage(xen_kernel(notes))
+        notes.append(Note(FEATURES, text.encode() + b"\0"))
+        total += len(text)
+        i += 1
+
+
+def long_strings() -> bytes:
+    """Every note type 0-21 four times with a different 4,000-character value (the last
+    without its NUL), a GUEST_OS that starts with an OSC 52 clipboard write, and foreign and
+    unterminated note names of 4,000 characters: XL004 once quoted every value whole (36 KB
+    lines, megabytes for a note given thousands of times)."""
+    notes = []
+    for kind in range(22):
+        for k in range(3):
+            notes.append(Note(kind, _long_value(kind * 10 + k) + b"\0"))
+        notes.append(Note(kind, _long_value(kind * 10 + 9)))
+    notes.append(Note(GUEST_OS, b"\x1b]52;c;AAAA\x07" + _long_value(77) + b"\0"))
+    for k in range(3):
+        notes.append(Note(1, b"", name=_long_value(500 + k) + b"\0"))
+        notes.append(Note(1, b"", name=b"Xen" + _long_value(600 + k)))
+    return xen_kernel(notes)
+
+
+def _long_value(seed: int, size: int = LONG_VALUE) -> bytes:
+    return (f"v{seed}-" * size)[:size].encode()
 
 
 def features_bomb(count: int = 65000) -> bytes:
@@ -173,6 +220,9 @@ INPUTS: dict[str, Callable[[Path], Path]] = {
     "unknown-features": _writer(unknown_feature_names, "unknown-features.elf"),
     "features-bomb": _writer(features_bomb, "features-bomb"),
     "features-distinct": _writer(distinct_feature_strings, "features-distinct"),
+    "strings-past-budget": _writer(strings_past_budget, "strings-past-budget"),
+    "strings-at-budget": _writer(strings_at_budget, "strings-at-budget"),
+    "long-strings": _writer(long_strings, "long-strings.elf"),
     "gnu-property-segments": _writer(gnu_property_segments, "gnu-property-segments.elf"),
     "descriptors-overlapping": _writer(overlapping_descriptors, "descriptors-overlapping"),
     "entries-overlapping": _writer(overlapping_entries, "entries-overlapping.elf"),

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from elfbuilder import PT_NOTE, Note, Section, Segment, build_elf, note_bytes, xen_kernel
 
-from xenlint.escape import escape
+from xenlint.abi import features as F
+from xenlint.escape import QUOTED_MAX, escape, quoted
 
 HOSTILE = [
     b"\n::error::pwned",
@@ -151,3 +152,12 @@ def test_escape_policy() -> None:
         once = escape(text.decode("latin-1"))
         assert escape(once) == once  # idempotent
         assert once.isascii() and once.isprintable()
+
+
+def test_quoted_keeps_real_values_whole_and_cuts_long_ones() -> None:
+    """The longest FEATURES string a kernel can mean (every name Xen defines, each required)
+    is quoted whole; a 4096-byte hostile string is cut and its length given."""
+    every = "|".join("!" + name for name in F.BY_NAME)
+    assert quoted(every) == repr(every)
+    long = "x" * 4096
+    assert quoted(long) == repr("x" * QUOTED_MAX) + "... (4096 characters)"

@@ -162,6 +162,19 @@ def test_github_annotations(freebsd: Path, capsys: pytest.CaptureFixture[str]) -
     assert "%0Afix: " in warning[4]
 
 
+def test_github_target_labels_read_as_in_text(
+    freebsd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A release range keeps its en dash in an annotation, as in text output (escaping the
+    whole line once showed 'xen-4.0\\u20134.3')."""
+    _, text, _ = run(["--format", "text", *OLD, str(freebsd)], capsys)
+    _, github, _ = run(["--format", "github", *OLD, str(freebsd)], capsys)
+    labels = re.findall(r" \[(xen-[^\]]*)\]", text)
+    assert labels and any("\u2013" in label for label in labels), text
+    assert set(labels) <= set(re.findall(r" \[(xen-[^\]]*)\]", github))
+    assert "\\u" not in github
+
+
 def test_github_escapes_properties() -> None:
     from xenlint.output.github import _data, _property
 

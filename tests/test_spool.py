@@ -4,6 +4,7 @@ when the notes lie past the cap, and a full second pass when the prefix is not e
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from elfbuilder import Note, xen_kernel
 from wrapping import COMPRESSORS, wrap
 
 import xenlint.image.read as read
+from xenlint.image.decompress import SMALL_PIECE
 from xenlint.image.elf import union_spans
 from xenlint.image.model import ImageError
 from xenlint.image.read import load_image
@@ -50,6 +52,32 @@ def test_notes_far_into_the_payload_cost_no_disk(
         (n.offset, n.type, n.desc) for n in expected
     ]
     assert len(spool_blocks) == 1 and spool_blocks[0] <= 4 << 20, spool_blocks
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bzip2", "xz", "lzma", "zstd"])
+def test_the_sparse_pass_stops_within_a_small_piece_of_the_notes(
+    tmp_path: Path, codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 14's bound, bytes decompressed <= the end of the last PT_NOTE + one codec block,
+    tightened for the codecs whose output the standard API bounds: the pass reading up to
+    the notes decodes at most one SMALL_PIECE (32 KiB) past them, not one 1 MiB piece."""
+    pytest.importorskip("compression.zstd" if sys.version_info >= (3, 14) else "backports.zstd")
+    bare = xen_kernel([Note(6, b"linux\0"), Note(5, b"xen-3.0\0")], text_size=3 << 20)
+    plain = tmp_path / "bare.elf"
+    plain.write_bytes(bare)
+    end = max(s.offset + s.filesz for s in load_image(str(plain)).segments if s.is_note)
+    decoded: list[int] = []
+    original = read._store
+
+    def counting(fd: int, piece: bytes, pos: int, keep: Any) -> None:
+        decoded.append(len(piece))
+        original(fd, piece, pos, keep)
+
+    monkeypatch.setattr(read, "_store", counting)
+    image = load_image(str(wrap(tmp_path, bare, codec)))
+    assert [n.type for n in image.notes] == [6, 5]
+    assert end <= sum(decoded) <= end + SMALL_PIECE, (end, sum(decoded))
+    assert max(decoded) <= SMALL_PIECE
 
 
 @pytest.mark.parametrize("codec", CODECS)

@@ -54,3 +54,19 @@ def escape(text: str, *, newlines: bool = False) -> str:
 def escape_bytes(data: bytes) -> str:
     """Raw bytes from an image as safe text: each byte as its latin-1 character, escaped."""
     return escape(data.decode("latin-1"))
+
+
+# How many characters of an image string a message or listing quotes. Real note strings are
+# shorter: "linux", "xen-3.0", "yes", and a FEATURES string naming every feature Xen defines,
+# each with its '!', is 429 characters. A hostile note's 4096-byte string, or a list of
+# thousands of them, would make one finding pages (or megabytes) long.
+QUOTED_MAX = 512
+
+
+def quoted(text: str, limit: int = QUOTED_MAX) -> str:
+    """`text` as a message quotes it: repr() of its first `limit` characters, and, when it is
+    longer, how long it is (`'abc...'... (4096 characters)`). Escaping for the terminal is
+    left to escape(), which the report applies to every message."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

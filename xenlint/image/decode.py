@@ -6,7 +6,7 @@ from typing import Literal, cast
 
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
-from xenlint.escape import escape
+from xenlint.escape import QUOTED_MAX, escape, quoted
 from xenlint.image.model import Image, Note
 
 
@@ -59,7 +59,7 @@ def _display(image: Image, note: Note) -> str:
     numeric = kind is not None and kind.kind is N.DescKind.NUMERIC
     if numeric and (note.descsz not in N.NUMERIC_SIZES or note.truncated):
         why = "cut off by the end of the file" if note.truncated else "not a 1/2/4/8-byte number"
-        return f"0 (<{note.descsz} bytes: {note.desc.hex()}> {why}: Xen reads 0)"
+        return f"0 (<{note.descsz} bytes: {_hex(note.desc)}> {why}: Xen reads 0)"
     if val is None:
         text = note.string[:40].decode("latin-1")
         return (
@@ -67,10 +67,28 @@ def _display(image: Image, note: Note) -> str:
             "Xen 4.1.6 and later ignore it)"
         )
     if isinstance(val, str):
-        return repr(val) if kind is None or kind.kind is not N.DescKind.NONE else val
+        if kind is None or kind.kind is not N.DescKind.NONE:
+            return quoted(val)
+        return val if len(val) <= QUOTED_MAX else f"{val[:QUOTED_MAX]}... ({len(val)} characters)"
     if isinstance(val, int):
         return f"{val:#x} ({note.descsz} bytes)"
     val = cast("list[int]", val)  # what is left: the word arrays (SUPPORTED_FEATURES...)
     if kind is N.SUPPORTED_FEATURES and val:
         return f"{val[0]:#010x} = {'|'.join(feature_names(val[0])) or 'none'}"
-    return "[" + ", ".join(f"{w:#x}" for w in val) + "]"
+    shown = ", ".join(f"{w:#x}" for w in val[:_WORDS_SHOWN])
+    if len(val) > _WORDS_SHOWN:
+        shown += f", ... ({len(val)} words)"
+    return f"[{shown}]"
+
+
+# What one line shows of a long descriptor (a real one has one to three words): a hostile
+# note's 4096 bytes would make a message of 8 KB.
+_WORDS_SHOWN = 8
+_BYTES_SHOWN = 32
+
+
+def _hex(data: bytes) -> str:
+    """`data` in hex, its first _BYTES_SHOWN bytes only."""
+    if len(data) <= _BYTES_SHOWN:
+        return data.hex()
+    return f"{data[:_BYTES_SHOWN].hex()}..."

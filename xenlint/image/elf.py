@@ -105,7 +105,8 @@ def parse_elf(
         sections = ()
     little = header.little_endian
     containers = _NoteSectionIndex(sections)
-    walker = _Walker(data, little, sections)
+    copies = _Copies(data)
+    walker = _Walker(data, little, copies)
     for seg in segments:
         if walker.stopped:
             break  # libelf stops scanning at its note cap (shared/abi/xen.md §5.1)
@@ -114,12 +115,12 @@ def parse_elf(
     segment_notes = tuple(walker.xen)
     segment_problems = tuple(walker.problems)
     skipped = tuple(s for s in segments if s.is_note and s.offset == 0)
-    skipped_walker = _Walker(data, little, sections)
+    skipped_walker = _Walker(data, little, copies)
     for seg in skipped:
         if skipped_walker.stopped:
             break
         skipped_walker.walk(containers.for_segment(seg), "segment")
-    section_walker = _Walker(data, little, sections, start_count=walker.count)
+    section_walker = _Walker(data, little, copies, start_count=walker.count)
     for sec in sections:
         if section_walker.stopped:
             break
@@ -212,8 +213,14 @@ def union_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 # an image's kept descriptors reach DESC_BUDGET, further ones keep DESC_KEEP_PAST_BUDGET
 # (enough for every number and for PHYS32_RELOC's three words).
 DESC_KEEP = 4096
-DESC_BUDGET = 8 << 20
+DESC_BUDGET = 4 << 20
 DESC_KEEP_PAST_BUDGET = 16
+# What the walks may copy of note names and Xen note strings (each up to 4096 bytes, libelf's
+# bound) before the image is refused. Unlike a descriptor, a string cannot be cut short without
+# changing a verdict: a FEATURES token past the cut may fail the parse. A kernel's take a few
+# hundred bytes; 65536 distinct 4 KiB strings (libelf reads that many) are 268 MB, and judging
+# each of them costs time in proportion.
+STRING_BUDGET = 8 << 20
 
 # A container name lists at most this many of the SHT_NOTE sections inside a PT_NOTE segment
 # (a real kernel has one to four); a hostile file with thousands of sections over one segment
@@ -244,6 +251,44 @@ class _NoteSectionIndex:
         return Container("segment", seg.index, ", ".join(names) or None, seg.offset, seg.filesz)
 
 
+class _Copies:
+    """The bytes an image's note walks copy out of the file, shared by its three walks
+    (segments, skipped segments, sections): a note that a segment and a section both cover,
+    or that 65535 PT_NOTE segments cover, is copied once, and the budgets are the image's.
+
+    Raises ImageError when the names and strings copied pass STRING_BUDGET bytes."""
+
+    def __init__(self, data: mmap.mmap | bytes) -> None:
+        self.data = data
+        self.copies: dict[tuple[int, int], bytes] = {}  # (offset, length) -> the bytes
+        self.strings: dict[int, tuple[bytes, bool]] = {}  # offset -> _c_string() there
+        self.kept = 0  # bytes of descriptors copied so far
+        self.string_bytes = 0  # bytes of names and strings copied so far
+
+    def copy(self, offset: int, length: int) -> bytes:
+        """`length` bytes of the file at `offset` (fewer where the file ends)."""
+        key = (offset, max(length, 0))
+        found = self.copies.get(key)
+        if found is None:
+            found = self.copies[key] = bytes(self.data[offset : offset + key[1]])
+            self.kept += len(found)
+        return found
+
+    def c_string(self, offset: int) -> tuple[bytes, bool]:
+        """_c_string() of the file at `offset` within libelf's 4096-byte bound."""
+        found = self.strings.get(offset)
+        if found is None:
+            found = self.strings[offset] = _c_string(self.data, offset, N.STRING_BOUND)
+            self.string_bytes += len(found[0])
+            if self.string_bytes > STRING_BUDGET:
+                raise ImageError(
+                    f"the note names and strings read up to offset {offset:#x} pass "
+                    f"{STRING_BUDGET >> 20} MiB, the most xenlint judges (a kernel's notes "
+                    "hold a few hundred bytes of them)"
+                )
+        return found
+
+
 class _Walker:
     """Walks note streams with libelf's rules: 4-byte padding, owner compared as a C string."""
 
@@ -251,7 +296,7 @@ class _Walker:
         self,
         data: mmap.mmap | bytes,
         little: bool,
-        sections: tuple[Section, ...],
+        copies: _Copies,
         *,
         start_count: int = 0,
     ) -> None:
@@ -262,11 +307,7 @@ class _Walker:
         self.foreign: list[ForeignNote] = []
         self.problems: list[NoteProblem] = []
         self.stopped = False  # the note cap was reached: nothing more is read
-        # Copies of file bytes by (offset, length): 65535 PT_NOTE segments over the same
-        # notes share one copy of each name, string and descriptor instead of 65535.
-        self._copies: dict[tuple[int, int], bytes] = {}
-        self.kept = 0  # bytes of descriptors copied so far
-        self._strings: dict[int, tuple[bytes, bool]] = {}
+        self.copies = copies
 
     def walk(self, container: Container, kind: str) -> None:
         data, size = self.data, len(self.data)
@@ -286,7 +327,8 @@ class _Walker:
         # Locals, and no call for what a well-formed note does not need: this loop runs once
         # per note, 65535 times on a hostile image.
         header = self.header.unpack_from
-        copies, strings, problems = self._copies, self._strings, self.problems
+        copies, problems = self.copies, self.problems
+        kept_copies, strings = copies.copies, copies.strings
         xen_notes, foreign = self.xen, self.foreign
         while pos < stop:
             if self.count >= _MAX_NOTES:
@@ -319,7 +361,7 @@ class _Walker:
             if data[name_off : name_off + _XEN_LEN] == _XEN_NAME:  # the usual owner, no copy
                 name, terminated = _XEN_OWNER, True
             else:
-                name, terminated = self._c_string(name_off)
+                name, terminated = copies.c_string(name_off)
             is_xen = terminated and name == _XEN_OWNER
             if pos + 12 > end:
                 problems.append(
@@ -346,10 +388,10 @@ class _Walker:
                 )
             desc_end = desc_off + descsz
             present = max(min(desc_end, size) - desc_off, 0)
-            keep = min(present, DESC_KEEP if self.kept < DESC_BUDGET else DESC_KEEP_PAST_BUDGET)
-            desc = copies.get((desc_off, keep))
+            keep = min(present, DESC_KEEP if copies.kept < DESC_BUDGET else DESC_KEEP_PAST_BUDGET)
+            desc = kept_copies.get((desc_off, keep))
             if desc is None:
-                desc = self._copy(desc_off, keep)
+                desc = copies.copy(desc_off, keep)
             if is_xen:
                 if desc_end > stop:  # past the container, or the file
                     self._past_end(container, pos, desc_off, descsz, end, size, ntype)
@@ -357,7 +399,7 @@ class _Walker:
                     problems.append(_name_size(container, pos, namesz, ntype))
                 found = strings.get(desc_off)
                 if found is None:
-                    found = self._c_string(desc_off)
+                    found = copies.c_string(desc_off)
                 xen_notes.append(
                     Note(
                         container,
@@ -376,21 +418,6 @@ class _Walker:
             elif terminated:
                 foreign.append(ForeignNote(container, pos, name, ntype, namesz, descsz))
             pos = nxt
-
-    def _copy(self, offset: int, length: int) -> bytes:
-        key = (offset, max(length, 0))
-        found = self._copies.get(key)
-        if found is None:
-            found = self._copies[key] = bytes(self.data[offset : offset + key[1]])
-            self.kept += len(found)
-        return found
-
-    def _c_string(self, offset: int) -> tuple[bytes, bool]:
-        """_c_string() of the file at `offset`, one copy per offset."""
-        found = self._strings.get(offset)
-        if found is None:
-            found = self._strings[offset] = _c_string(self.data, offset, N.STRING_BOUND)
-        return found
 
     def _past_end(  # the Xen note's descriptor runs past its container or the file
         self,

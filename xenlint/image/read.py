@@ -208,13 +208,15 @@ def _inflate(
 ) -> Image:
     import tempfile
 
-    from xenlint.image.decompress import DecompressError
+    from xenlint.image.decompress import SMALL_PIECE, DecompressError
 
     args = (path, origin, fmt, declared, cap)
     try:
         with tempfile.TemporaryFile(prefix="xenlint-") as spool:
             try:
-                return _spool_and_parse(codec.stream(payload), spool, *args, sparse=True)
+                # Small pieces: all but a few of them are decoded only to be dropped.
+                pieces = codec.stream(payload, SMALL_PIECE)
+                return _spool_and_parse(pieces, spool, *args, sparse=True)
             except _NeedEverything:
                 # Rare: the PT_NOTE segments hold no Xen note (or the stream ended before
                 # them), so Xen reads the whole ELF, sections included. Decompress again,

@@ -16,16 +16,19 @@ COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: 
 def render(run: Run) -> str:
     lines = []
     for f in visible(run.findings, run.show_info):
+        # What came from outside (the path, and image strings in the message, location and
+        # fix) is escaped; the target label is xenlint's own and keeps its en dash
+        # ('xen-4.0–4.3', which escaping the whole line turned into 'xen-4.0\u20134.3').
         label = target_label(f, run.universe)
-        message = f"{f.path}: {f.code} {f.message}"
+        message = f"{escape(f.path)}: {f.code} {escape(f.message)}"
         if label:
             message += f" [{label}]"
         if f.location is not None:
-            message += f" ({f.location.describe()})"
+            message += f" ({escape(f.location.describe())})"
         if f.fix.strip():
-            message += f"\nfix: {f.fix.strip()}"
+            message += f"\nfix: {escape(f.fix.strip(), newlines=True)}"
         props = f"title={_property(f'xenlint {f.code} ({f.name})')},file={_property(f.path)}"
-        lines.append(f"::{COMMAND[f.severity]} {props}::{_data(message)}")
+        lines.append(f"::{COMMAND[f.severity]} {props}::{_runner(message)}")
     lines.extend(f"::error title=xenlint internal error::{_data(e)}" for e in run.errors)
     return "\n".join(lines) + ("\n" if lines else "")
 
@@ -33,7 +36,11 @@ def render(run: Run) -> str:
 def _data(text: str) -> str:
     """Escape a command's message as the runner expects (%, CR, LF), after xenlint's own
     escaping of anything else from outside (control bytes, '::', '##[' from a file name)."""
-    text = escape(text, newlines=True)
+    return _runner(escape(text, newlines=True))
+
+
+def _runner(text: str) -> str:
+    """The runner's own escapes of a command's data: %, CR and LF."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -98,7 +98,10 @@ def _long_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
             groups.setdefault((id(token.note), token.word), []).append(token)
     for (_, word), tokens in groups.items():
         verdict = _verdict(parse, tokens, Severity.WARNING, "them")
-        pieces = ", ".join(f"'{_short(t.display, 12)}'" for t in tokens)
+        # The first pieces only: a 4096-character name is cut into 65.
+        pieces = ", ".join(f"'{_short(t.display, 12)}'" for t in tokens[:_PIECES_SHOWN])
+        if len(tokens) > _PIECES_SHOWN:
+            pieces += ", ..."
         yield Result(
             (cell,),
             f"FEATURES name '{_short(word, 24)}' is {len(word)} characters long; libelf "
@@ -109,6 +112,9 @@ def _long_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
             f"remove the {len(word)}-character name from the FEATURES string; no feature name "
             f"is longer than {max(len(n) for n in F.BY_NAME)} characters",
         )
+
+
+_PIECES_SHOWN = 4
 
 
 def _short(text: str, width: int) -> str:

@@ -9,12 +9,15 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import notes as N
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
+from xenlint.escape import quoted
 from xenlint.image.decode import display
 from xenlint.image.model import Image, Note
 from xenlint.replay.xen import numeric, string_value
 
 # Notes that only ever switch something on (xen.md §5.2): a later "no" undoes nothing.
 _STICKY = (N.PAE_MODE, N.BSD_SYMTAB)
+# How many of a sticky note's values a message lists.
+_LISTED = 4
 # Strings libelf copies into 16-byte buffers, so only their first 15 characters count.
 _KEPT_SHORT = (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION)
 
@@ -155,12 +158,17 @@ def _kept(image: Image, kind: N.NoteType, note: Note) -> object:
 def _sticky(cells: tuple[Cell, ...], kind: N.NoteType, notes: list[Note]) -> Iterator[Result]:
     values = [string_value(n) for n in notes]
     later = notes[-1]
-    listing = ", then ".join(f"'{v}' at {n.offset:#x}" for v, n in zip(values, notes, strict=True))
+    # A few values, not all of them: a hostile image repeats a note 65,536 times.
+    listing = ", then ".join(
+        f"{quoted(v)} at {n.offset:#x}" for v, n in zip(values[:_LISTED], notes, strict=False)
+    )
+    if len(notes) > _LISTED:
+        listing += f", and {len(notes) - _LISTED} more"
     fix = f"keep one {kind.name} note with the intended value and delete the others"
     times = "twice" if len(notes) == 2 else f"{len(notes)} times"
     if len(set(values)) == 1:
         message = (
-            f"{kind.name} given {times} with the same value '{values[0]}': "
+            f"{kind.name} given {times} with the same value {quoted(values[0])}: "
             "harmless now, but editing only one of them may have no effect"
         )
         yield Result(cells, message, Location.of_note(later), Severity.WARNING, fix)

@@ -23,8 +23,10 @@ or its program or section header table lies outside the file; or its compressed 
 corrupt, truncated, uses a compression xenlint cannot decode, or expands beyond the
 decompression limit (max-decompressed-size, default 2 GiB: a decompression bomb stops
 there). Xen's libelf refuses such an image too ("ELF: not an ELF binary", "ELF: phdr
-overflow", "ELF: shdr overflow"). As an error this finding makes xenlint exit with status
-2, because nothing else about the image could be checked.
+overflow", "ELF: shdr overflow"). xenlint also refuses an image whose note names and note
+strings pass 8 MiB: a kernel's hold a few hundred bytes, while libelf would read up to
+65,536 strings of 4 KiB, and judging each one costs time. As an error this finding makes
+xenlint exit with status 2, because nothing else about the image could be checked.
 
 Configuration works as for any rule, with one difference: XL000 stays selected whatever
 `select` names (selecting XL4 chooses which checks run; a file that could not be read was not

@@ -11,6 +11,7 @@ from xenlint.abi import messages as M
 from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode
 from xenlint.engine.rule import Cell, Context, Location, Result, Rule, Severity
+from xenlint.escape import quoted
 from xenlint.image.decode import words
 from xenlint.image.model import Image, Note
 from xenlint.replay.xen import XenParse, addresses
@@ -146,13 +147,13 @@ def _string(cell: Cell, kind: N.NoteType, note: Note) -> Verdict | None:
         # so it is worth knowing, not worth a warning on every distribution kernel.
         message = (
             f"{kind.name} has no NUL inside its {note.descsz}-byte descriptor: Xen reads on "
-            f"and finds one in the padding, so it gets {seen!r} as meant, but tools that "
+            f"and finds one in the padding, so it gets {quoted(seen)} as meant, but tools that "
             "trust descsz need not"
         )
         return message, Severity.INFO, fix
     message = (
         f"{kind.name} has no NUL inside its {note.descsz}-byte descriptor: Xen reads on "
-        f"past it (into the padding and the next note) and gets {seen!r}"
+        f"past it (into the padding and the next note) and gets {quoted(seen)}"
     )
     return message, Severity.WARNING, fix
 

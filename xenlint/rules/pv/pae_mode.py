@@ -12,6 +12,7 @@ from xenlint.abi.elf import EM_386
 from xenlint.abi.profile import format_version
 from xenlint.abi.xen import RELEASES
 from xenlint.engine.rule import Context, Result, Rule, Severity
+from xenlint.escape import quoted
 
 # The first release whose default build leaves out 32-bit PV (CONFIG_PV32, 1a0f2fe229).
 PV32_OFF_FROM = format_version(min(r.version for r in RELEASES if not r.pv32_default))
@@ -52,7 +53,7 @@ Build the 32-bit kernel with PAE and add ELFNOTE(Xen, XEN_ELFNOTE_PAE_MODE, .asc
             where = ctx.location(notes[-1] if notes and parse.source == "notes" else None)
             if parse.pae == "no" and not cell.xen.non_pae_pv32:
                 given = parse.strings.get(N.PAE_MODE.name)
-                found = "no PAE_MODE" if given is None else f"PAE_MODE {given!r}"
+                found = "no PAE_MODE" if given is None else f"PAE_MODE {quoted(given)}"
                 refusal = (
                     M.DOM0_MISMATCH
                     if cell.mode.is_dom0
