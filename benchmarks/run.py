@@ -386,8 +386,8 @@ import sys
 import xenlint.image.decompress as d
 total = [0]
 original = d.sniff
-def counted(source, *args):
-    for piece in stream(source, *args):
+def counted(source, *args, **kwargs):
+    for piece in stream(source, *args, **kwargs):
         total[0] += len(piece)
         yield piece
 def sniff(head):

@@ -44,3 +44,16 @@ LZO_F_CRC32_D = 0x100
 LZO_F_CRC32_C = 0x200
 LZO_F_H_FILTER = 0x800
 LZO_VERSION_WITH_LEVEL = 0x0940  # from this lzop version the header has level and mtime_high
+
+# The .xz container as "The .xz File Format" 1.2.1 (xz-file-format.txt, shipped with XZ
+# Utils) lays it out: §2.1.1 Stream Header, §3.1 Block Header, §1.2 multibyte integers,
+# §5.3.1 LZMA2's one properties byte. (liblzma's stream_flags_decoder.c and
+# block_header_decoder.c read the same.)
+XZ_STREAM_HEADER = 12  # magic (6), Stream Flags (2), CRC32 of the Stream Flags (4)
+XZ_CHECK_IDS = (0x00, 0x01, 0x04, 0x0A)  # none, CRC32, CRC64, SHA-256 (§2.1.1.2)
+XZ_BLOCK_FILTERS_MASK = 0x03  # Block Flags: number of filters - 1
+XZ_BLOCK_RESERVED_MASK = 0x3C  # Block Flags: reserved, must be zero
+XZ_BLOCK_HAS_COMPRESSED_SIZE = 0x40
+XZ_BLOCK_HAS_UNCOMPRESSED_SIZE = 0x80
+XZ_VARINT_MAX_BYTES = 9  # a multibyte integer is at most 9 bytes (63 bits)
+XZ_LZMA2_DICT_PROP_MAX = 40  # an LZMA2 dictionary-size byte above 40 is invalid

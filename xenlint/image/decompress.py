@@ -77,9 +77,13 @@ class Source:
 
 class Stream(Protocol):
     """A codec's decompressor: the output of `src`, in pieces of at most `piece` bytes
-    (lz4 and lzo yield their whole blocks whatever `piece` says)."""
+    (lz4 and lzo yield their whole blocks whatever `piece` says). `partial` says the caller
+    expects to stop before the end: a codec may then skip integrity work it would only
+    compare at the end (xz's check), as long as it still checks whenever it gets there."""
 
-    def __call__(self, src: Source, piece: int = PIECE) -> Iterator[bytes]: ...
+    def __call__(
+        self, src: Source, piece: int = PIECE, partial: bool = False
+    ) -> Iterator[bytes]: ...
 
 
 class Codec(Frozen):
@@ -132,7 +136,7 @@ def _bounded(dec: Any, src: Source, name: str, piece: int) -> Iterator[bytes]:
             yield out
 
 
-def _gzip(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _gzip(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     import zlib
 
     dec = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
@@ -148,7 +152,7 @@ def _gzip(src: Source, piece: int = PIECE) -> Iterator[bytes]:
         raise DecompressError(f"corrupt gzip data: {exc}") from None
 
 
-def _bzip2(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _bzip2(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     import bz2
 
     try:
@@ -170,19 +174,149 @@ def _lzma_family(src: Source, name: str, fmt: int, piece: int) -> Iterator[bytes
         raise DecompressError(f"corrupt {name} data: {exc}") from None
 
 
-def _xz(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _xz(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     import lzma
 
-    return _lzma_family(src, "xz", lzma.FORMAT_XZ, piece)
+    filters = _xz_first_block(src) if partial else None
+    if filters is None:
+        return _lzma_family(src, "xz", lzma.FORMAT_XZ, piece)
+    return _xz_unchecked(src, piece, *filters)
 
 
-def _lzma(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _xz_unchecked(
+    src: Source, piece: int, filters: list[dict[str, int]], body: int, sizes: tuple[int, int]
+) -> Iterator[bytes]:
+    """The first block of an xz stream decoded raw, without computing its integrity check
+    (CRC32 in a kernel's payload, 4 % of the instructions of decoding up to the notes): a
+    caller that stops before the block's end would never compare it. Whatever makes the
+    raw decoding stop first, the block's end, bad data, the sizes its header declares,
+    a truncation, the stream is decoded again with every check from its start, the bytes
+    already given dropped. The raw decoder is fed the same input pieces at the same
+    offsets as the checked one, and the output of the call that ends the block (which the
+    checked decoder loses when the check after it fails) is left to the checked decoding,
+    so the caller gets exactly the bytes and the error that the checked decoding gives."""
+    import lzma
+
+    start, done = src.pos, 0
+    in_limit, out_limit = sizes
+    src.pos = body
+    try:
+        dec = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
+        while True:
+            chunk = b""
+            if dec.needs_input:
+                feed = _FEED - (src.pos - start) % _FEED  # the checked decoder's pieces
+                chunk = src.read(min(feed, body + in_limit - src.pos))
+                if not chunk:
+                    break
+            out = dec.decompress(chunk, piece)
+            if dec.eof or len(out) > out_limit - done:
+                break
+            if out:
+                done += len(out)
+                yield out
+    except lzma.LZMAError:
+        pass
+    src.pos = start
+    for out in _lzma_family(src, "xz", lzma.FORMAT_XZ, piece):
+        if done >= len(out):
+            done -= len(out)
+            continue
+        yield out[done:] if done else out
+        done = 0
+
+
+def _xz_first_block(src: Source) -> tuple[list[dict[str, int]], int, tuple[int, int]] | None:
+    """(raw filter chain, offset of the block's data, (its compressed, uncompressed size
+    limits)) of the stream's first block, or None where anything is other than a plain
+    kernel payload's (a bad CRC, an unknown check or filter, filter properties, more
+    memory than MEMORY_LIMIT / 2): the checked decoding then reports it as it always has."""
+    import lzma
+    import zlib
+
+    head = os.pread(src.fd, min(B.XZ_STREAM_HEADER + 1024, src.left), src.pos)
+    if len(head) < B.XZ_STREAM_HEADER + 8 or not head.startswith(B.XZ_MAGIC):
+        return None
+    flags = head[6:8]
+    if flags[0] or flags[1] not in B.XZ_CHECK_IDS:
+        return None
+    if zlib.crc32(flags) != int.from_bytes(head[8:12], "little"):
+        return None
+    size = (head[B.XZ_STREAM_HEADER] + 1) * 4  # a 0 byte (an Index: no block) gives 4
+    block = head[B.XZ_STREAM_HEADER : B.XZ_STREAM_HEADER + size]
+    if size < 8 or len(block) != size:
+        return None
+    if zlib.crc32(block[:-4]) != int.from_bytes(block[-4:], "little"):
+        return None
+    bflags = block[1]
+    if bflags & B.XZ_BLOCK_RESERVED_MASK:
+        return None
+    pos = 2
+    end = size - 4
+
+    def varint() -> int | None:
+        nonlocal pos
+        value = 0
+        for i in range(B.XZ_VARINT_MAX_BYTES):
+            if pos >= end:
+                return None
+            byte = block[pos]
+            pos += 1
+            value |= (byte & 0x7F) << (7 * i)
+            if not byte & 0x80:
+                return value if byte or not i else None  # no padding zero byte (§1.2)
+        return None
+
+    limits = [1 << 63, 1 << 63]
+    for present, slot in (
+        (B.XZ_BLOCK_HAS_COMPRESSED_SIZE, 0),
+        (B.XZ_BLOCK_HAS_UNCOMPRESSED_SIZE, 1),
+    ):
+        if bflags & present:
+            value = varint()
+            if not value:
+                return None
+            limits[slot] = value
+    bcj = {
+        lzma.FILTER_X86,
+        lzma.FILTER_POWERPC,
+        lzma.FILTER_IA64,
+        lzma.FILTER_ARM,
+        lzma.FILTER_ARMTHUMB,
+        lzma.FILTER_SPARC,
+    }
+    filters: list[dict[str, int]] = []
+    count = (bflags & B.XZ_BLOCK_FILTERS_MASK) + 1
+    for i in range(count):
+        ident, props = varint(), varint()
+        if ident is None or props is None or pos + props > end:
+            return None
+        last = i == count - 1
+        if last and ident == lzma.FILTER_LZMA2 and props == 1:
+            prop = block[pos]
+            if prop > B.XZ_LZMA2_DICT_PROP_MAX:
+                return None
+            dict_size = (2 | (prop & 1)) << (prop // 2 + 11)
+            if dict_size > MEMORY_LIMIT // 2:
+                return None
+            filters.append({"id": ident, "dict_size": dict_size})
+        elif not last and ident in bcj and props == 0:
+            filters.append({"id": ident})
+        else:
+            return None
+        pos += props
+    if any(block[pos:end]):  # Header Padding must be zeros
+        return None
+    return filters, src.pos + B.XZ_STREAM_HEADER + size, (limits[0], limits[1])
+
+
+def _lzma(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     import lzma
 
     return _lzma_family(src, "lzma", lzma.FORMAT_ALONE, piece)
 
 
-def _zstd(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _zstd(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     try:
         if sys.version_info >= (3, 14):
             from compression import zstd
@@ -198,7 +332,7 @@ def _zstd(src: Source, piece: int = PIECE) -> Iterator[bytes]:
         raise DecompressError(f"corrupt zstd data: {exc}") from None
 
 
-def _lz4(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _lz4(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     """The lz4 legacy frame `lz4 -l` writes: the magic, then [le32 size][block] repeated;
     a repeated magic starts a concatenated frame (decompress_unlz4.c)."""
     try:
@@ -227,7 +361,7 @@ def _lz4(src: Source, piece: int = PIECE) -> Iterator[bytes]:
             ) from None
 
 
-def _lzo(src: Source, piece: int = PIECE) -> Iterator[bytes]:
+def _lzo(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     """lzop's container (what the kernel build's `lzop -9` writes): a header, then blocks of
     [be32 out size][be32 in size][checksums][data] ending with a zero out size."""
     try:

@@ -215,7 +215,7 @@ def _inflate(
         with tempfile.TemporaryFile(prefix="xenlint-") as spool:
             try:
                 # Small pieces: all but a few of them are decoded only to be dropped.
-                pieces = codec.stream(payload, SMALL_PIECE)
+                pieces = codec.stream(payload, SMALL_PIECE, partial=True)
                 return _spool_and_parse(pieces, spool, *args, sparse=True)
             except _NeedEverything:
                 # Rare: the PT_NOTE segments hold no Xen note (or the stream ended before
