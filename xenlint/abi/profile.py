@@ -30,6 +30,11 @@ class Mode(enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    # Hashed by identity, in C: a member is its class's only instance of its value (equality
+    # is identity), and Enum's own __hash__ is Python code hashing the name, asked for every
+    # cell of every image (`cell.mode in release.modes`: 0.4 us against 0.2).
+    __hash__ = object.__hash__
+
 
 MODE_ORDER: tuple[Mode, ...] = (Mode.PV, Mode.PVH, Mode.PV_DOM0, Mode.PVH_DOM0)
 
