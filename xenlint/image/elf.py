@@ -52,15 +52,25 @@ NOTE_BYTES_PER_SEGMENT = 1 << 20
 NOTE_BYTES_TOTAL = 64 << 20
 
 
+# Files up to this size are read with one pread instead of mapped: mapping one costs more
+# system calls (a dup, mmap, munmap) than reading it, and a directory check reads thousands
+# of small kernels. Larger ones (a 600 MiB debug vmlinux) are mapped, never read whole.
+READ_WHOLE_MAX = 1 << 20
+
+
 @contextmanager
 def _mapped(path: str) -> Iterator[mmap.mmap | bytes]:
-    """Map the file read-only; an empty file gives empty bytes (mmap refuses size 0)."""
+    """Map the file read-only, or read it when it is small (READ_WHOLE_MAX bytes or less); an
+    empty file gives empty bytes (mmap refuses size 0)."""
     fd = open_regular(path)
     try:
         info = os.fstat(fd)
         size = info.st_size
         if size == 0:
             yield b""
+            return
+        if size <= READ_WHOLE_MAX:
+            yield os.pread(fd, size, 0)
             return
         try:
             mapped = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
