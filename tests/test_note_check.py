@@ -294,3 +294,23 @@ def test_parse_for_cell_keeps_every_field() -> None:
         if name not in ("release", "mode"):
             assert getattr(shell, name) is sentinels[name], name
     assert shell == replace(shared, release=release, mode=mode)
+
+
+def test_reading_for_loader_keeps_every_field() -> None:
+    """Loader profiles that behave alike share one replay per image, and each loader cell
+    gets a copy naming its own profile (Reading.for_loader, positional for speed): every
+    other field must be the shared reading's own object, for the fields there are now and
+    any added later."""
+    from xenlint.abi.loaders import LOADERS
+    from xenlint.record import replace
+    from xenlint.replay.pvh import Reading
+
+    sentinels = {name: object() for name in Reading._fields}
+    shared = Reading(**sentinels)  # type: ignore[arg-type]
+    loader = LOADERS[-1]
+    copy = shared.for_loader(loader)
+    assert copy.loader is loader
+    for name in Reading._fields:
+        if name != "loader":
+            assert getattr(copy, name) is sentinels[name], name
+    assert copy == replace(shared, loader=loader)

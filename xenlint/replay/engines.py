@@ -184,4 +184,9 @@ def builtin_engine(name: str) -> LoaderEngine:
 def is_builtin(engine: LoaderEngine) -> bool:
     """Whether `engine` is one of xenlint's own engines, by class (the plugin registry holds
     other instances of them)."""
-    return any(type(engine) is type(e) for e in _builtins().values())
+    if not _BUILTIN_TYPES:  # asked per loader cell of every image: the classes, once
+        _BUILTIN_TYPES.update(type(e) for e in _builtins().values())
+    return type(engine) in _BUILTIN_TYPES
+
+
+_BUILTIN_TYPES: set[type[LoaderEngine]] = set()

@@ -167,6 +167,27 @@ class Reading(Frozen):
         set_(self, "detail", detail)
         set_(self, "engine", engine)
 
+    def for_loader(self, loader: LoaderProfile, engine: LoaderEngine | None = None) -> Reading:
+        """This reading as `loader`'s, for a profile that behaves alike, and `engine`'s when
+        given (every other field is this reading's own object, as with `replace`).
+        Positional: a check makes one or two per loader cell of every image, and `replace`
+        by keyword cost five times as much."""
+        return Reading(
+            loader,
+            self.path,
+            self.matches,
+            self.note,
+            self.raw,
+            self.width,
+            self.entry,
+            self.failure,
+            self.reset_by,
+            self.multiboot_flags,
+            self.multiboot_offset,
+            self.detail,
+            self.engine if engine is None else engine,
+        )
+
     @property
     def found(self) -> bool:
         return self.note is not None and self.failure is None
@@ -184,8 +205,14 @@ def read(image: Image, loader: LoaderProfile, engine: LoaderEngine | None = None
     # engines read only the behaviour fields): 20 loader cells over 65535 PT_NOTEs walked
     # them 20 times.
     key = (__name__, chosen, _behaviour(loader))
-    shared = image.remember(key, lambda: replace(chosen.read(image, loader), engine=chosen))
-    return shared if shared.loader is loader else replace(shared, loader=loader)
+    shared = image.remember(key, lambda: _by(chosen, image, loader))
+    return shared if shared.loader is loader else shared.for_loader(loader)
+
+
+def _by(engine: LoaderEngine, image: Image, loader: LoaderProfile) -> Reading:
+    """`engine`'s reading of `image` as `loader`, naming the engine."""
+    reading = engine.read(image, loader)
+    return reading.for_loader(reading.loader, engine)
 
 
 def _behaviour(loader: LoaderProfile) -> tuple[object, ...]:
@@ -390,20 +417,20 @@ def _qemu_walk(seg: Segment, raw: NoteBytes | None, align: int) -> WalkedNote | 
         return None
     pos = 0
     data = raw.data
+    entry_type = N.PHYS32_ENTRY.number
     while pos + 12 <= len(data):
         namesz, descsz, ntype = struct.unpack_from("<III", data, pos)
-        desc = pos + 12 + _align_up(namesz, align)
-        note = WalkedNote(
-            seg,
-            raw.offset + pos,
-            namesz,
-            descsz,
-            ntype,
-            bytes(data[pos + 12 : pos + 12 + min(namesz, NAME_KEPT)]),
-            raw.offset + desc,
-        )
-        if ntype == N.PHYS32_ENTRY.number:
-            return note
+        if ntype == entry_type:  # the one note the walk returns: no record for the others
+            desc = pos + 12 + _align_up(namesz, align)
+            return WalkedNote(
+                seg,
+                raw.offset + pos,
+                namesz,
+                descsz,
+                ntype,
+                bytes(data[pos + 12 : pos + 12 + min(namesz, NAME_KEPT)]),
+                raw.offset + desc,
+            )
         size = 12 + _align_up(namesz, align) + _align_up(descsz, align)
         if size > seg.filesz:
             return None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from xenlint import hookimpl
 from xenlint.abi import features as F
 from xenlint.engine.rule import Cell, Context, Result, Rule, Severity
+from xenlint.image.model import Note
 from xenlint.record import Frozen
 from xenlint.replay.xen import FeatureToken, XenParse
 
@@ -37,16 +38,45 @@ empty entries and no trailing '|', e.g. "writable_page_tables|pae_pgdir_above_4g
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
-        # Which tokens are odd does not depend on the cell: worked out once per tokens list
-        # (cells sharing a parse share it, and the context keeps it alive), not per cell.
-        odd: dict[int, list[tuple[FeatureToken, str]]] = {}
+        # Which names are long, empty or spaced and which strings end in '|' does not depend
+        # on the cell: worked out once per tokens list (cells sharing a parse share it and
+        # its feature_strings, and the context keeps them alive), not per cell. A cell whose
+        # list has none (nearly every kernel) costs one lookup; only the verdict on what is
+        # found is the cell's own.
+        found: dict[int, _Odd] = {}
         for cell, parse in ctx.xen_pairs:
-            yield from _long_names(ctx, cell, parse)
-            found = odd.get(id(parse.tokens))
-            if found is None:
-                found = odd[id(parse.tokens)] = _odd_names(parse.tokens)
-            yield from _bad_names(ctx, cell, parse, found)
-            yield from _trailing_bars(ctx, cell, parse)
+            odd = found.get(id(parse.tokens))
+            if odd is None:
+                odd = found[id(parse.tokens)] = _Odd(parse)
+            if odd.long:
+                yield from _long_names(ctx, cell, parse, odd.long)
+            if odd.names:
+                yield from _bad_names(ctx, cell, parse, odd.names)
+            for note in odd.bars:
+                yield _trailing_bar(ctx, cell, note)
+
+
+class _Odd:
+    """What is odd in one parse's FEATURES tokens, whatever the release: the pieces of each
+    name libelf cuts (by note and name, in token order), the empty and spaced names
+    (_odd_names), and the notes whose string ends with a '|' that only closes the last name."""
+
+    def __init__(self, parse: XenParse) -> None:
+        tokens = parse.tokens
+        self.long: dict[tuple[int, str], list[FeatureToken]] = {}
+        for token in tokens:
+            if token.split:
+                self.long.setdefault((id(token.note), token.word), []).append(token)
+        self.names = _odd_names(tokens)
+        self.bars: list[Note | None] = []
+        if any(text.endswith("|") for _, text in parse.feature_strings):
+            last: dict[int, FeatureToken] = {}  # each note's last token, in one pass
+            for token in tokens:
+                last[id(token.note)] = token
+            for note, text in parse.feature_strings:
+                final = last.get(id(note))
+                if text.endswith("|") and final is not None and final.text and not final.split:
+                    self.bars.append(note)
 
 
 class _Verdict(Frozen):
@@ -90,12 +120,14 @@ def _unknown(parse: XenParse) -> frozenset[int]:
     return _UNKNOWN[1]  # type: ignore[return-value]
 
 
-def _long_names(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
-    """One result per name libelf cuts into several tokens."""
-    groups: dict[tuple[int, str], list[FeatureToken]] = {}
-    for token in parse.tokens:
-        if token.split:
-            groups.setdefault((id(token.note), token.word), []).append(token)
+def _long_names(
+    ctx: Context,
+    cell: Cell,
+    parse: XenParse,
+    groups: dict[tuple[int, str], list[FeatureToken]],
+) -> Iterator[Result]:
+    """One result per name libelf cuts into several tokens (`groups`: its pieces, by note
+    and name)."""
     for (_, word), tokens in groups.items():
         verdict = _verdict(parse, tokens, Severity.WARNING, "them")
         # The first pieces only: a 4096-character name is cut into 65.
@@ -163,23 +195,15 @@ def _bad_names(
         yield Result((cell,), message, ctx.location(token.note), verdict.severity, fix)
 
 
-def _trailing_bars(ctx: Context, cell: Cell, parse: XenParse) -> Iterator[Result]:
+def _trailing_bar(ctx: Context, cell: Cell, note: Note | None) -> Result:
     """A '|' at the end that only closes the last name (no empty name follows in libelf)."""
-    last: dict[int, FeatureToken] = {}  # each note's last token, in one pass (65536 notes)
-    for token in parse.tokens:
-        last[id(token.note)] = token
-    for note, text in parse.feature_strings:
-        if not text.endswith("|"):
-            continue
-        final = last.get(id(note))
-        if final is not None and final.text and not final.split:
-            yield Result(
-                (cell,),
-                "FEATURES string ends with '|': harmless, libelf reads no empty name after it",
-                ctx.location(note),
-                Severity.INFO,
-                "remove the trailing '|' from the FEATURES string",
-            )
+    return Result(
+        (cell,),
+        "FEATURES string ends with '|': harmless, libelf reads no empty name after it",
+        ctx.location(note),
+        Severity.INFO,
+        "remove the trailing '|' from the FEATURES string",
+    )
 
 
 @hookimpl
