@@ -124,29 +124,43 @@ def _missing(codec: str, extra: str, module: str) -> DecompressError:
 
 
 def _bounded(dec: Any, src: Source, name: str, piece: int) -> Iterator[bytes]:
-    """Drive a decompressor with the bz2/lzma/zstd API (`max_length`, `needs_input`, `eof`)."""
+    """Drive a decompressor with the bz2/lzma/zstd API (`max_length`, `needs_input`, `eof`).
+    The first piece may be a whole PIECE whatever `piece` says (see _first)."""
+    size = _first(piece)
     while not dec.eof:
         chunk = b""
         if dec.needs_input:
             chunk = src.read(_FEED)
             if not chunk:
                 raise DecompressError(f"{name} data is truncated (the stream does not end)")
-        out = dec.decompress(chunk, piece)
+        out = dec.decompress(chunk, size)
         if out:
+            size = piece
             yield out
+
+
+def _first(piece: int) -> int:
+    """The most bytes of the first piece: at least PIECE. Small pieces pay from the second
+    on; the first is decoded whole so that a decoder checking a block only at its end (bzip2's
+    900 KB blocks) can still report a corrupt first block before the caller reads a header
+    out of it, and a small payload is checked as far as one PIECE of it reaches, as before
+    small pieces."""
+    return max(piece, PIECE)
 
 
 def _gzip(src: Source, piece: int = PIECE, partial: bool = False) -> Iterator[bytes]:
     import zlib
 
     dec = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    size = _first(piece)
     try:
         while not dec.eof:
             chunk = dec.unconsumed_tail or src.read(_FEED)
             if not chunk:
                 raise DecompressError("gzip data is truncated (the stream does not end)")
-            out = dec.decompress(chunk, piece)
+            out = dec.decompress(chunk, size)
             if out:
+                size = piece
                 yield out
     except zlib.error as exc:
         raise DecompressError(f"corrupt gzip data: {exc}") from None
@@ -200,6 +214,7 @@ def _xz_unchecked(
     start, done = src.pos, 0
     in_limit, out_limit = sizes
     src.pos = body
+    size = _first(piece)  # as _bounded asks the checked decoder
     try:
         dec = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
         while True:
@@ -209,10 +224,11 @@ def _xz_unchecked(
                 chunk = src.read(min(feed, body + in_limit - src.pos))
                 if not chunk:
                     break
-            out = dec.decompress(chunk, piece)
+            out = dec.decompress(chunk, size)
             if dec.eof or len(out) > out_limit - done:
                 break
             if out:
+                size = piece
                 done += len(out)
                 yield out
     except lzma.LZMAError:
