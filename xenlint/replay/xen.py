@@ -140,7 +140,7 @@ class XenParse(Record):
     used: list[Note]  # notes this release parses
     pae: Pae  # PAE_MODE as libelf settles it: only ever switched on (sticky)
     if TYPE_CHECKING:
-        _addresses_memo: Addresses  # not a field (not annotated at run time): see addresses()
+        _addresses_memo: Addresses | None  # not a field (not annotated at run time)
 
     def __init__(
         self,
@@ -183,6 +183,9 @@ class XenParse(Record):
         self.ignored = list() if ignored is None else ignored
         self.used = list() if used is None else used
         self.pae = pae
+        # Set here, not left unset: reading an unset slot raises AttributeError, and
+        # addresses() asks once for each parsed cell of every image.
+        self._addresses_memo = None
 
     def for_cell(self, release: XenRelease, mode: Mode) -> XenParse:
         """This parse as `release` in `mode` read it, for a cell whose parse key is the same
@@ -993,10 +996,9 @@ def addresses(image: Image, parse: XenParse) -> Addresses:
     # worked out once per distinct set of them, kept in the image's memo with the values (so
     # no other dict can take their id while the entry lives) and gone with the image; a
     # parse is not changed once made.
-    try:
-        return parse._addresses_memo  # the parse keeps its answer
-    except AttributeError:
-        pass
+    kept = parse._addresses_memo  # the parse keeps its answer
+    if kept is not None:
+        return kept
     release = parse.release
     key = (
         __name__,
