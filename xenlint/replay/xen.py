@@ -932,6 +932,7 @@ class Addresses(Frozen):
     lies in the guest's virtual address space, and where it enters."""
 
     __slots__ = (
+        "_out_of_bounds",  # not a field: the out_of_bounds verdict, worked out at creation
         "entry",
         "entry_from",
         "kend",
@@ -952,6 +953,8 @@ class Addresses(Frozen):
     pstart: int  # the p_paddr range of the loadable segments (all-ones/0 when there is none)
     pend: int
     paddr_offset_without_virt_base: bool  # "ERROR: ELF_PADDR_OFFSET set, VIRT_BASE unset"
+    if TYPE_CHECKING:
+        _out_of_bounds: str | None  # not a field (not annotated at run time)
 
     def __init__(
         self,
@@ -975,10 +978,15 @@ class Addresses(Frozen):
         set_(self, "pstart", pstart)
         set_(self, "pend", pend)
         set_(self, "paddr_offset_without_virt_base", paddr_offset_without_virt_base)
+        # Once, not per ask: seven rules ask it for each parsed cell of every image.
+        set_(self, "_out_of_bounds", self._bounds_check())
 
     @property
     def out_of_bounds(self) -> str | None:
         """Why "ELF start or entries are out of bounds" fires, or None."""
+        return self._out_of_bounds
+
+    def _bounds_check(self) -> str | None:
         if self.kstart > self.kend:
             return "the kernel's address range is empty (no loadable segment)"
         if self.entry < self.kstart or self.entry > self.kend:
