@@ -125,3 +125,36 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{cmd[0]} not found: {exc}") from exc
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr.strip()}")
+
+
+# The virtual-entry mistake on a kernel linked like Linux (0xffffffff81000000 -> 16 MiB).
+VIRTUAL_SOURCE = (
+    XEN_NOTE_MACRO
+    + """
+    .text
+    .globl startup_xen
+startup_xen:
+    hlt
+    .balign 16
+    .globl pvh_start_xen
+pvh_start_xen:
+    hlt
+    xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "{guest}"
+    xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
+    xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
+    xen_note XEN_ELFNOTE_VIRT_BASE, .quad, 0xffffffff80000000
+    xen_note XEN_ELFNOTE_ENTRY, .quad, startup_xen
+    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, pvh_start_xen
+"""
+)
+
+
+def virtual_kernel(tmp_path: Path, guest: str = "linux") -> Path:
+    """A kernel with PHYS32_ENTRY given as the virtual address of pvh_start_xen, linked like
+    Linux (examples/linux-like.ld), with its symbol table."""
+    return assemble(
+        tmp_path,
+        VIRTUAL_SOURCE.format(guest=guest),
+        linker_script=(EXAMPLES / "linux-like.ld").read_text(),
+        name=guest,
+    )

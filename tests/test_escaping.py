@@ -10,10 +10,12 @@ import json
 import os
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from elfbuilder import PT_NOTE, Note, Section, Segment, build_elf, note_bytes, xen_kernel
+from kernels import have_binutils, needs_binutils, virtual_kernel
 
 from xenlint.abi import features as F
 from xenlint.escape import QUOTED_MAX, escape, quoted
@@ -60,7 +62,21 @@ def _images(directory: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    return _images(tmp_path_factory.mktemp("escaping"))
+    directory = tmp_path_factory.mktemp("escaping")
+    found = _images(directory)
+    if have_binutils():
+        found.append(_hostile_symbol(directory))
+    return found
+
+
+def _hostile_symbol(directory: Path) -> Path:
+    """A real as/ld kernel whose PHYS32_ENTRY is the virtual address of a symbol, renamed by
+    the real objcopy to a hostile name: the fix names the symbol, and fixes keep their own
+    newlines (a newline in the name once split the fix line)."""
+    kernel = virtual_kernel(directory)
+    name = os.fsdecode(HOSTILE[0] + b"\x1b")
+    subprocess.run(["objcopy", f"--redefine-sym=pvh_start_xen={name}", str(kernel)], check=True)
+    return kernel
 
 
 def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -87,8 +103,15 @@ def _assert_safe_lines(output: bytes, own_prefix: bytes = b"") -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["--show-fixes"], ["--format", "github"], ["--statistics"]],
-    ids=["text", "show-fixes", "github", "statistics"],
+    [
+        [],
+        ["--show-fixes"],
+        ["--format", "full"],
+        ["--format", "github"],
+        ["--format", "junit"],
+        ["--statistics"],
+    ],
+    ids=["text", "show-fixes", "full", "github", "junit", "statistics"],
 )
 def test_line_formats_carry_no_control_bytes_or_ci_commands(
     images: list[Path], args: list[str]
@@ -98,6 +121,22 @@ def test_line_formats_carry_no_control_bytes_or_ci_commands(
     assert proc.stdout.count(b"\n") > 5
     _assert_safe_lines(proc.stdout, b"::" if "github" in args else b"")
     _assert_safe_lines(proc.stderr)
+    if "junit" in args:
+        ET.fromstring(proc.stdout)  # still XML: an ESC in a file name made it unparseable
+
+
+def test_matrix_carries_no_control_bytes_or_ci_commands(images: list[Path]) -> None:
+    for image in images:
+        proc = _run(["matrix", str(image)])
+        assert proc.returncode == 0, proc.stderr
+        _assert_safe_lines(proc.stdout)
+        _assert_safe_lines(proc.stderr)
+
+
+@needs_binutils
+def test_a_hostile_symbol_name_is_escaped_in_fixes(images: list[Path]) -> None:
+    proc = _run(["--show-fixes", "--target", "xen>=4.16", str(images[-1])])
+    assert b"fix: `\\n:\\x3aerror:\\x3apwned\\x1b` (0x" in proc.stdout, proc.stdout[-2000:]
 
 
 def test_findings_quote_the_hostile_strings_escaped(images: list[Path]) -> None:
@@ -122,7 +161,7 @@ def test_notes_output(images: list[Path], fmt: str) -> None:
             _assert_safe_lines(note["display"].encode())
 
 
-@pytest.mark.parametrize("fmt", ["json", "sarif", "sarif-github"])
+@pytest.mark.parametrize("fmt", ["json", "sarif", "sarif-github", "gitlab"])
 def test_machine_formats_stay_valid(images: list[Path], fmt: str, tmp_path: Path) -> None:
     proc = _run(
         ["--format", fmt, "--target", "xen", "--exit-zero", *[p.name for p in images]],
@@ -130,7 +169,9 @@ def test_machine_formats_stay_valid(images: list[Path], fmt: str, tmp_path: Path
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    messages = re.findall(r'"(?:message|text|fix)": "((?:[^"\\]|\\.)*)"', proc.stdout.decode())
+    messages = re.findall(
+        r'"(?:message|text|fix|description)": "((?:[^"\\]|\\.)*)"', proc.stdout.decode()
+    )
     assert messages
     for message in messages:
         decoded = json.loads(f'"{message}"')

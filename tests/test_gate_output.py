@@ -14,40 +14,12 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from kernels import EXAMPLES, PVH_KERNEL, XEN_NOTE_MACRO, assemble, needs_binutils
+from kernels import EXAMPLES, PVH_KERNEL, XEN_NOTE_MACRO, assemble, needs_binutils, virtual_kernel
 
 from xenlint.image.read import load_image
 from xenlint.output.report import mistakes, text
 
 VIRTUAL = EXAMPLES / "pvh-virtual-entry.elf"  # PHYS32_ENTRY = .quad pvh_start (virtual)
-LINUX_LIKE_LD = (EXAMPLES / "linux-like.ld").read_text()
-
-# The virtual-entry mistake on a kernel linked like Linux (0xffffffff81000000 -> 16 MiB).
-VIRTUAL_SOURCE = (
-    XEN_NOTE_MACRO
-    + """
-    .text
-    .globl startup_xen
-startup_xen:
-    hlt
-    .balign 16
-    .globl pvh_start_xen
-pvh_start_xen:
-    hlt
-    xen_note XEN_ELFNOTE_GUEST_OS, .asciz, "{guest}"
-    xen_note XEN_ELFNOTE_XEN_VERSION, .asciz, "xen-3.0"
-    xen_note XEN_ELFNOTE_LOADER, .asciz, "generic"
-    xen_note XEN_ELFNOTE_VIRT_BASE, .quad, 0xffffffff80000000
-    xen_note XEN_ELFNOTE_ENTRY, .quad, startup_xen
-    xen_note XEN_ELFNOTE_PHYS32_ENTRY, .quad, pvh_start_xen
-"""
-)
-
-
-def virtual_kernel(tmp_path: Path, guest: str = "linux") -> Path:
-    return assemble(
-        tmp_path, VIRTUAL_SOURCE.format(guest=guest), linker_script=LINUX_LIKE_LD, name=guest
-    )
 
 
 def fixes_of(out: str, code: str) -> list[str]:

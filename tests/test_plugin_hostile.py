@@ -165,3 +165,15 @@ def test_text_output_too(zoo: Path, tmp_path: Path) -> None:
         line.startswith(str(tmp_path)) or line.startswith("k.elf")
         for line in proc.stdout.splitlines()
     )
+
+
+def test_summary_says_the_check_is_incomplete(zoo: Path, tmp_path: Path) -> None:
+    """After rules were disabled the summary counts the errors printed above it instead of
+    ending a failed run with "no problems" (as it did when the other findings were info)."""
+    proc = run(zoo, tmp_path, "--select", "XB")
+    assert proc.returncode == 2
+    last = proc.stderr.splitlines()[-1]
+    disabled = sum(1 for line in proc.stderr.splitlines() if line.endswith("it is disabled"))
+    assert disabled > 1, proc.stderr
+    assert last.endswith(f"; incomplete: {disabled} rules disabled (see above)"), proc.stderr
+    assert "no problems" not in last

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, registry: Registry) -> int:
             log.write(text(findings, registry.profiles, args.show_fixes, show_info=show_info))
             log.flush()
         if not args.quiet:
-            print(summary(findings, files, show_info), file=sys.stderr)
+            print(summary(findings, files, show_info, len(errors)), file=sys.stderr)
     if files == 0 and not args.skip_non_elf:
         print("xenlint: warning: no kernel image found in the given paths", file=sys.stderr)
     return status

@@ -34,6 +34,7 @@ from xenlint.image.model import (
     Note,
     NoteBytes,
     NoteProblem,
+    ProblemKind,
     Section,
     Segment,
     XenGuest,
@@ -324,14 +325,7 @@ class _Walker:
         start, end = container.offset, container.offset + container.size
         if end > size:
             self.problems.append(
-                NoteProblem(
-                    "container-past-file",
-                    container,
-                    start,
-                    f"{container.describe()} claims {container.size:#x} bytes at offset "
-                    f"{start:#x}, running past the end of the file ({size:#x} bytes)",
-                    xen=False,
-                )
+                NoteProblem("container-past-file", container, start, xen=False, facts=(size,))
             )
         pos, stop = start, min(end, size)
         # Locals, and no call for what a well-formed note does not need: this loop runs once
@@ -342,27 +336,12 @@ class _Walker:
         xen_notes, foreign = self.xen, self.foreign
         while pos < stop:
             if self.count >= _MAX_NOTES:
-                problems.append(
-                    NoteProblem(
-                        "too-many",
-                        container,
-                        pos,
-                        f"more than {_MAX_NOTES} notes; Xen stops reading notes here",
-                    )
-                )
+                problems.append(NoteProblem("too-many", container, pos))
                 self.stopped = True
                 return
             self.count += 1
             if pos + 12 > size:
-                problems.append(
-                    NoteProblem(
-                        "past-file",
-                        container,
-                        pos,
-                        f"note header at {pos:#x} is cut off by the end of the file",
-                        xen=False,
-                    )
-                )
+                problems.append(NoteProblem("past-file", container, pos, xen=False))
                 return
             namesz, descsz, ntype = header(data, pos)
             name_off = pos + 12
@@ -375,14 +354,7 @@ class _Walker:
             is_xen = terminated and name == _XEN_OWNER
             if pos + 12 > end:
                 problems.append(
-                    NoteProblem(
-                        "header-past-container",
-                        container,
-                        pos,
-                        f"note header at {pos:#x} does not fit in {container.describe()}",
-                        ntype,
-                        xen=is_xen,
-                    )
+                    NoteProblem("header-past-container", container, pos, ntype, xen=is_xen)
                 )
             if not terminated:
                 problems.append(
@@ -390,8 +362,6 @@ class _Walker:
                         "name-unterminated",
                         container,
                         pos,
-                        f"note name at {name_off:#x} has no NUL within "
-                        f"{N.STRING_BOUND} bytes or before the end of the file",
                         ntype,
                         xen=name.startswith(_XEN_OWNER[: len(name)]),
                     )
@@ -403,10 +373,18 @@ class _Walker:
             if desc is None:
                 desc = copies.copy(desc_off, keep)
             if is_xen:
-                if desc_end > stop:  # past the container, or the file
-                    self._past_end(container, pos, desc_off, descsz, end, size, ntype)
+                if desc_end > stop:  # the descriptor runs past the container, or the file
+                    where: ProblemKind = "past-file" if desc_end > size else "past-container"
+                    over = desc_end - (size if desc_end > size else end)
+                    problems.append(
+                        NoteProblem(where, container, pos, ntype, True, (descsz, desc_off, over))
+                    )
                 if namesz != _XEN_NAMESZ:
-                    problems.append(_name_size(container, pos, namesz, ntype))
+                    # libelf matches the name as a C string and never looks at namesz; tools
+                    # that compare namesz with 4 (or the name with "Xen\0") miss the note.
+                    problems.append(
+                        NoteProblem("name-size", container, pos, ntype, True, (namesz,))
+                    )
                 found = strings.get(desc_off)
                 if found is None:
                     found = copies.c_string(desc_off)
@@ -428,55 +406,6 @@ class _Walker:
             elif terminated:
                 foreign.append(ForeignNote(container, pos, name, ntype, namesz, descsz))
             pos = nxt
-
-    def _past_end(  # the Xen note's descriptor runs past its container or the file
-        self,
-        container: Container,
-        pos: int,
-        desc_off: int,
-        descsz: int,
-        end: int,
-        size: int,
-        ntype: int,
-    ) -> None:
-        desc_end = desc_off + descsz
-        what = N.BY_NUMBER[ntype].name if ntype in N.BY_NUMBER else f"type {ntype:#x}"
-        if desc_end > size:
-            self.problems.append(
-                NoteProblem(
-                    "past-file",
-                    container,
-                    pos,
-                    f"{what} note at {pos:#x}: its {descsz}-byte descriptor at {desc_off:#x} "
-                    f"runs {desc_end - size} bytes past the end of the file",
-                    ntype,
-                )
-            )
-        else:
-            self.problems.append(
-                NoteProblem(
-                    "past-container",
-                    container,
-                    pos,
-                    f"{what} note at {pos:#x}: its {descsz}-byte descriptor at {desc_off:#x} "
-                    f"runs {desc_end - end} bytes past the end of {container.describe()}",
-                    ntype,
-                )
-            )
-
-
-def _name_size(container: Container, pos: int, namesz: int, ntype: int) -> NoteProblem:
-    """libelf matches the name as a C string and never looks at namesz; tools that compare
-    namesz with 4 (or the name with the 4 bytes "Xen\\0") do not see such a note."""
-    what = N.BY_NUMBER[ntype].name if ntype in N.BY_NUMBER else f"type {ntype:#x}"
-    nul = "does not count" if namesz <= len(N.XEN_OWNER) else "counts bytes after"
-    return NoteProblem(
-        "name-size",
-        container,
-        pos,
-        f"{what} note at {pos:#x} has namesz {namesz}, which {nul} the NUL of 'Xen'",
-        ntype,
-    )
 
 
 def _unique_by_offset(notes: list[ForeignNote]) -> tuple[ForeignNote, ...]:

@@ -29,7 +29,8 @@ def render(run: Run) -> str:
         if f.location is not None:
             description += f" ({f.location.describe()})"
         key = "\0".join((f.path, f.code, description))
-        fingerprint = hashlib.sha256(key.encode()).hexdigest()
+        # A file name that is not UTF-8 holds surrogates (PEP 383): hash its real bytes.
+        fingerprint = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
         if fingerprint in seen:  # GitLab requires unique fingerprints; equal issues are one
             continue
         seen.add(fingerprint)

@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from xenlint.escape import escape
 from xenlint.output.report import Run
 
 
 def render(run: Run) -> str:
     """The report as JUnit XML, with an XML declaration."""
     root = ET.Element("testsuites", name="xenlint")
-    by_path: dict[str, list[ET.Element]] = {path: [] for path in run.files}
+    # File names are escaped like image strings (xenlint.escape): XML 1.0 cannot carry most
+    # control characters at all, and an ESC in a name made the report unparseable. Messages,
+    # locations and fixes come escaped from the check.
+    by_path: dict[str, list[ET.Element]] = {escape(path): [] for path in run.files}
     for f in run.findings:
-        case = ET.Element("testcase", name=f"{f.code} {f.name}", classname=f.path)
+        path = escape(f.path)
+        case = ET.Element("testcase", name=f"{f.code} {f.name}", classname=path)
         message = f.message
         label = run.label(f)
         if label:
@@ -27,7 +32,7 @@ def render(run: Run) -> str:
         if f.fix.strip():
             text.append(f"fix: {f.fix.strip()}")
         failure.text = "\n".join(text)
-        by_path.setdefault(f.path, []).append(case)
+        by_path.setdefault(path, []).append(case)
     total = failures = errors = 0
     for path, cases in by_path.items():
         suite = ET.SubElement(root, "testsuite", name=path)
@@ -43,7 +48,8 @@ def render(run: Run) -> str:
         suite = ET.SubElement(root, "testsuite", name="xenlint")
         for i, error in enumerate(run.errors, 1):
             case = ET.SubElement(suite, "testcase", name=f"internal error {i}", classname="xenlint")
-            ET.SubElement(case, "error", message=error, type="internal").text = error
+            shown = escape(error)
+            ET.SubElement(case, "error", message=shown, type="internal").text = shown
         suite.set("tests", str(len(run.errors)))
         suite.set("failures", "0")
         suite.set("errors", str(len(run.errors)))

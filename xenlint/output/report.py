@@ -228,19 +228,26 @@ def as_json(findings: Sequence[Finding], errors: Sequence[str] = ()) -> str:
     return jsontext.dumps(payload) + "\n"
 
 
-def summary(findings: Sequence[Finding], files: int, show_info: bool = False) -> str:
+def summary(
+    findings: Sequence[Finding], files: int, show_info: bool = False, errors: int = 0
+) -> str:
     """`xenlint: 1 error, 2 warnings in 3 files`, counting mistakes (the text report's
     lines), not per-target findings; info-level ones left out of the report are counted as
-    hidden, so `--show-info` is discoverable."""
+    hidden, so `--show-info` is discoverable. `errors`: how many run errors (a rule that
+    failed or ran out of time and was disabled) were printed above; then the check is
+    incomplete, and the line does not say "no problems"."""
     shown = mistakes(visible(findings, show_info), ())
     counts = {s: sum(1 for m in shown if str(m.severity) == s) for s in ("error", "warning")}
     counts["info"] = len(shown) - counts["error"] - counts["warning"]
     parts = [f"{n} {name}{'s' if n != 1 else ''}" for name, n in counts.items() if n]
     checked = f"{files} file{'s' if files != 1 else ''}"
-    line = f"xenlint: {', '.join(parts) or 'no problems'} in {checked}"
+    nothing = "no findings" if errors else "no problems"
+    line = f"xenlint: {', '.join(parts) or nothing} in {checked}"
     hidden = len(mistakes(findings, ())) - len(shown)
     if hidden:
         line += f" ({hidden} info not shown: --show-info)"
+    if errors:
+        line += f"; incomplete: {errors} rule{'s' if errors != 1 else ''} disabled (see above)"
     return line
 
 

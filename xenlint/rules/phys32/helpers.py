@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from xenlint.abi import notes as N
 from xenlint.abi.guests import offset_name
 from xenlint.engine.rule import Cell, Context, Location
+from xenlint.escape import escape
 from xenlint.image.model import Image, Segment
 from xenlint.replay.xen import XenParse
 
@@ -120,13 +121,15 @@ def virtual_fix(image: Image, value: int, seg: Segment, phys: int) -> str:
             f"{seg.vaddr:#x} + p_paddr {seg.paddr:#x} of segment {seg.index}), as a "
             "4-byte .long"
         )
+    # The symbol's name is the image's: escaped here, as the fix keeps its own newlines.
+    symbol_name = escape(symbol.name)
     offset = seg.vaddr - seg.paddr
     name = offset_name(guest_os(image), image.machine, offset)
     minus = name or f"{offset:#x}"
     where = "" if name else f", p_vaddr - p_paddr of segment {seg.index}"
     return (
-        f"`{symbol.name}` ({value:#x}) is a virtual address; write "
-        f"`{symbol.name} - {minus}` ({phys:#x}{where})"
+        f"`{symbol_name}` ({value:#x}) is a virtual address; write "
+        f"`{symbol_name} - {minus}` ({phys:#x}{where})"
     )
 
 
