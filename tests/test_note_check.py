@@ -314,3 +314,52 @@ def test_reading_for_loader_keeps_every_field() -> None:
         if name != "loader":
             assert getattr(copy, name) is sentinels[name], name
     assert copy == replace(shared, loader=loader)
+
+
+def test_grouped_parses_match_each_cells_own(tmp_path: Path) -> None:
+    """Context.xen_pairs parses once per group of cells that read notes alike, the groups
+    worked out once per run's cells and NoteIndex.signature: every cell's parse must equal
+    the one its own release and mode make, on an image that reuses an earlier image's groups
+    (equal signature, other values) as on one that does not. The pairs after the first hold
+    the same note types but group releases otherwise: with a signature that left out
+    unterminated strings, FEATURES names or __xen_guest's HYPERCALL_PAGE, the second of the
+    pair would take the first one's groups and some cell another release's parse."""
+    from xenlint.engine.rule import Cell, Context
+    from xenlint.replay.xen import NoteIndex
+
+    def with_features(value: str) -> bytes:
+        notes = [Note(N.GUEST_OS.number, text("linux")), Note(N.FEATURES.number, text(value))]
+        return xen_kernel(notes)
+
+    def with_version(value: bytes) -> bytes:
+        notes = [(N.GUEST_OS, text("linux")), (N.XEN_VERSION, text("xen-3.0"))]
+        notes += [(N.GUEST_VERSION, value), (N.PHYS32_ENTRY, u32(1 << 20))]
+        return xen_kernel([Note(kind.number, desc) for kind, desc in notes])
+
+    images = [
+        kernel(guest_os="linux", loader="generic"),
+        kernel(guest_os="NetBSD", loader="generic-9", xen_version="xen-3.1"),  # same types
+        # the same note types: a string each release reads, then one that releases with
+        # bounded reads skip (no NUL); a name all releases know, then one only 4.4+ do
+        with_version(text("2.6")),
+        with_version(b"A" * (N.STRING_BOUND + 8) + b"\0"),
+        with_features("writable_page_tables|!pae_pgdir_above_4gb"),
+        with_features("hvm_callback_vector|!pae_pgdir_above_4gb|foo"),
+        xen_guest_kernel("GUEST_OS=linux,LOADER=generic,FEATURES=!writable_page_tables"),
+        # __xen_guest without, then with, HYPERCALL_PAGE (read as an address from 4.11)
+        xen_guest_kernel("GUEST_OS=linux,LOADER=generic,VIRT_BASE=0x1000"),
+        xen_guest_kernel("GUEST_OS=linux,LOADER=generic,HYPERCALL_PAGE=0x10,VIRT_BASE=0x1000"),
+    ]
+    all_cells = tuple(Cell(release, mode) for release in RELEASES for mode in Mode)
+    signatures = []
+    for i, data in enumerate(images):
+        path = tmp_path / f"k{i}.elf"
+        path.write_bytes(data)
+        image = load_elf(str(path))
+        signatures.append(NoteIndex(image).signature)
+        for cell, got in Context(image, all_cells).xen_pairs:
+            assert cell.xen is not None
+            assert got == parse(image, cell.xen, cell.mode), (i, str(cell))
+    assert signatures[0] == signatures[1]
+    assert signatures[2] != signatures[3] and signatures[4] != signatures[5]
+    assert signatures[7] != signatures[8]
