@@ -54,10 +54,17 @@ __xen_guest string, add LOADER={N.LOADER_PREFIX} to it.
 """
 
     def check(self, ctx: Context) -> Iterator[Result]:
+        # Whether LOADER or GUEST_OS passes depends only on the strings the parse kept, and
+        # cells sharing a parse share them: a strings dict that passes is remembered, so the
+        # other cells sharing it cost one lookup.
+        passes: dict[int, bool] = {}
         for cell, parse in note_check_cells(ctx):
+            if passes.get(id(parse.strings)):
+                continue
             loader = parse.strings.get(N.LOADER.name)
             guest_os = parse.strings.get(N.GUEST_OS.name)
             if _starts(loader, N.LOADER_PREFIX) or _starts(guest_os, N.GUEST_OS_PREFIX):
+                passes[id(parse.strings)] = True
                 continue
             xen_text = _LOADER_TEXT
             release = xen_release(cell)
