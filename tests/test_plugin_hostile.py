@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,13 @@ def spin():
         pass
 
 
+def hold_the_gil(self, ctx):
+    # Only on an image of that name, so the other tests' runs are not ended by it.
+    if ctx.image.path.endswith("gil.elf"):
+        sum(range(10**15))  # C code that never returns to the interpreter loop
+    return iter(())
+
+
 BROKEN = [
     rule("XB001", "yields-a-str", lambda self, ctx: iter(["just a string"])),
     rule("XB002", "yields-none", lambda self, ctx: iter([None])),
@@ -55,6 +63,7 @@ BROKEN = [
     rule("XB008", "exits", lambda self, ctx: sys.exit(0)),
     rule("XB009", "hangs", lambda self, ctx: time.sleep(600) or iter(())),
     rule("XB010", "spins", lambda self, ctx: spin()),
+    rule("XB011", "holds-the-gil", hold_the_gil),
 ]
 
 
@@ -177,3 +186,25 @@ def test_summary_says_the_check_is_incomplete(zoo: Path, tmp_path: Path) -> None
     assert disabled > 1, proc.stderr
     assert last.endswith(f"; incomplete: {disabled} rules disabled (see above)"), proc.stderr
     assert "no problems" not in last
+
+
+def test_a_rule_stuck_in_c_holding_the_gil_ends_the_run(zoo: Path, tmp_path: Path) -> None:
+    """A C loop that never returns to the interpreter (so neither the timer signal nor the
+    watchdog thread runs) once hung xenlint for good; faulthandler's timeout ends it, with
+    the stuck frame's file and line, a second after the watchdog's twice-the-limit."""
+    (tmp_path / "xenlint.toml").write_text("rule-time-limit = 1\ntargets = ['xen-4.19']\n")
+    image = tmp_path / "gil.elf"
+    image.write_bytes(xen_kernel([Note(6, b"linux\0")]))
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "xenlint", "--select", "XB011", str(image)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(zoo)),
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert time.monotonic() - start < 30
+    assert "Timeout" in proc.stderr and "xenlint_zoo" in proc.stderr, proc.stderr[-2000:]

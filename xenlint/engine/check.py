@@ -342,28 +342,55 @@ class _TimeLimit:
 class _Watchdog:
     """The timer signal is only seen between Python bytecodes: a rule stuck inside C code (a
     regex, a C-level loop) never sees it. One daemon thread ends the run with one line once
-    a rule has run for twice its limit, rather than hang."""
+    a rule has run for twice its limit, rather than hang.
+
+    That thread needs the GIL, which C code may hold for good (`sum(range(10**15))` in a
+    plugin rule hung xenlint), so while rules run faulthandler's timeout is armed too: its
+    own thread needs no GIL, and each tick of ours pushes it on. If our ticks stop, it ends
+    the process a second after we would have (exit status 1, the stuck thread's stack on
+    stderr, which names the plugin's file and line). The first image arms it before its
+    rules start; our thread disarms it when no rules run (a blocked write of the report
+    must not end the run) and the next image arms it again."""
 
     timer: _TimeLimit | None = None  # the image's timer, whose `started` the thread reads
     thread: threading.Thread | None = None
+    armed = False  # faulthandler's timeout is set
+    # Held while `timer` and `armed` are read and changed together: the thread must not
+    # disarm right after the next image found the timeout still armed.
+    lock = threading.Lock()
 
     @classmethod
     def watch(cls, timer: _TimeLimit) -> None:
         """Watch the rules `timer` times (their start times, not a deadline set per rule:
         a directory check runs thousands of rules)."""
-        cls.timer = timer
+        with cls.lock:
+            cls.timer = timer
+            if not cls.armed and timer.seconds is not None:
+                import faulthandler
+
+                faulthandler.dump_traceback_later(2 * timer.seconds + 1, exit=True)
+                cls.armed = True
         if cls.thread is None:
             cls.thread = threading.Thread(target=cls._watch, name="xenlint-watchdog", daemon=True)
             cls.thread.start()
 
     @classmethod
     def _watch(cls) -> None:
+        import faulthandler
+
         while True:
             time.sleep(0.25)
-            timer = cls.timer
-            if timer is None or timer.seconds is None:
-                continue
-            started, limit = timer.started, 2 * timer.seconds
+            with cls.lock:
+                timer = cls.timer
+                if timer is None or timer.seconds is None:
+                    if cls.armed:
+                        faulthandler.cancel_dump_traceback_later()
+                        cls.armed = False
+                    continue
+                limit = 2 * timer.seconds
+                faulthandler.dump_traceback_later(limit + 1, exit=True)
+                cls.armed = True
+            started = timer.started
             if started is not None and time.monotonic() > started + limit:
                 sys.stderr.write(
                     f"xenlint: error: a rule ran for more than {limit:g} s and could not "
