@@ -366,10 +366,7 @@ class _Watchdog:
         with cls.lock:
             cls.timer = timer
             if not cls.armed and timer.seconds is not None:
-                import faulthandler
-
-                faulthandler.dump_traceback_later(2 * timer.seconds + 1, exit=True)
-                cls.armed = True
+                cls.armed = _arm(2 * timer.seconds + 1)
         if cls.thread is None:
             cls.thread = threading.Thread(target=cls._watch, name="xenlint-watchdog", daemon=True)
             cls.thread.start()
@@ -388,8 +385,7 @@ class _Watchdog:
                         cls.armed = False
                     continue
                 limit = 2 * timer.seconds
-                faulthandler.dump_traceback_later(limit + 1, exit=True)
-                cls.armed = True
+                cls.armed = _arm(limit + 1)
             started = timer.started
             if started is not None and time.monotonic() > started + limit:
                 sys.stderr.write(
@@ -398,6 +394,19 @@ class _Watchdog:
                 )
                 sys.stderr.flush()
                 os._exit(2)
+
+
+def _arm(seconds: float) -> bool:
+    """(Re)arm faulthandler's timeout to end the process in `seconds`, writing to file
+    descriptor 2 (sys.stderr may be an object without one, as under pytest's capture).
+    Whether it is armed."""
+    import faulthandler
+
+    try:
+        faulthandler.dump_traceback_later(seconds, exit=True, file=2)
+    except (OSError, ValueError, RuntimeError):  # no usable stderr: the watchdog alone
+        return False
+    return True
 
 
 def _order(f: Finding) -> tuple[int, str, int]:
