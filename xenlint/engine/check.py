@@ -244,7 +244,7 @@ class MalformedResult(XenlintError):
 def _malformed(res: object, checked: set[int]) -> str | None:
     """Why `res` is no Result xenlint can report (a plugin's rule may yield anything).
     `checked` holds the ids of cell tuples and locations already found well-formed (kept
-    alive by the results that hold them), so 5000 results over one tuple of 100 cells check
+    alive by the results that hold them), so 2000 results over one tuple of 100 cells check
     it once."""
     if not isinstance(res, Result):
         return f"it yielded {_short(res)}, not a Result"
@@ -433,7 +433,7 @@ def merge(
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
     groups: dict[tuple[str, Location | None, Severity, str], list[Cell]] = {}
     seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, str]]] = {}
-    # A rule's results share a few tuples of cells (5000 results over the same 30 cells):
+    # A rule's results share a few tuples of cells (2000 results over the same 30 cells):
     # each tuple's cells, deduplicated by name, are worked out once (the results keep the
     # tuples alive, so an id names one). It often yields the same message and fix for cell
     # after cell: each distinct text is escaped once.
@@ -501,7 +501,7 @@ def _unique_cells(cells: tuple[Cell, ...]) -> tuple[list[Cell], list[tuple[str, 
 
 
 _Split = list[tuple[tuple[str, ...], tuple[str, ...], tuple[Cell, ...]]]
-# Each distinct list of cells, split once: 5000 results of a rule often cover the same cells,
+# Each distinct list of cells, split once: 2000 results of a rule often cover the same cells,
 # and image after image of a directory yields the same lists (cells_for reuses its Cells).
 # By the cells' ids; the entry keeps the cells, so no other cell takes an id while it lives.
 _SPLITS: dict[tuple[int, ...], tuple[list[Cell], _Split]] = {}

@@ -210,7 +210,7 @@ class NoteProblem(NamedTuple):
     """Where and why a note walk found a note that does not fit; `detail` says it in one
     line, formatted when it is read, not when the problem is found: a hostile image has
     131,068 of these (two per note), formatting them took a third of its note walk, and a
-    rule shows at most 5,000."""
+    rule shows at most 2,000."""
 
     # A NamedTuple, not a Frozen record (like Note): a hostile image has 65535 of these.
     kind: ProblemKind
