@@ -83,7 +83,16 @@ NOTE_TYPES: tuple[NoteType, ...] = (
 
 BY_NUMBER: dict[int, NoteType] = {t.number: t for t in NOTE_TYPES}
 BY_NAME: dict[str, NoteType] = {t.name: t for t in NOTE_TYPES}
+
+
 # The `__xen_guest` key of each note that has one (elf_xen_parse_guest_info, xen.md §5.5).
+def type_name(number: int) -> str:
+    """A note type as messages name it: XEN_ELFNOTE_'s name without the prefix, or 'type 0x..'
+    for a number no release defines."""
+    known = BY_NUMBER.get(number)
+    return known.name if known else f"type {number:#x}"
+
+
 BY_LEGACY_KEY: dict[str, NoteType] = {t.legacy_key: t for t in NOTE_TYPES if t.legacy_key}
 
 # Named handles so code refers to notes by name, never by number.

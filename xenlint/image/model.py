@@ -172,8 +172,7 @@ class Note(NamedTuple):
 
     @property
     def type_name(self) -> str:
-        known = N.BY_NUMBER.get(self.type)
-        return known.name if known else f"type {self.type:#x}"
+        return N.type_name(self.type)
 
     @property
     def truncated(self) -> bool:
@@ -230,7 +229,7 @@ class NoteProblem(NamedTuple):
 
 def _problem_detail(problem: NoteProblem) -> str:
     kind, container, pos, facts = problem.kind, problem.container, problem.offset, problem.facts
-    what = _type_name(problem.note_type)
+    what = N.type_name(problem.note_type or 0)
     if kind == "container-past-file":
         return (
             f"{container.describe()} claims {container.size:#x} bytes at offset "
@@ -256,12 +255,6 @@ def _problem_detail(problem: NoteProblem) -> str:
         f"{what} note at {pos:#x}: its {descsz}-byte descriptor at {desc_off:#x} runs "
         f"{overrun} bytes past the end of {past}"
     )
-
-
-def _type_name(note_type: int | None) -> str:
-    if note_type in N.BY_NUMBER:
-        return N.BY_NUMBER[note_type].name
-    return f"type {note_type or 0:#x}"
 
 
 class XenGuest(Frozen):

@@ -51,7 +51,7 @@ class Desync(Frozen):
 
     def describe(self, walker: str) -> str:
         """One sentence: where `walker` lost step and what it missed."""
-        names = ", ".join(f"{_type_name(t)} at {off:#x}" for off, t in self.missed[:3])
+        names = ", ".join(f"{N.type_name(t)} at {off:#x}" for off, t in self.missed[:3])
         if len(self.missed) > 3:
             names += f" and {len(self.missed) - 3} more"
         notes = "note" if len(self.missed) == 1 else "notes"
@@ -59,11 +59,6 @@ class Desync(Frozen):
             f"{walker} loses step at {self.at:#x} in PT_NOTE segment {self.segment.index}: "
             f"{self.cause}; it never reaches the well-formed Xen {notes} {names}"
         )
-
-
-def _type_name(number: int) -> str:
-    known = N.BY_NUMBER.get(number)
-    return known.name if known else f"type {number:#x}"
 
 
 def _header(data: bytes, off: int) -> tuple[int, int, int] | None:

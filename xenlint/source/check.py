@@ -79,8 +79,7 @@ class NoteAt:
 
     @property
     def type_name(self) -> str:
-        known = N.BY_NUMBER.get(self.type)
-        return known.name if known else f"type {self.type:#x}"
+        return N.type_name(self.type)
 
     @property
     def desc_items(self) -> list[Item]:

@@ -68,8 +68,7 @@ elfnote.h): namesz 4 for "Xen\\0", descsz the real descriptor size, each part pa
 def _note_name(problem: NoteProblem) -> str | None:
     if problem.note_type is None or not problem.xen:
         return None
-    known = N.BY_NUMBER.get(problem.note_type)
-    return known.name if known else f"type {problem.note_type:#x}"
+    return N.type_name(problem.note_type)
 
 
 def _severity(problem: NoteProblem) -> Severity:
