@@ -20,6 +20,7 @@ values where they have a field for them (the JSON encoder escapes them validly).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Anything that is not printable ASCII, plus the two CI command sequences.
 _UNSAFE = re.compile(r"[^\x20-\x7e]|::|##\[")
@@ -67,6 +68,11 @@ def quoted(text: str, limit: int = QUOTED_MAX) -> str:
     """`text` as a message quotes it: repr() of its first `limit` characters, and, when it is
     longer, how long it is (`'abc...'... (4096 characters)`). Escaping for the terminal is
     left to escape(), which the report applies to every message."""
+    return clipped(text, limit, repr)
+
+
+def clipped(text: str, limit: int = QUOTED_MAX, show: Callable[[str], str] = str) -> str:
+    """`show` of `text`, or of its first `limit` characters followed by how long it is."""
     if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
+        return show(text)
+    return f"{show(text[:limit])}... ({len(text)} characters)"

@@ -6,7 +6,7 @@ from typing import Literal, cast
 
 from xenlint.abi import features as F
 from xenlint.abi import notes as N
-from xenlint.escape import QUOTED_MAX, escape, quoted
+from xenlint.escape import clipped, escape, quoted
 from xenlint.image.model import Image, Note
 
 
@@ -69,7 +69,7 @@ def _display(image: Image, note: Note) -> str:
     if isinstance(val, str):
         if kind is None or kind.kind is not N.DescKind.NONE:
             return quoted(val)
-        return val if len(val) <= QUOTED_MAX else f"{val[:QUOTED_MAX]}... ({len(val)} characters)"
+        return clipped(val)
     if isinstance(val, int):
         return f"{val:#x} ({note.descsz} bytes)"
     val = cast("list[int]", val)  # what is left: the word arrays (SUPPORTED_FEATURES...)
