@@ -121,12 +121,16 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def run(zoo: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    zoo: Path, tmp_path: Path, *args: str, name: str = "k.elf"
+) -> subprocess.CompletedProcess[str]:
+    """xenlint with the zoo installed on an image `name` in `tmp_path`, given by absolute and
+    by relative path."""
     (tmp_path / "xenlint.toml").write_text("rule-time-limit = 1\ntargets = ['xen-4.19']\n")
-    image = tmp_path / "k.elf"
+    image = tmp_path / name
     image.write_bytes(xen_kernel([Note(6, b"linux\0")]))  # no XEN_VERSION: XL102
     proc = subprocess.run(
-        [sys.executable, "-m", "xenlint", *args, str(image), "k.elf"],
+        [sys.executable, "-m", "xenlint", *args, str(image), name],
         capture_output=True,
         text=True,
         env=dict(os.environ, PYTHONPATH=str(zoo)),
@@ -192,19 +196,8 @@ def test_a_rule_stuck_in_c_holding_the_gil_ends_the_run(zoo: Path, tmp_path: Pat
     """A C loop that never returns to the interpreter (so neither the timer signal nor the
     watchdog thread runs) once hung xenlint for good; faulthandler's timeout ends it, with
     the stuck frame's file and line, a second after the watchdog's twice-the-limit."""
-    (tmp_path / "xenlint.toml").write_text("rule-time-limit = 1\ntargets = ['xen-4.19']\n")
-    image = tmp_path / "gil.elf"
-    image.write_bytes(xen_kernel([Note(6, b"linux\0")]))
     start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "xenlint", "--select", "XB011", str(image)],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONPATH=str(zoo)),
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
+    proc = run(zoo, tmp_path, "--select", "XB011", name="gil.elf")
     assert proc.returncode != 0
     assert time.monotonic() - start < 30
     assert "Timeout" in proc.stderr and "xenlint_zoo" in proc.stderr, proc.stderr[-2000:]
