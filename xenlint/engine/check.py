@@ -177,11 +177,12 @@ def run_rules(
     # Once per image, not once per rule: a directory of thousands of small images runs 44
     # rules on each, and swapping the signal handler and sys.stdout per rule cost more than
     # most rules do.
+    options = options or {}
     with contextlib.redirect_stdout(sys.stderr), _TimeLimit(time_limit) as timer:
         for rule in rules:
             if rule.code in disabled:
                 continue
-            ctx.options = (options or {}).get(rule.code, no_options)
+            ctx.options = options.get(rule.code, no_options)
             found = _run_one(ctx, rule, timer, errors, disabled)
             if found:  # most rules find nothing on most images
                 findings.extend(merge(image.path, rule, found, universe, severity or {}))
@@ -196,17 +197,21 @@ def _run_one(
     and its code is added to `disabled`)."""
     image = ctx.image
     time_limit = timer.seconds
+    # Inline, not timer.start()/stop(): this runs for every rule on every image.
+    usable = timer.usable
     try:
         try:
-            timer.start()
+            if usable:
+                timer.started = _monotonic()
             results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
         finally:
-            timer.stop()
-        checked: set[int] = set()  # ids of cell tuples found well-formed; results share them
-        for res in results:
-            problem = _malformed(res, checked)
-            if problem:
-                raise MalformedResult(problem)
+            timer.started = None
+        if results:  # most rules find nothing on most images
+            checked: set[int] = set()  # ids of cell tuples found well-formed (shared)
+            for res in results:
+                problem = _malformed(res, checked)
+                if problem:
+                    raise MalformedResult(problem)
     except RuleTimeout:
         disabled.add(rule.code)
         errors.append(
@@ -235,6 +240,9 @@ def _run_one(
     if image.origin:
         results = [_with_origin(res, image.origin) for res in results]
     return results
+
+
+_monotonic = time.monotonic
 
 
 class MalformedResult(XenlintError):
@@ -431,8 +439,9 @@ def merge(
     overrides: dict[str, Severity],
 ) -> list[Finding]:
     """Merge equal results across cells; split so each finding's targets × modes is exact."""
-    groups: dict[tuple[str, Location | None, Severity, str], list[Cell]] = {}
-    seen: dict[tuple[str, Location | None, Severity, str], set[tuple[str, str]]] = {}
+    # By (message, id of the escaped location, severity, fix); the location kept beside.
+    groups: dict[tuple[str, int, Severity, str], tuple[Location | None, list[Cell]]] = {}
+    seen: dict[tuple[str, int, Severity, str], set[tuple[str, str]]] = {}
     # A rule's results share a few tuples of cells (2000 results over the same 30 cells):
     # each tuple's cells, deduplicated by name, are worked out once (the results keep the
     # tuples alive, so an id names one). It often yields the same message and fix for cell
@@ -440,6 +449,11 @@ def merge(
     unique_of: dict[int, tuple[list[Cell], list[tuple[str, str]]]] = {}
     messages: dict[str, str] = {}
     fixes: dict[str, str] = {}
+    # Results share Location objects (one per note, Context.location): each is escaped once,
+    # and equal escaped locations become one object, so the group key holds its id instead
+    # of hashing a Location (Python code) for every result.
+    located: dict[int, Location | None] = {id(None): None}
+    canonical: dict[Location, Location] = {}
     kept = list(results)
     for res in kept:
         default = res.severity if res.severity is not None else rule.severity
@@ -453,22 +467,28 @@ def merge(
         message = messages.get(res.message)
         if message is None:
             message = messages[res.message] = escape(res.message)
-        key = (message, _escaped(res.location), sev, escaped_fix)
+        loc = res.location
+        where = located.get(id(loc), _UNSEEN)  # `kept` holds every result: ids stay theirs
+        if where is _UNSEEN:
+            escaped = _escaped(loc)  # not None: None is in `located` from the start
+            where = located[id(loc)] = escaped and canonical.setdefault(escaped, escaped)
+        key = (message, id(where), sev, escaped_fix)
         unique = unique_of.get(id(res.cells))
         if unique is None:
             unique = unique_of[id(res.cells)] = _unique_cells(res.cells)
-        cells = groups.get(key)
-        if cells is None:  # the usual case: a message of its own
-            groups[key] = list(unique[0])
+        group = groups.get(key)
+        if group is None:  # the usual case: a message of its own
+            groups[key] = (where, list(unique[0]))
             seen[key] = set(unique[1])
             continue
+        cells = group[1]
         known = seen[key]
         for cell, name in zip(*unique, strict=True):
             if name not in known:
                 known.add(name)
                 cells.append(cell)
     findings = []
-    for (message, location, sev, fix), cells in groups.items():
+    for (message, _, sev, fix), (location, cells) in groups.items():
         for targets, modes, bucket in _split_once(cells):
             findings.append(
                 Finding(
@@ -487,16 +507,19 @@ def merge(
     return findings
 
 
+_UNSEEN = Location()  # no result's location is this object
+
+
 def _unique_cells(cells: tuple[Cell, ...]) -> tuple[list[Cell], list[tuple[str, str]]]:
     """The cells without repeats, and their (profile name, mode value) names: compared by
     name (str hashes are cached; an Enum's __hash__ is Python code), as comparing whole
     Cells compares every profile field."""
     if len(cells) == 1:  # a result per cell, the usual shape of a rule's many results
         (cell,) = cells
-        return [cell], [(cell.profile.name, cell.mode.value)]
+        return [cell], [cell.key]
     unique: dict[tuple[str, str], Cell] = {}
     for cell in cells:
-        unique.setdefault((cell.profile.name, cell.mode.value), cell)
+        unique.setdefault(cell.key, cell)
     return list(unique.values()), list(unique)
 
 

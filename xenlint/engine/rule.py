@@ -48,7 +48,7 @@ class Severity(enum.IntEnum):
 class Cell(Frozen):
     """One target in one guest mode: the unit every rule judges."""
 
-    __slots__ = ("loader", "mode", "profile", "xen")
+    __slots__ = ("key", "loader", "mode", "profile", "xen")
 
     profile: Profile
     mode: Mode
@@ -57,6 +57,9 @@ class Cell(Frozen):
         # again, typed, worked out once here because rules ask hundreds of times per image.
         xen: XenRelease | None  # the Xen release this cell targets, if it is one
         loader: LoaderProfile | None  # the PVH loader (QEMU, linux-loader, a VMM), if one
+        # (profile name, mode value): what merging results compares cells by (str hashes
+        # are cached; Mode.value is an Enum property, Python code, on every result).
+        key: tuple[str, str]
 
     def __init__(self, profile: Profile, mode: Mode) -> None:
         from xenlint.abi.loaders import LoaderProfile
@@ -66,6 +69,7 @@ class Cell(Frozen):
         set_(self, "mode", mode)
         set_(self, "xen", profile if isinstance(profile, XenRelease) else None)
         set_(self, "loader", profile if isinstance(profile, LoaderProfile) else None)
+        set_(self, "key", (profile.name, mode.value))
 
     def __str__(self) -> str:
         return f"{self.profile.name} {self.mode}"
@@ -179,6 +183,7 @@ class Context:
         self.image = image
         self.cells = tuple(cells)
         self._engines = engines
+        self._engine_by_name: dict[str, LoaderEngine] = {}
         #: The options of the plugin whose rule is running: its [tool.xenlint.plugins.NAME]
         #: table over the defaults it declares (the xenlint_options hook); read-only.
         self.options: Mapping[str, object] = MappingProxyType({})
@@ -255,13 +260,19 @@ class Context:
 
     def engine(self, cell: Cell) -> LoaderEngine:
         """The replay engine the cell's loader profile names."""
-        from xenlint.replay.engines import builtin_engine
-
         assert cell.loader is not None, "engine() needs a loader cell"
         name = cell.loader.engine
-        if self._engines is not None and name in self._engines:
-            return self._engines[name]
-        return builtin_engine(name)
+        # Asked twice per loader cell of every image: found once per engine name.
+        found = self._engine_by_name.get(name)
+        if found is None:
+            from xenlint.replay.engines import builtin_engine
+
+            if self._engines is not None and name in self._engines:
+                found = self._engines[name]
+            else:
+                found = builtin_engine(name)
+            self._engine_by_name[name] = found
+        return found
 
     def loader(self, cell: Cell) -> Reading:
         """The cell's loader's reading of the image (cached per loader profile)."""
