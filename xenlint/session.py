@@ -113,15 +113,19 @@ def _unreadable(path: str) -> str:
 
 
 def load_image(
-    path: str, max_decompressed: int | None = None, formats: Sequence[ImageFormat] | None = None
+    path: str,
+    max_decompressed: int | None = None,
+    formats: Sequence[ImageFormat] | None = None,
+    data: bytes | None = None,
 ) -> Image:
     """Read one image (raises ImageError) in the first of `formats` that claims it;
-    `max_decompressed` bytes bound decompression (None: the default, 2 GiB)."""
+    `max_decompressed` bytes bound decompression (None: the default, 2 GiB). `data`: the
+    whole file, when it has been read already (xenlint.image.read.read_small)."""
     from xenlint.image.read import DEFAULT_MAX_DECOMPRESSED
     from xenlint.image.read import load_image as read
 
     limit = max_decompressed or DEFAULT_MAX_DECOMPRESSED
-    return read(path, max_decompressed=limit, formats=formats)
+    return read(path, max_decompressed=limit, formats=formats, data=data)
 
 
 class _CellMemo:
@@ -133,17 +137,27 @@ class _CellMemo:
 
     def __init__(self) -> None:
         self._memo: dict[tuple[object, ...], tuple[Cell, ...]] = {}
+        # By the id of the profiles sequence (Settings.profiles_for hands out one per kind of
+        # image), which the entry keeps, before the key of every profile's id.
+        self._same: dict[tuple[object, ...], tuple[Sequence[Profile], tuple[Cell, ...]]] = {}
 
     def __call__(
         self, image: Image, profiles: Sequence[Profile], modes: Sequence[Mode] | None
     ) -> tuple[Cell, ...]:
         declared = None if modes else declared_modes(image)
-        key = (tuple(map(id, profiles)), tuple(modes) if modes else None, declared)
+        modes_key = tuple(modes) if modes else None
+        hit = self._same.get((id(profiles), modes_key, declared))
+        if hit is not None and hit[0] is profiles:
+            return hit[1]
+        key = (tuple(map(id, profiles)), modes_key, declared)
         cells = self._memo.get(key)
         if cells is None:
             if len(self._memo) > 256:
                 self._memo.clear()
             cells = self._memo[key] = tuple(cells_for(image, profiles, modes))
+        if len(self._same) > 256:
+            self._same.clear()
+        self._same[(id(profiles), modes_key, declared)] = (profiles, cells)
         return cells
 
 
@@ -160,6 +174,7 @@ def lint(
     (assembly, linker scripts: xenlint.source) are checked together, as pieces of one tree.
     A rule runs at most rule-time-limit (else `time_limit`) seconds per image; one that
     misbehaves is reported once and not run again (xenlint.engine.check.run_rules)."""
+    from xenlint.image.read import read_small
     from xenlint.source import kind as source_kind
 
     out = Outcome()
@@ -170,12 +185,18 @@ def lint(
     paths = list(paths)
     named = set(paths)
     for path, problem in expand(paths, skip_non_elf, formats):
-        item: scan.Candidate | scan.Skipped = scan.Candidate(path, path not in named)
+        discovered = path not in named
+        item: scan.Candidate | scan.Skipped = scan.Candidate(path, discovered)
+        data = None
         if problem is None:
+            if discovered or skip_non_elf:
+                # Read once for the structural tests and the load (a directory of thousands
+                # of small kernels opened each file three times after the walk's probe).
+                data = read_small(path)
             # A directory's files are judged only when they can be kernel images (not a
             # build tree's objects, host programs, boot sectors: xenlint.image.scan); so are
             # named files with skip_non_elf; other named files are checked as given.
-            item = scan.classify(path, path not in named, skip_non_elf)
+            item = scan.classify(path, discovered, skip_non_elf, data)
             if isinstance(item, scan.Skipped):
                 if on_skip is not None:
                     on_skip(item.path, item.reason)
@@ -187,7 +208,7 @@ def lint(
         try:
             if problem is not None:  # an entry of a directory that cannot be read
                 raise ImageError(problem)
-            image = load_image(path, settings.max_decompressed, formats)
+            image = load_image(path, settings.max_decompressed, formats, data)
         except ImageError as exc:
             rule = registry.rules.get(UNREADABLE)
             if rule is not None and rule not in settings.rules_for(path):

@@ -12,7 +12,7 @@ from xenlint.abi import notes as N
 from xenlint.abi.profile import Mode, Profile
 from xenlint.abi.xen import DEFAULT_TARGETS
 from xenlint.config.file import Config, ConfigError, parse_size
-from xenlint.engine.check import UNREADABLE
+from xenlint.engine.check import UNREADABLE, declared_modes
 from xenlint.engine.options import resolve as resolve_options
 from xenlint.engine.plugin import Registry
 from xenlint.engine.rule import Rule, Severity
@@ -102,10 +102,28 @@ class Settings(Record):
         not boot as PVH, gets no loader findings."""
         if self.targets_given:
             return self.profiles
+        # Asked for every image: the answer depends on the image only through what this key
+        # holds (the modes it declares; for an ELF with a PVH entry, what _boots reads), so a
+        # directory of thousands of kernels works it out a handful of times. The entry keeps
+        # the profile tuples it was made from (ids name them; `profiles` may be replaced).
+        pvh_elf = image.format == "elf" and image.has_note(N.PHYS32_ENTRY)
+        key = (
+            id(self.profiles),
+            id(self.default_loaders),
+            self.modes,
+            declared_modes(image),
+            (image.machine, image.elf_class) if pvh_elf else None,
+        )
+        hit = _PROFILES_FOR.get(key)
+        if hit is not None and hit[0] is self.profiles and hit[1] is self.default_loaders:
+            return hit[2]
         profiles = self.xen_profiles_for(image)
-        if image.format != "elf" or not image.has_note(N.PHYS32_ENTRY):
-            return profiles
-        return profiles + tuple(p for p in self.default_loaders if _boots(p, image))
+        if pvh_elf:
+            profiles += tuple(p for p in self.default_loaders if _boots(p, image))
+        if len(_PROFILES_FOR) > 256:
+            _PROFILES_FOR.clear()
+        _PROFILES_FOR[key] = (self.profiles, self.default_loaders, profiles)
+        return profiles
 
     def xen_profiles_for(self, image: Image) -> tuple[Profile, ...]:
         """The configured targets, less (by default, under `auto`) the Xen releases that boot
@@ -284,6 +302,13 @@ def _pvh_note_engines() -> frozenset[str]:
     from xenlint.abi.loaders import PVH_NOTE_ENGINES
 
     return PVH_NOTE_ENGINES
+
+
+# Settings.profiles_for's answers: key -> (the profiles and default loaders it was made from,
+# the answer).
+_PROFILES_FOR: dict[
+    tuple[object, ...], tuple[tuple[Profile, ...], tuple[Profile, ...], tuple[Profile, ...]]
+] = {}
 
 
 def _boots(profile: Profile, image: Image) -> bool:

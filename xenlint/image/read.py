@@ -40,22 +40,54 @@ def load_image(
     *,
     max_decompressed: int = DEFAULT_MAX_DECOMPRESSED,
     formats: Sequence[ImageFormat] | None = None,
+    data: bytes | None = None,
 ) -> Image:
     """Read `path` as a kernel image, in the first of `formats` (default: the built-in ELF,
     bzImage and gzip-compressed ELF) whose `sniff` claims its first bytes. Raises ImageError
-    with a one-line reason."""
-    fd = open_regular(path)
-    try:
-        head = os.pread(fd, HEAD_BYTES, 0)
-    finally:
-        os.close(fd)
+    with a one-line reason. `data`: the whole file, when the caller has read it already
+    (`read_small`)."""
+    if data is None:
+        data, head = _head(path)
+    else:
+        head = data[:HEAD_BYTES]
     for fmt in formats or BUILTIN_FORMATS:
         if fmt.sniff(head):
+            if data is not None and fmt.load is _load_elf:
+                # A small bare ELF is parsed from the bytes read here, not opened again: a
+                # directory check opens thousands of them.
+                from xenlint.image.elf import parse_elf
+
+                return parse_elf(data, path, source_path=path)
             return fmt.load(path, max_decompressed)
     raise ImageError(
         "not an ELF file, a gzip-compressed ELF or an x86 bzImage "
         f"(starts with {head[:4].hex(' ')})"
     )
+
+
+def _head(path: str) -> tuple[bytes | None, bytes]:
+    """(the whole file if it is small, else None; its first HEAD_BYTES bytes), with one open."""
+    from xenlint.image.elf import READ_WHOLE_MAX
+
+    fd = open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        if size <= READ_WHOLE_MAX:
+            data = os.pread(fd, size, 0)
+            return data, data[:HEAD_BYTES]
+        return None, os.pread(fd, HEAD_BYTES, 0)
+    finally:
+        os.close(fd)
+
+
+def read_small(path: str) -> bytes | None:
+    """The bytes of a regular file of at most READ_WHOLE_MAX bytes (elf.py: such files are
+    read, not mapped), with one open; None for a larger file or one that cannot be opened
+    (its readers then open it themselves, and say why)."""
+    try:
+        return _head(path)[0]
+    except (ImageError, OSError):
+        return None
 
 
 def looks_like_image(path: str, formats: Sequence[ImageFormat] | None = None) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 
 from xenlint.abi import bzimage as B
 from xenlint.abi.elf import ET_DYN, ET_REL, PT_INTERP
@@ -53,17 +54,20 @@ class Skipped(Frozen):
         set_(self, "reason", reason)
 
 
-def classify(path: str, discovered: bool, skip_non_elf: bool = False) -> Candidate | Skipped:
+def classify(
+    path: str, discovered: bool, skip_non_elf: bool = False, data: bytes | None = None
+) -> Candidate | Skipped:
     """A file found in a directory (`discovered`) or named with `skip_non_elf` is taken only
     if `structural_reason` finds nothing against it; any other named file is taken as given.
-    Whether a taken image is a Xen guest is decided after loading it (`guest_reason`)."""
+    Whether a taken image is a Xen guest is decided after loading it (`guest_reason`).
+    `data`: the whole file, when the caller has read it already."""
     filtered = discovered or skip_non_elf
-    if filtered and (reason := structural_reason(path, named=not discovered)):
+    if filtered and (reason := structural_reason(path, named=not discovered, data=data)):
         return Skipped(path, reason)
     return Candidate(path, discovered, filtered)
 
 
-def structural_reason(path: str, named: bool = False) -> str | None:
+def structural_reason(path: str, named: bool = False, data: bytes | None = None) -> str | None:
     """Why the file at `path`, which an image format already recognised (the walk in
     xenlint.session.expand probes each file once, through the run's registered formats), is
     no kernel image to judge, from its first bytes and (for an ELF) its program headers; None
@@ -71,8 +75,8 @@ def structural_reason(path: str, named: bool = False) -> str | None:
     (gzip, or a plugin's) passes. A `named` relocatable object is kept: a committed `.o`
     handed over by a hook is checked as a source (xenlint.source reads its notes with their
     relocations); in a directory scan it is one of the build's objects."""
-    from xenlint.abi.elf import ELF_MAGIC
-
+    if data is not None:  # `data` is the whole file: read from it, no open
+        return _reason(data[: B.HEADER_END], len(data), named, lambda n, at: data[at : at + n])
     try:
         fd = open_regular(path)
     except ImageError as exc:
@@ -80,16 +84,23 @@ def structural_reason(path: str, named: bool = False) -> str | None:
     try:
         size = os.fstat(fd).st_size
         head = os.pread(fd, B.HEADER_END, 0)
-        if head.startswith(ELF_MAGIC):
-            return _elf_reason(fd, head, named)
-        if head[B.HEADER_MAGIC_OFFSET : B.HEADER_MAGIC_OFFSET + 4] == B.HEADER_MAGIC:
-            return _boot_sector_reason(head, size)
-        return None
+        return _reason(head, size, named, lambda n, at: os.pread(fd, n, at))
     finally:
         os.close(fd)
 
 
-def _elf_reason(fd: int, head: bytes, named: bool) -> str | None:
+def _reason(head: bytes, size: int, named: bool, read: Callable[[int, int], bytes]) -> str | None:
+    """structural_reason from the file's first bytes, its size, and `read(count, offset)`."""
+    from xenlint.abi.elf import ELF_MAGIC
+
+    if head.startswith(ELF_MAGIC):
+        return _elf_reason(read, head, named)
+    if head[B.HEADER_MAGIC_OFFSET : B.HEADER_MAGIC_OFFSET + 4] == B.HEADER_MAGIC:
+        return _boot_sector_reason(head, size)
+    return None
+
+
+def _elf_reason(read: Callable[[int, int], bytes], head: bytes, named: bool) -> str | None:
     from xenlint.image.elfheaders import read_header, read_segments
 
     try:
@@ -100,7 +111,7 @@ def _elf_reason(fd: int, head: bytes, named: bool) -> str | None:
         return None if named else "relocatable object (ET_REL): not a linked image"
     if not header.phnum or header.phentsize < 32:
         return None
-    table = os.pread(fd, header.phnum * header.phentsize, header.phoff)
+    table = read(header.phnum * header.phentsize, header.phoff)
     if len(table) < header.phnum * header.phentsize:
         return None
     try:
