@@ -170,6 +170,10 @@ def run_rules(
     loader replay engines (None: the built-in ones). `options` maps rule codes to what
     `ctx.options` holds while that rule runs (its plugin's options)."""
     ctx = Context(image, cells, engines)
+    # Rules that judge a release by its behaviour (Rule.judges_behaviour) see one cell per
+    # run of alike releases; their results are given to every cell of the run.
+    reduced, fan = alike_cells(ctx.cells)
+    small = ctx if fan is None else ctx.alike(reduced)
     findings: list[Finding] = []
     errors: list[str] = []
     disabled = set() if disabled is None else disabled
@@ -182,28 +186,120 @@ def run_rules(
         for rule in rules:
             if rule.code in disabled:
                 continue
-            ctx.options = options.get(rule.code, no_options)
-            found = _run_one(ctx, rule, timer, errors, disabled)
-            if found:  # most rules find nothing on most images
-                findings.extend(merge(image.path, rule, found, universe, severity or {}))
+            by_behaviour = fan is not None and rule.judges_behaviour
+            ran = _run_one(
+                small if by_behaviour else ctx,
+                rule,
+                timer,
+                errors,
+                disabled,
+                options.get(rule.code, no_options),
+                ctx if by_behaviour else None,
+                fan,
+            )
+            if ran is not None and ran[0]:  # most rules find nothing on most images
+                found, fanned = ran
+                findings.extend(merge(image.path, rule, found, universe, severity or {}, fanned))
     findings.sort(key=_order)
     return findings, errors
 
 
+# The cells of a run, by the id of their tuple (kept in the entry, so the id stays theirs):
+# (the tuple, one cell per run of alike releases, each such cell's id -> the cells it stands
+# for, None when no two cells are alike).
+_Fan = dict[int, tuple[Cell, ...]]
+_ALIKE: dict[int, tuple[tuple[Cell, ...], tuple[Cell, ...], _Fan | None]] = {}
+# The profile fields that tell alike releases apart without changing what they do.
+_NAMING_FIELDS = frozenset({"name", "version", "note", "covers_later", "before"})
+
+
+def alike_cells(cells: tuple[Cell, ...]) -> tuple[tuple[Cell, ...], _Fan | None]:
+    """`cells` with one cell per run of alike releases, and for each cell kept the cells it
+    stands for (itself first), by its id; None when no two are alike. Alike: Xen releases
+    whose fields differ only in naming (_NAMING_FIELDS), next to each other in the order of
+    the cells' profiles, in the same mode. Only neighbours are joined: a finding lists its
+    targets in the order they first appear among its cells, and a rule's results on the
+    kept cell, given to its neighbours, then name them in the same order as results on each
+    cell would."""
+    hit = _ALIKE.get(id(cells))
+    if hit is not None and hit[0] is cells:
+        return hit[1], hit[2]
+    leader: dict[int, object] = {}  # id(profile) -> the first profile of its run
+    previous: object = None
+    previous_key: tuple[object, ...] | None = None
+    for cell in cells:
+        profile = cell.profile
+        if id(profile) in leader:
+            continue
+        release = cell.xen
+        key = None
+        if release is not None:
+            key = tuple(getattr(release, f) for f in release._fields if f not in _NAMING_FIELDS)
+        if key is not None and key == previous_key:
+            leader[id(profile)] = leader[id(previous)]
+        else:
+            leader[id(profile)] = profile
+        previous, previous_key = profile, key
+    kept: list[Cell] = []
+    stands: dict[tuple[int, int], list[Cell]] = {}  # (id of the run's profile, id of mode)
+    for cell in cells:
+        run = stands.get((id(leader[id(cell.profile)]), id(cell.mode)))
+        if run is None:
+            stands[(id(leader[id(cell.profile)]), id(cell.mode))] = [cell]
+            kept.append(cell)
+        else:
+            run.append(cell)
+    fan: _Fan | None = None
+    if len(kept) < len(cells):
+        fan = {id(run[0]): tuple(run) for run in stands.values() if len(run) > 1}
+    if len(_ALIKE) > 256:
+        _ALIKE.clear()
+    _ALIKE[id(cells)] = (cells, tuple(kept), fan)
+    return tuple(kept), fan
+
+
 def _run_one(
-    ctx: Context, rule: Rule, timer: _TimeLimit, errors: list[str], disabled: set[str]
-) -> list[Result] | None:
-    """The rule's results on ctx.image, or None when it misbehaved (then `errors` says how
-    and its code is added to `disabled`)."""
+    ctx: Context,
+    rule: Rule,
+    timer: _TimeLimit,
+    errors: list[str],
+    disabled: set[str],
+    options: Mapping[str, object],
+    whole: Context | None = None,
+    fan: _Fan | None = None,
+) -> tuple[list[Result], _Fan | None] | None:
+    """The rule's results on ctx.image, and the fan that gives them to the cells each
+    stands for (None: they name their own cells); None when the rule misbehaved (then
+    `errors` says how and its code is added to `disabled`). With `whole`, ctx holds one cell
+    per run of alike releases and `fan` says which cells each stands for; should the results
+    stand for more than a rule may yield, the rule is run again on `whole`, every cell, so it
+    is cut where it would have been."""
     image = ctx.image
     time_limit = timer.seconds
     # Inline, not timer.start()/stop(): this runs for every rule on every image.
     usable = timer.usable
+    ctx.options = options
     try:
         try:
             if usable:
                 timer.started = _monotonic()
-            results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
+            if whole is None:
+                fan = None
+                results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
+            else:
+                assert fan is not None
+                results = []
+                weight = 0  # what the results stand for: at least as many as on every cell
+                for res in rule.check(ctx):
+                    results.append(res)
+                    weight += _weight(res, fan)
+                    if weight > MAX_RESULTS_PER_RULE:
+                        break
+                if weight > MAX_RESULTS_PER_RULE:
+                    ctx = whole
+                    ctx.options = options
+                    fan = None
+                    results = list(itertools.islice(rule.check(ctx), MAX_RESULTS_PER_RULE + 1))
         finally:
             timer.started = None
         if results:  # most rules find nothing on most images
@@ -239,7 +335,16 @@ def _run_one(
         )
     if image.origin:
         results = [_with_origin(res, image.origin) for res in results]
-    return results
+    return results, fan
+
+
+def _weight(res: Result, fan: _Fan) -> int:
+    """How many results on every cell one result on alike cells can stand for: one per cell
+    it names there, at least one."""
+    try:
+        return sum(len(fan.get(id(cell), ())) or 1 for cell in res.cells) or 1
+    except (AttributeError, TypeError):  # no Result, or no cells: checked below
+        return 1
 
 
 _monotonic = time.monotonic
@@ -437,8 +542,10 @@ def merge(
     results: Iterable[Result],
     universe: Sequence[Profile],
     overrides: dict[str, Severity],
+    fan: _Fan | None = None,
 ) -> list[Finding]:
-    """Merge equal results across cells; split so each finding's targets × modes is exact."""
+    """Merge equal results across cells; split so each finding's targets × modes is exact.
+    `fan` (alike_cells): each result's cells stand for these cells, by id."""
     # By (message, id of the escaped location, severity, fix); the location kept beside.
     groups: dict[tuple[str, int, Severity, str], tuple[Location | None, list[Cell]]] = {}
     seen: dict[tuple[str, int, Severity, str], set[tuple[str, str]]] = {}
@@ -475,7 +582,10 @@ def merge(
         key = (message, id(where), sev, escaped_fix)
         unique = unique_of.get(id(res.cells))
         if unique is None:
-            unique = unique_of[id(res.cells)] = _unique_cells(res.cells)
+            named = res.cells
+            if fan is not None:  # each cell stands for its run of alike cells
+                named = tuple([c for cell in named for c in fan.get(id(cell), (cell,))])
+            unique = unique_of[id(res.cells)] = _unique_cells(named)
         group = groups.get(key)
         if group is None:  # the usual case: a message of its own
             groups[key] = (where, list(unique[0]))

@@ -197,6 +197,17 @@ class Context:
         self._memo: dict[object, object] = {}
         self._locations: dict[int, tuple[Note | None, Location | None]] = {}
 
+    def alike(self, cells: tuple[Cell, ...]) -> Context:
+        """A context over other `cells` of the same image that shares this one's per-image
+        work (Xen's parses, the loaders' readings, note locations)."""
+        other = Context(self.image, cells, self._engines)
+        other._note_index = self._index()
+        other._image_parses = self._image_parses
+        other._readings = self._readings
+        other._locations = self._locations
+        other._engine_by_name = self._engine_by_name
+        return other
+
     @cached_property
     def xen_cells(self) -> tuple[Cell, ...]:
         return tuple(c for c in self.cells if c.xen is not None)
@@ -414,6 +425,13 @@ class Rule:
     # False for informational rules that run only when selected by code, prefix or name
     # (flake8's off_by_default); a default selection leaves them out.
     default_enabled: ClassVar[bool] = True
+    # True when what the rule says of a Xen cell depends on its release only through the
+    # release's behaviour (every XenRelease field but its name, version, note, covers_later
+    # and before) and on the cell's mode, not on which other cells there are. The engine then
+    # judges one cell for each run of alike releases (xen-4.11 to 4.15 behave alike) and
+    # gives its results to all of them (xenlint.engine.check.alike_cells): the same findings
+    # for a third of the rule's per-cell work. xenlint's own rules declare it.
+    judges_behaviour: ClassVar[bool] = False
 
     def check(self, ctx: Context) -> Iterator[Result]:
         raise NotImplementedError

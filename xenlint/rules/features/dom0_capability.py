@@ -32,6 +32,7 @@ PVH_FROM = ", ".join(
 class Dom0Capability(Rule):
     code = "XL405"
     name = "dom0-capability"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a dom0 without the dom0 feature bit, or a domU that requires it"
     explanation = f"""

@@ -15,6 +15,7 @@ from xenlint.replay.xen import FeatureToken
 class FeatureNeedsBitmap(Rule):
     code = "XL402"
     name = "feature-needs-bitmap"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a FEATURES name the targeted release only understands as a SUPPORTED_FEATURES bit"
     explanation = """

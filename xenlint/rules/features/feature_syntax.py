@@ -16,6 +16,7 @@ from xenlint.replay.xen import FeatureToken, XenParse
 class FeatureSyntax(Rule):
     code = "XL403"
     name = "feature-syntax"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a FEATURES string with empty names, whitespace or names cut at the length limit"
     explanation = f"""

@@ -20,6 +20,7 @@ _BY_NAME_SOMEWHERE = frozenset().union(*(r.feature_names for r in RELEASES))
 class FeatureUnknown(Rule):
     code = "XL401"
     name = "feature-unknown"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a FEATURES name that is no Xen feature at all"
     explanation = f"""

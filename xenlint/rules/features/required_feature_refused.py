@@ -20,6 +20,7 @@ AUTO_FROM = format_version(min(r.version for r in RELEASES if r.pv_autotranslate
 class RequiredFeatureRefused(Rule):
     code = "XL406"
     name = "required-feature-refused"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "FEATURES requires a feature the targeted mode refuses"
     explanation = f"""

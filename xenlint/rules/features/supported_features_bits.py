@@ -15,6 +15,7 @@ from xenlint.image.model import Note
 class SupportedFeaturesBits(Rule):
     code = "XL404"
     name = "supported-features-bits"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = "SUPPORTED_FEATURES sets bits no Xen release defines, or has ignored extra words"
     explanation = f"""

@@ -27,6 +27,7 @@ _LOADER_TEXT = M.LOADER_OR_GUEST_OS
 class LoaderOrGuestOs(Rule):
     code = "XL101"
     name = "loader-or-guest-os"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "neither LOADER starts with 'generic' nor GUEST_OS with 'linux'"
     explanation = f"""

@@ -15,6 +15,7 @@ from xenlint.replay.toolchain import missing_pvh_note_fix
 class MissingPhys32Entry(Rule):
     code = "XL103"
     name = "missing-phys32-entry"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a PVH mode is targeted but the release has no PVH boot or the kernel no entry"
     explanation = f"""

@@ -26,6 +26,7 @@ _VERSION_TEXT = M.XEN_VERSION
 class XenVersion(Rule):
     code = "XL102"
     name = "xen-version"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "XEN_VERSION is missing or does not start with 'xen-3.0'"
     explanation = f"""

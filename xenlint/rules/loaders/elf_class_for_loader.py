@@ -12,6 +12,7 @@ from xenlint.replay.pvh import consequence
 class ElfClassForLoader(Rule):
     code = "XL505"
     name = "elf-class-for-loader"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "an ELF class, machine or byte order the targeted loader refuses"
     explanation = """

@@ -11,6 +11,7 @@ from xenlint.engine.rule import Context, Result, Rule, Severity
 class ElfEntryLow(Rule):
     code = "XL506"
     name = "elf-entry-low"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "e_entry below 1 MiB, which Firecracker and Cloud Hypervisor refuse even for PVH"
     explanation = """

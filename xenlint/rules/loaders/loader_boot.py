@@ -13,6 +13,7 @@ from xenlint.replay.pvh import consequence, declared_entry, is_linux
 class LoaderBoot(Rule):
     code = "XL514"
     name = "loader-boot"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = (
         "a loader that boots the kernel another way than its PVH note refuses it or misboots it"

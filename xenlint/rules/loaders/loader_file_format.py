@@ -12,6 +12,7 @@ from xenlint.engine.rule import Context, Result, Rule, Severity, group_cells
 class LoaderFileFormat(Rule):
     code = "XL513"
     name = "loader-file-format"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a PVH loader is given a bzImage or compressed ELF it boots another way, or not"
     explanation = """

@@ -12,6 +12,7 @@ from xenlint.replay.pvh import consequence, describe_segment
 class LoaderReadsPastFile(Rule):
     code = "XL512"
     name = "loader-reads-past-file"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a PT_LOAD, PT_NOTE or note the loader reads runs past the end of the file"
     explanation = """

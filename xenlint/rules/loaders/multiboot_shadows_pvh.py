@@ -13,6 +13,7 @@ from xenlint.replay.pvh import consequence, has_any_entry_note
 class MultibootShadowsPvh(Rule):
     code = "XL507"
     name = "multiboot-shadows-pvh"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a multiboot v1 header makes QEMU skip the PVH note (or fail, in a 64-bit ELF)"
     explanation = """

@@ -20,6 +20,7 @@ from xenlint.replay.toolchain import missing_pvh_note_fix
 class NoPvhNote(Rule):
     code = "XL510"
     name = "no-pvh-note"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a PVH loader is targeted but the kernel has no PHYS32_ENTRY note at all"
     explanation = """

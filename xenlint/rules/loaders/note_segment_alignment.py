@@ -26,6 +26,7 @@ Follow the ELF32 PT_NOTE with a PT_NULL program header (p_type 0, so the upper h
 class NoteSegmentAlignment(Rule):
     code = "XL502"
     name = "note-segment-alignment"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the PT_NOTE holding the PVH entry note has p_align other than 4"
     explanation = """

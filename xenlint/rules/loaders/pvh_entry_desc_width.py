@@ -12,6 +12,7 @@ from xenlint.replay.pvh import consequence, misread_by_p_align
 class PvhEntryDescWidth(Rule):
     code = "XL509"
     name = "pvh-entry-desc-width"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the PVH entry descriptor is narrower than the loader reads"
     explanation = """

@@ -13,6 +13,7 @@ from xenlint.rules.phys32.helpers import virtual_entry_fix
 class PvhEntryNotLoaded(Rule):
     code = "XL511"
     name = "pvh-entry-not-loaded"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the entry a PVH loader reads is 0 or outside the bytes it loads"
     explanation = """

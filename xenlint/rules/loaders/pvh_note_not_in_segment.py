@@ -15,6 +15,7 @@ from xenlint.replay.toolchain import unallocated_note_fix
 class PvhNoteNotInSegment(Rule):
     code = "XL501"
     name = "pvh-note-not-in-segment"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the PVH entry note is reachable only through a section, not a PT_NOTE segment"
     explanation = """

@@ -12,6 +12,7 @@ from xenlint.replay.pvh import consequence, describe_segment
 class PvhNoteNotLastSegment(Rule):
     code = "XL504"
     name = "pvh-note-not-last-segment"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a later PT_NOTE without the PVH entry note makes linux-loader forget it"
     explanation = """

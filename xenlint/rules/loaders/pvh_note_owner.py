@@ -14,6 +14,7 @@ from xenlint.replay.pvh import consequence, declared_entry
 class PvhNoteOwner(Rule):
     code = "XL503"
     name = "pvh-note-owner"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = (
         "the PVH entry note's owner is not exactly 'Xen' (namesz 4), or another owner's comes first"

@@ -12,6 +12,7 @@ from xenlint.replay.pvh import consequence
 class QemuElfFlags(Rule):
     code = "XL508"
     name = "qemu-elf-flags"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "ELF e_flags bits QEMU's PVH loader refuses"
     explanation = """

@@ -25,6 +25,7 @@ _KEPT_SHORT = (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION)
 class DuplicateNote(Rule):
     code = "XL004"
     name = "duplicate-note"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = "a Xen note type given twice: the last one wins, or the first 'yes' sticks"
     explanation = """

@@ -15,6 +15,7 @@ from xenlint.engine.rule import Context, Result, Rule, Severity
 class ImageUnreadable(Rule):
     code = "XL000"
     name = "image-unreadable"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the file is not a kernel image xenlint (or Xen) can read"
     explanation = """

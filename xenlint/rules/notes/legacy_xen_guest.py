@@ -26,6 +26,7 @@ _EXTCR3 = "yes[extended-cr3]"
 class LegacyXenGuest(Rule):
     code = "XL005"
     name = "legacy-xen-guest"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = f"the legacy {SECTION} string: quirky when used, ignored for PVH, dead with notes"
     explanation = f"""

@@ -18,6 +18,7 @@ _UNBOUNDED = "whatever memory follows the image, which is undefined and may cras
 class MalformedNote(Rule):
     code = "XL003"
     name = "malformed-note"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = "a note whose sizes run past its segment, section or the file, or a bad name"
     explanation = f"""

@@ -20,6 +20,7 @@ _LOADER = M.LOADER_OR_GUEST_OS
 class NoXenNotes(Rule):
     code = "XL001"
     name = "no-xen-notes"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "an x86 kernel without any Xen note (or usable __xen_guest string)"
     explanation = f"""

@@ -27,6 +27,7 @@ _BROKEN = "marks the ELF broken (a log line only)"
 class NoteDescriptor(Rule):
     code = "XL006"
     name = "note-descriptor"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = "a note descriptor whose size or termination makes Xen read 0 or the wrong string"
     explanation = f"""

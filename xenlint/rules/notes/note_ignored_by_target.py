@@ -23,6 +23,7 @@ FIRST_PARSED: dict[int, str] = {
 class NoteIgnoredByTarget(Rule):
     code = "XL007"
     name = "note-ignored-by-target"
+    judges_behaviour = True
     severity = Severity.INFO
     default_enabled = False  # informational: select XL007 to see it
     summary = "a Xen note the targeted release does not parse and skips as unknown"

@@ -16,6 +16,7 @@ from xenlint.replay.toolchain import unallocated_note_fix
 class NotesOnlyInSections(Rule):
     code = "XL002"
     name = "notes-only-in-sections"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = "the Xen notes are reachable only through SHT_NOTE sections, not a PT_NOTE segment"
     explanation = """

@@ -15,6 +15,7 @@ from xenlint.replay.reach import Desync, loader_miss, xen_misses
 class UnreachableNote(Rule):
     code = "XL008"
     name = "unreachable-note"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a Xen note is in a PT_NOTE segment, but the loader's note walk never reaches it"
     explanation = """

@@ -25,6 +25,7 @@ _OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 class Phys32EntryNot32bit(Rule):
     code = "XL201"
     name = "phys32-entry-not-32bit"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "PHYS32_ENTRY is 4 GiB or more and Xen silently keeps only its low 32 bits"
     explanation = f"""

@@ -15,6 +15,7 @@ from xenlint.rules.phys32.helpers import entry_location, phys32_cells
 class Phys32EntryNotCode(Rule):
     code = "XL203"
     name = "phys32-entry-not-code"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "PHYS32_ENTRY is inside the image but not at code the kernel loads"
     explanation = """

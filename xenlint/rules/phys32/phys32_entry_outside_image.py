@@ -22,6 +22,7 @@ _OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 class Phys32EntryOutsideImage(Rule):
     code = "XL202"
     name = "phys32-entry-outside-image"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "PHYS32_ENTRY is not inside the physical range the kernel is loaded to"
     explanation = f"""

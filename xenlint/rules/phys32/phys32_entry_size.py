@@ -25,6 +25,7 @@ _WIDE = tuple(size for size in N.NUMERIC_SIZES if 1 << 8 * size > N.PHYS32_UNSET
 class Phys32EntrySize(Rule):
     code = "XL204"
     name = "phys32-entry-size"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "PHYS32_ENTRY's descriptor is not a 4- or 8-byte number"
     explanation = f"""

@@ -16,6 +16,7 @@ _USE = "Xen does not check this, and uses PHYS32_RELOC only when booting as PVH 
 class Phys32RelocCheck(Rule):
     code = "XL205"
     name = "phys32-reloc"
+    judges_behaviour = True
     severity = Severity.WARNING
     summary = "PHYS32_RELOC's align, min or max cannot place the kernel"
     explanation = f"""

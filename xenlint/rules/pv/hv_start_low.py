@@ -20,6 +20,7 @@ _OVERLAP = M.OVERLAPS_XEN
 class HvStartLow(Rule):
     code = "XL306"
     name = "hv-start-low"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a 32-bit PV dom0 whose HV_START_LOW or image end is above the compat Xen area"
     explanation = f"""

@@ -19,6 +19,7 @@ _DOM0_ERROR = M.BAD_HYPERCALL_PAGE
 class HypercallPageOutOfBounds(Rule):
     code = "XL303"
     name = "hypercall-page-out-of-bounds"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "HYPERCALL_PAGE is not a page of the loaded kernel"
     explanation = f"""

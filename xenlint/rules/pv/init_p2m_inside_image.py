@@ -16,6 +16,7 @@ _ERROR = M.P2M_OUT_OF_BOUNDS
 class InitP2mInsideImage(Rule):
     code = "XL304"
     name = "init-p2m-inside-image"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "INIT_P2M points into the kernel image"
     explanation = f"""

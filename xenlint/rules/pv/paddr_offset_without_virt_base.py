@@ -22,6 +22,7 @@ PVH_SKIPS_FROM = format_version(
 class PaddrOffsetWithoutVirtBase(Rule):
     code = "XL302"
     name = "paddr-offset-without-virt-base"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "PADDR_OFFSET is given but VIRT_BASE is not"
     explanation = f"""

@@ -21,6 +21,7 @@ PV32_OFF_FROM = format_version(min(r.version for r in RELEASES if not r.pv32_def
 class PaeMode(Rule):
     code = "XL305"
     name = "pae-mode"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "a 32-bit PV kernel without PAE, or 32-bit PV on releases built without it"
     explanation = f"""

@@ -18,6 +18,7 @@ OUT_OF_BOUNDS = M.OUT_OF_BOUNDS
 class PvEntryOutOfBounds(Rule):
     code = "XL301"
     name = "pv-entry-out-of-bounds"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the entry point is outside the kernel's virtual range, or the range is empty"
     explanation = f"""

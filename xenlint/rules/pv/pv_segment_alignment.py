@@ -14,6 +14,7 @@ from xenlint.replay.xen import addresses
 class PvSegmentAlignment(Rule):
     code = "XL307"
     name = "pv-segment-alignment"
+    judges_behaviour = True
     severity = Severity.ERROR
     summary = "the kernel's virtual start is not page-aligned (the toolstack refuses it)"
     explanation = f"""
