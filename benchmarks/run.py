@@ -343,15 +343,19 @@ def goal_large(tmp: Path, runs: int, vmlinux: str | None) -> Iterator[Goal]:
     yield Goal(f"(a) {what} vs 10 KB ELF: CPU", ms(t_big), ms(t_small), ratio, 1.05)
 
 
-def payload_elf(tmp: Path) -> tuple[bytes, str]:
-    """A real kernel to wrap: the vmlinux inside Debian's cloud bzImage (build/distro, see
-    .ci/fetch-distro-images) when present, else a 48 MiB stand-in whose notes end at 16 MiB.
-    (Only the cloud kernel: build/distro also holds the generic amd64 and the 32-bit 686-pae
-    kernels, whose PT_NOTE holds no Xen note, so xenlint rightly decompresses all of it.)"""
-    for bz in sorted((ROOT / "build" / "distro" / "boot").glob("vmlinuz-*-cloud-amd64")):
-        from xenlint.image.decompress import Source, sniff
-        from xenlint.image.read import _bzimage_payload
+def payload_elfs(tmp: Path) -> list[tuple[bytes, str]]:
+    """The real kernels to wrap: the vmlinux inside each of Debian's amd64 bzImages in
+    build/distro (see .ci/fetch-distro-images), the generic kernel first: it is the one the
+    issue measured ("the notes of Debian's amd64 kernel end at 36 % of its payload"); the
+    cloud kernel's notes end later, at 44 %. Without them, a 48 MiB stand-in whose notes end
+    at 16 MiB. (Both kernels carry their Xen notes in a PT_NOTE segment, so xenlint stops
+    decompressing after it.)"""
+    from xenlint.image.decompress import Source, sniff
+    from xenlint.image.read import _bzimage_payload
 
+    kernels = []
+    boot = ROOT / "build" / "distro" / "boot"
+    for bz in [*sorted(boot.glob("vmlinuz-*[0-9]-amd64")), *boot.glob("vmlinuz-*-cloud-amd64")]:
         fd = os.open(bz, os.O_RDONLY)
         try:
             start, end = _bzimage_payload(os.pread(fd, 0x268, 0), os.fstat(fd).st_size)
@@ -361,12 +365,14 @@ def payload_elf(tmp: Path) -> tuple[bytes, str]:
             elf = b"".join(codec.stream(Source(fd, start, end - 4)))
         finally:
             os.close(fd)
-        return elf, f"{bz.name}'s vmlinux ({len(elf) >> 20} MiB)"
+        kernels.append((elf, f"{bz.name}'s vmlinux ({len(elf) >> 20} MiB)"))
+    if kernels:
+        return kernels
     size = 48 << 20
     path = tmp / "vmlinux"
     path.write_bytes(kernel_like_filler(size))
     write_elf_notes_at(path, size, 16 << 20)
-    return path.read_bytes(), "48 MiB stand-in"
+    return [(path.read_bytes(), "48 MiB stand-in")]
 
 
 def notes_end(elf: bytes) -> int:
@@ -412,53 +418,55 @@ PIECE = 1 << 20
 
 def goal_bzimage(tmp: Path, runs: int) -> Iterator[Goal]:
     """(c) xz/lzma/bzip2 bzImages against whole-process full decompression; for every codec,
-    bytes decompressed <= end of the last PT_NOTE + one codec block."""
-    elf, what = payload_elf(tmp)
-    end = notes_end(elf)
+    bytes decompressed <= end of the last PT_NOTE + one codec block; for each kernel of
+    payload_elfs."""
     counter = tmp / "count.py"
     counter.write_text(COUNT_DECOMPRESSED)
     full = tmp / "full.py"
     full.write_text(FULL_DECOMPRESSION)
-    for codec, cmd in COMPRESSORS.items():
-        if not shutil.which(cmd[0]):
-            continue
-        packed = subprocess.run(cmd, input=elf, capture_output=True, check=True).stdout
-        bz = tmp / f"bzImage.{codec}"
-        bz.write_bytes(bzimage(packed, len(elf)))
-        if codec in ("xz", "lzma", "bzip2"):
-            t_xl, t_full, ratio = paired(
-                [*XENLINT, "--isolated", "-q", str(bz)],
-                [sys.executable, str(full), str(bz), codec],
-                max(3, runs // 3),
+    for elf, what in payload_elfs(tmp):
+        end = notes_end(elf)
+        kernel = what.split("'")[0].removeprefix("vmlinuz-")
+        for codec, cmd in COMPRESSORS.items():
+            if not shutil.which(cmd[0]):
+                continue
+            packed = subprocess.run(cmd, input=elf, capture_output=True, check=True).stdout
+            bz = tmp / f"bzImage.{codec}"
+            bz.write_bytes(bzimage(packed, len(elf)))
+            if codec in ("xz", "lzma", "bzip2"):
+                t_xl, t_full, ratio = paired(
+                    [*XENLINT, "--isolated", "-q", str(bz)],
+                    [sys.executable, str(full), str(bz), codec],
+                    max(3, runs // 3),
+                )
+                yield Goal(
+                    f"(c) bzImage {codec}, {kernel}: CPU vs full decompression",
+                    ms(t_xl),
+                    ms(t_full),
+                    ratio,
+                    0.7,
+                    f"{what}, notes end at {end / len(elf):.0%}",
+                )
+            counted = subprocess.run(
+                [sys.executable, str(counter), str(bz)],
+                capture_output=True,
+                text=True,
+                env=ENV,
+                check=False,
             )
+            try:
+                produced = int(counted.stdout.split()[-1])
+            except (ValueError, IndexError):
+                produced = len(elf) * 10
+            bound = end + BLOCK.get(codec, PIECE)
             yield Goal(
-                f"(c) bzImage {codec}: CPU vs full decompression",
-                ms(t_xl),
-                ms(t_full),
-                ratio,
-                0.7,
-                f"{what}, notes end at {end / len(elf):.0%}",
+                f"(c) bzImage {codec}, {kernel}: bytes decompressed",
+                f"{produced >> 10} KiB",
+                f"{bound >> 10} KiB",
+                produced / bound,
+                1.0,
+                "reference: end of the last PT_NOTE + one block",
             )
-        counted = subprocess.run(
-            [sys.executable, str(counter), str(bz)],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            check=False,
-        )
-        try:
-            produced = int(counted.stdout.split()[-1])
-        except (ValueError, IndexError):
-            produced = len(elf) * 10
-        bound = end + BLOCK.get(codec, PIECE)
-        yield Goal(
-            f"(c) bzImage {codec}: bytes decompressed",
-            f"{produced >> 10} KiB",
-            f"{bound >> 10} KiB",
-            produced / bound,
-            1.0,
-            "reference: end of the last PT_NOTE + one block",
-        )
 
 
 BOMB_RUN = """
