@@ -580,12 +580,16 @@ def merge(
             escaped = _escaped(loc)  # not None: None is in `located` from the start
             where = located[id(loc)] = escaped and canonical.setdefault(escaped, escaped)
         key = (message, id(where), sev, escaped_fix)
-        unique = unique_of.get(id(res.cells))
+        named = res.cells
+        # A result per cell is the usual shape of many results: each (cell,) is a tuple of
+        # its own, so those are known by their cell (alive in ctx.cells), the rest by the id
+        # of their tuple (alive in `kept`).
+        by = id(named[0]) if len(named) == 1 else id(named)
+        unique = unique_of.get(by)
         if unique is None:
-            named = res.cells
             if fan is not None:  # each cell stands for its run of alike cells
                 named = tuple([c for cell in named for c in fan.get(id(cell), (cell,))])
-            unique = unique_of[id(res.cells)] = _unique_cells(named)
+            unique = unique_of[by] = _unique_cells(named)
         group = groups.get(key)
         if group is None:  # the usual case: a message of its own
             groups[key] = (where, list(unique[0]))

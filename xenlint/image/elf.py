@@ -345,8 +345,12 @@ class _Walker:
                 return
             namesz, descsz, ntype = header(data, pos)
             name_off = pos + 12
-            desc_off = name_off + _r4(namesz)
-            nxt = desc_off + _r4(descsz)
+            # namesz and descsz rounded up to 4 as libelf's elf_note_next/elf_note_desc do
+            # it, in a 32-bit `unsigned` (an `int` before 4.3): a size of 0xfffffffd or more
+            # wraps to 0, so the walk goes on right after the header (found by the libelf
+            # differential, every release). Inline: this runs once per note.
+            desc_off = name_off + (((namesz + 3) & ~3) & 0xFFFFFFFF)
+            nxt = desc_off + (((descsz + 3) & ~3) & 0xFFFFFFFF)
             if data[name_off : name_off + _XEN_LEN] == _XEN_NAME:  # the usual owner, no copy
                 name, terminated = _XEN_OWNER, True
             else:
@@ -426,13 +430,6 @@ _XEN_NAMESZ = len(N.XEN_OWNER) + 1
 _MAX_NOTES = N.MAX_NOTES
 _HEADER_LE = struct.Struct("<III")  # namesz, descsz, type
 _HEADER_BE = struct.Struct(">III")
-
-
-def _r4(n: int) -> int:
-    """namesz/descsz rounded up to 4 as libelf's elf_note_next/elf_note_desc do it, in a
-    32-bit `unsigned` (an `int` before 4.3): a size of 0xfffffffd or more wraps to 0, so the
-    walk goes on right after the header (found by the libelf differential, every release)."""
-    return ((n + 3) & ~3) & 0xFFFFFFFF
 
 
 def _c_string(data: mmap.mmap | bytes, offset: int, bound: int) -> tuple[bytes, bool]:

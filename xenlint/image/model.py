@@ -537,5 +537,6 @@ _U64 = (1 << 64) - 1
 
 
 def _round4(n: int) -> int:
-    # libelf rounds in 32-bit arithmetic: sizes of 0xfffffffd and more wrap to 0 (elf.py _r4)
+    # libelf rounds in 32-bit arithmetic: sizes of 0xfffffffd and more wrap to 0 (as in
+    # elf.py's _Walker.walk)
     return ((n + 3) & ~3) & 0xFFFFFFFF

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 from xenlint.abi import loaders as L
@@ -196,10 +197,10 @@ class Reading(Frozen):
 def read(image: Image, loader: LoaderProfile, engine: LoaderEngine | None = None) -> Reading:
     """Replay `loader` on `image` with `engine`, by default the built-in engine named by
     `loader.engine` (KeyError when no built-in has that name: pass a plugin's engine)."""
-    from xenlint.replay.engines import builtin_engine, is_builtin
-
-    chosen = engine if engine is not None else builtin_engine(loader.engine)
-    if not is_builtin(chosen):  # a plugin's engine may read any field
+    # Asked per loader cell of every image: the module once, not an import statement each time.
+    engines = _ENGINES[0] if _ENGINES else _engines()
+    chosen = engine if engine is not None else engines.builtin_engine(loader.engine)
+    if not engines.is_builtin(chosen):  # a plugin's engine may read any field
         return replace(chosen.read(image, loader), engine=chosen)
     # Profiles of releases that behave alike share one replay per image (the built-in
     # engines read only the behaviour fields): 20 loader cells over 65535 PT_NOTEs walked
@@ -207,6 +208,16 @@ def read(image: Image, loader: LoaderProfile, engine: LoaderEngine | None = None
     key = (__name__, chosen, _behaviour(loader))
     shared = image.remember(key, lambda: _by(chosen, image, loader))
     return shared if shared.loader is loader else shared.for_loader(loader)
+
+
+_ENGINES: list[ModuleType] = []  # xenlint.replay.engines, which imports this module
+
+
+def _engines() -> ModuleType:
+    from xenlint.replay import engines
+
+    _ENGINES.append(engines)
+    return engines
 
 
 def _by(engine: LoaderEngine, image: Image, loader: LoaderProfile) -> Reading:

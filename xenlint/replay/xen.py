@@ -406,8 +406,8 @@ class NoteIndex:
     @cached_property
     def unterminated(self) -> bool:
         """Whether a note of a string type lacks its NUL (bounded reads then skip it)."""
-        strings = (k.number for k in N.NOTE_TYPES if k.kind is N.DescKind.STRING)
-        return any(not n.string_terminated for t in strings for n in self.by_type.get(t, []))
+        by_type = self.by_type
+        return any(not n.string_terminated for t in _STRING_TYPES for n in by_type.get(t, ()))
 
     def last(self, notes: list[Note], terminated: bool) -> Note | None:
         """The last note of a type (the last with a NUL-terminated string if `terminated`)."""
@@ -746,6 +746,8 @@ def _kept(
     return _Kept(number=numeric(image, notes[-1]))
 
 
+# The note types whose descriptor is a string (note numbers).
+_STRING_TYPES = tuple(k.number for k in N.NOTE_TYPES if k.kind is N.DescKind.STRING)
 # The strings libelf copies into 16-byte buffers (note numbers).
 _KEPT_SHORT = frozenset(k.number for k in (N.LOADER, N.GUEST_OS, N.GUEST_VERSION, N.XEN_VERSION))
 # The __xen_guest items read as plain addresses (note numbers).
