@@ -229,9 +229,12 @@ class Context:
                 parse = xenparse.parse(self.image, release, mode, index)
                 self._image_parses[alike] = parse
             shared.append(parse)
-        # Each cell gets its own shell naming its release and mode.
+        # Each cell gets its own shell naming its release and mode; the cell whose release
+        # and mode a parse was made for gets that parse.
         pairs = tuple(
-            (cell, shared[group].for_cell(cell.xen, cell.mode))  # type: ignore[arg-type]
+            (cell, parse)
+            if (parse := shared[group]).release is cell.xen and parse.mode is cell.mode
+            else (cell, parse.for_cell(cell.xen, cell.mode))  # type: ignore[arg-type]
             for cell, group in zip(cells, plan[2], strict=True)
         )
         by_cell = self._by_cell

@@ -686,11 +686,12 @@ def _parse_notes(index: NoteIndex, release: XenRelease, out: XenParse) -> None:
             out.numbers[kind.name] = kept.number
 
 
-class _Kept(Frozen):
+class _Kept(Record):
     """What libelf keeps of the notes of one type (the same for every release that parses
     the type, given whether unterminated strings are skipped): the string or the number, and
     for PAE_MODE the mode it settles on, for SUPPORTED_FEATURES every note's words and their
-    bits."""
+    bits. Made once per image and type and only read after (a plain record: a Frozen one's
+    `object.__setattr__` per field cost a microsecond for each of a dozen types per image)."""
 
     __slots__ = ("bits", "number", "pae", "string", "words")
 
@@ -708,12 +709,11 @@ class _Kept(Frozen):
         words: list[tuple[Note, tuple[int, ...]]] | None = None,
         bits: int = 0,
     ) -> None:
-        set_ = object.__setattr__
-        set_(self, "string", string)
-        set_(self, "number", number)
-        set_(self, "pae", pae)
-        set_(self, "words", [] if words is None else words)
-        set_(self, "bits", bits)
+        self.string = string
+        self.number = number
+        self.pae = pae
+        self.words = [] if words is None else words
+        self.bits = bits
 
 
 def _kept(
