@@ -1,5 +1,6 @@
 """Rules that declare Rule.judges_behaviour see one cell per run of neighbouring alike Xen
-releases (xenlint.engine.check.alike_cells) and merge() gives their results to the whole run:
+releases (xenlint.engine.check.alike_cells; alike in the modes judged, see
+xenlint.abi.xen.MODE_SCOPED_FIELDS) and merge() gives their results to the whole run:
 the findings must be those of judging every cell (every field, the cells in order), on real
 kernels (the examples, built with as/ld by examples/Makefile) in every target family and
 mode, and on hostile kernels whose rules yield past the per-rule cap (cut at the same
@@ -66,14 +67,25 @@ def test_examples_judged_alike_as_cell_by_cell(registry: Registry, path: Path) -
         assert [f.cells for f in joined] == [f.cells for f in every]
 
 
-def test_default_xen_targets_are_joined(registry: Registry) -> None:
-    """Not a vacuous check: xen-4.11 to 4.15 (and others) behave alike and are joined."""
+def _runs(registry: Registry, modes: Sequence[Mode] | None) -> list[set[str]]:
+    """The runs of joined releases for the default Xen targets on linux-pv-pvh.elf."""
     image = load_image(str(ROOT / "examples" / "linux-pv-pvh.elf"))
-    cells = tuple(cells_for(image, resolve(["xen"], registry.profiles), None))
+    cells = tuple(cells_for(image, resolve(["xen"], registry.profiles), modes))
     kept, fan = alike_cells(cells)
     assert fan is not None and len(kept) < len(cells)
-    joined = {c.profile.name for run in fan.values() for c in run}
-    assert {"xen-4.11", "xen-4.12", "xen-4.13", "xen-4.14", "xen-4.15"} <= joined
+    return [{c.profile.name for c in run} for run in fan.values()]
+
+
+def test_default_xen_targets_are_joined(registry: Registry) -> None:
+    """Not a vacuous check: xen-4.11 to 4.15 behave alike, and so do 4.19 to 4.22, which
+    differ only in the PVH dom0 feature check (a field of pvh-dom0 boots alone), as long as
+    no cell boots pvh-dom0."""
+    runs = _runs(registry, None)  # auto: pv and pvh
+    assert {"xen-4.11", "xen-4.12", "xen-4.13", "xen-4.14", "xen-4.15"} in runs
+    later = {"xen-4.19", "xen-4.20.0", "xen-4.20.4", "xen-4.21.0", "xen-4.21.2", "xen-4.22"}
+    assert later in runs
+    assert later not in _runs(registry, tuple(Mode))
+    assert {"xen-4.21.2", "xen-4.22"} in _runs(registry, tuple(Mode))
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,18 @@ class XenRelease(Profile):
         set_(self, "segment_align_message", segment_align_message)
 
 
+# The fields that describe a boot in some guest modes only (the dom0 feature-bit checks, the
+# toolstack's domU and HVM-container checks): every read of them is behind a test of the mode.
+# In any other mode, releases that differ only in them behave alike (the engine judges one
+# cell for them: xenlint.engine.check.alike_cells).
+MODE_SCOPED_FIELDS: dict[str, frozenset[Mode]] = {
+    "dom0_bit_check_pv": frozenset({Mode.PV_DOM0}),
+    "dom0_bit_check_pvh": frozenset({Mode.PVH_DOM0}),
+    "domu_refuses_required_dom0": frozenset({Mode.PV, Mode.PVH}),
+    "pvh_needs_phys32": frozenset({Mode.PVH, Mode.PVH_DOM0}),
+}
+
+
 def _at_least(version: Version, first: str, *backports: str) -> bool:
     """True when `version` has a change first released in `first`, or in a listed point release
     of an older series (a backport)."""

@@ -214,38 +214,41 @@ _NAMING_FIELDS = frozenset({"name", "version", "note", "covers_later", "before"}
 
 
 def alike_cells(cells: tuple[Cell, ...]) -> tuple[tuple[Cell, ...], _Fan | None]:
-    """`cells` with one cell per run of alike releases, and for each cell kept the cells it
-    stands for (itself first), by its id; None when no two are alike. Alike: Xen releases
-    whose fields differ only in naming (_NAMING_FIELDS), next to each other in the order of
-    the cells' profiles, in the same mode. Only neighbours are joined: a finding lists its
-    targets in the order they first appear among its cells, and a rule's results on the
-    kept cell, given to its neighbours, then name them in the same order as results on each
-    cell would."""
+    """`cells` with one cell per run of alike releases in each mode, and for each cell kept
+    the cells it stands for (itself first), by its id; None when no two are alike. Alike:
+    Xen releases judged in the same modes whose fields differ only in naming
+    (_NAMING_FIELDS) or, in each of those modes, in fields that describe other modes
+    (xenlint.abi.xen.MODE_SCOPED_FIELDS), next to each other in the order of the cells'
+    profiles. Only neighbours are joined, and only in all their modes at once: a finding
+    lists its targets in the order they first appear among its cells, and each target's
+    cells in mode order, and a rule's results on the kept cells, given to their neighbours,
+    then name them in the same order as results on each cell would."""
     hit = _ALIKE.get(id(cells))
     if hit is not None and hit[0] is cells:
         return hit[1], hit[2]
+    modes_of: dict[int, list[Mode]] = {}  # id(profile) -> its cells' modes, in cell order
+    profiles: dict[int, object] = {}
+    for cell in cells:
+        profiles.setdefault(id(cell.profile), cell.profile)
+        modes_of.setdefault(id(cell.profile), []).append(cell.mode)
     leader: dict[int, object] = {}  # id(profile) -> the first profile of its run
     previous: object = None
     previous_key: tuple[object, ...] | None = None
-    for cell in cells:
-        profile = cell.profile
-        if id(profile) in leader:
-            continue
-        release = cell.xen
-        key = None
-        if release is not None:
-            key = tuple(getattr(release, f) for f in release._fields if f not in _NAMING_FIELDS)
+    for pid, profile in profiles.items():
+        parts = [_behaviour(profile, mode) for mode in modes_of[pid]]
+        key = None if None in parts else (tuple(modes_of[pid]), *parts)
         if key is not None and key == previous_key:
-            leader[id(profile)] = leader[id(previous)]
+            leader[pid] = leader[id(previous)]
         else:
-            leader[id(profile)] = profile
+            leader[pid] = profile
         previous, previous_key = profile, key
     kept: list[Cell] = []
     stands: dict[tuple[int, int], list[Cell]] = {}  # (id of the run's profile, id of mode)
     for cell in cells:
-        run = stands.get((id(leader[id(cell.profile)]), id(cell.mode)))
+        run_key = (id(leader[id(cell.profile)]), id(cell.mode))
+        run = stands.get(run_key)
         if run is None:
-            stands[(id(leader[id(cell.profile)]), id(cell.mode))] = [cell]
+            stands[run_key] = [cell]
             kept.append(cell)
         else:
             run.append(cell)
@@ -256,6 +259,21 @@ def alike_cells(cells: tuple[Cell, ...]) -> tuple[tuple[Cell, ...], _Fan | None]
         _ALIKE.clear()
     _ALIKE[id(cells)] = (cells, tuple(kept), fan)
     return tuple(kept), fan
+
+
+def _behaviour(profile: object, mode: Mode) -> tuple[object, ...] | None:
+    """What a Xen release does in `mode` (None for another kind of profile): its fields but
+    the naming ones and those that describe other modes."""
+    from xenlint.abi.xen import MODE_SCOPED_FIELDS, XenRelease
+
+    if not isinstance(profile, XenRelease):
+        return None
+    return tuple(
+        getattr(profile, f)
+        for f in profile._fields
+        if f not in _NAMING_FIELDS
+        and (f not in MODE_SCOPED_FIELDS or mode in MODE_SCOPED_FIELDS[f])
+    )
 
 
 def _run_one(
