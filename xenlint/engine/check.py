@@ -171,8 +171,13 @@ def run_rules(
     `ctx.options` holds while that rule runs (its plugin's options)."""
     ctx = Context(image, cells, engines)
     # Rules that judge a release by its behaviour (Rule.judges_behaviour) see one cell per
-    # run of alike releases; their results are given to every cell of the run.
+    # run of alike releases; their results are given to every cell of the run. Not on an
+    # image with hundreds of notes or note problems (a real kernel has a few dozen): there
+    # rules pass the result cap, and running them again on every cell would cost more than
+    # the joining saves.
     reduced, fan = alike_cells(ctx.cells)
+    if fan is not None and len(image.notes) + len(image.problems) > _BUSY_NOTES:
+        fan = None
     small = ctx if fan is None else ctx.alike(reduced)
     findings: list[Finding] = []
     errors: list[str] = []
@@ -209,6 +214,8 @@ def run_rules(
 # for, None when no two cells are alike).
 _Fan = dict[int, tuple[Cell, ...]]
 _ALIKE: dict[int, tuple[tuple[Cell, ...], tuple[Cell, ...], _Fan | None]] = {}
+# Notes and note problems past which an image is judged cell by cell (see run_rules).
+_BUSY_NOTES = 512
 # The profile fields that tell alike releases apart without changing what they do.
 _NAMING_FIELDS = frozenset({"name", "version", "note", "covers_later", "before"})
 
