@@ -132,32 +132,25 @@ class _CellMemo:
     """`cells_for` once per distinct (targets, modes, declared modes) of a run, not once per
     image: a directory of thousands of kernels has a handful of kinds, and each image would
     build the same few dozen Cells. The cells depend on the image only through the modes it
-    declares (under `auto`); the profiles are the run's own objects, alive all run, so their
-    ids name them."""
+    declares (under `auto`). Settings.profiles_for hands out one profiles sequence per kind
+    of image, so the entry is found by that sequence's id, and keeps the sequence (its id
+    stays its own)."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[object, ...], tuple[Cell, ...]] = {}
-        # By the id of the profiles sequence (Settings.profiles_for hands out one per kind of
-        # image), which the entry keeps, before the key of every profile's id.
-        self._same: dict[tuple[object, ...], tuple[Sequence[Profile], tuple[Cell, ...]]] = {}
+        self._memo: dict[tuple[object, ...], tuple[Sequence[Profile], tuple[Cell, ...]]] = {}
 
     def __call__(
         self, image: Image, profiles: Sequence[Profile], modes: Sequence[Mode] | None
     ) -> tuple[Cell, ...]:
         declared = None if modes else declared_modes(image)
-        modes_key = tuple(modes) if modes else None
-        hit = self._same.get((id(profiles), modes_key, declared))
+        key = (id(profiles), tuple(modes) if modes else None, declared)
+        hit = self._memo.get(key)
         if hit is not None and hit[0] is profiles:
             return hit[1]
-        key = (tuple(map(id, profiles)), modes_key, declared)
-        cells = self._memo.get(key)
-        if cells is None:
-            if len(self._memo) > 256:
-                self._memo.clear()
-            cells = self._memo[key] = tuple(cells_for(image, profiles, modes))
-        if len(self._same) > 256:
-            self._same.clear()
-        self._same[(id(profiles), modes_key, declared)] = (profiles, cells)
+        if len(self._memo) > 256:
+            self._memo.clear()
+        cells = tuple(cells_for(image, profiles, modes))
+        self._memo[key] = (profiles, cells)
         return cells
 
 
